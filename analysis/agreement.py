@@ -1,0 +1,114 @@
+"""Rater agreement: Krippendorff's alpha (missing ratings allowed) and Shrout & Fleiss ICCs."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+
+def krippendorff_alpha(
+    data: pd.DataFrame,
+    unit: str = "stimulus_id",
+    rater: str = "participant_id",
+    value: str = "rating",
+    level: str = "ordinal",
+    value_domain: list | None = None,
+) -> float:
+    """Krippendorff's alpha of long data (one row per rater × unit); units rated by fewer than
+    two raters do not count (Krippendorff, 2011)."""
+    import krippendorff
+
+    matrix = data.pivot_table(index=rater, columns=unit, values=value, aggfunc="first", observed=True)
+    pairable = matrix.notna().sum(axis=0) >= 2
+    if pairable.sum() < 1:
+        raise ValueError("Krippendorff's alpha needs units rated by at least two raters")
+    matrix = matrix.loc[:, pairable]
+    values = matrix.to_numpy(dtype=float)
+    if len(np.unique(values[np.isfinite(values)])) < 2 and value_domain is None:
+        raise ValueError("Krippendorff's alpha is undefined when every rating has the same value")
+    return float(
+        krippendorff.alpha(reliability_data=values, level_of_measurement=level, value_domain=value_domain)
+    )
+
+
+def icc(matrix) -> pd.DataFrame:
+    """The six intraclass correlations of Shrout & Fleiss (1979) for a complete
+    targets × raters matrix, with their F tests (McGraw & Wong, 1996).
+
+    Types: ICC1 (one-way random), ICC2 (two-way random, absolute agreement), ICC3 (two-way
+    mixed, consistency), each for a single rater and for the mean of k raters (ICC1k ...).
+    """
+    x = np.asarray(matrix, dtype=float)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
+        raise ValueError(f"ICC needs a targets × raters matrix with both ≥ 2, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("ICC needs a complete matrix (every rater rates every target)")
+    n, k = x.shape
+    grand = x.mean()
+    ss_total = ((x - grand) ** 2).sum()
+    ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
+    ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
+    bms = ss_rows / (n - 1)
+    wms = (ss_total - ss_rows) / (n * (k - 1))
+    jms = ss_cols / (k - 1)
+    ems = (ss_total - ss_rows - ss_cols) / ((n - 1) * (k - 1))
+    if ems == 0 or wms == 0:
+        raise ValueError("ICC is undefined: no within-target variance")
+    f1, df1_1, df2_1 = bms / wms, n - 1, n * (k - 1)
+    f3, df2_3 = bms / ems, (n - 1) * (k - 1)
+    rows = [
+        ("ICC1", (bms - wms) / (bms + (k - 1) * wms), f1, df1_1, df2_1),
+        ("ICC2", (bms - ems) / (bms + (k - 1) * ems + k * (jms - ems) / n), f3, n - 1, df2_3),
+        ("ICC3", (bms - ems) / (bms + (k - 1) * ems), f3, n - 1, df2_3),
+        ("ICC1k", (bms - wms) / bms, f1, df1_1, df2_1),
+        ("ICC2k", (bms - ems) / (bms + (jms - ems) / n), f3, n - 1, df2_3),
+        ("ICC3k", (bms - ems) / bms, f3, n - 1, df2_3),
+    ]
+    table = pd.DataFrame(rows, columns=["type", "ICC", "F", "df1", "df2"])
+    table["p-val"] = sps.f.sf(table["F"], table["df1"], table["df2"])
+    table.attrs["mean_squares"] = {"BMS": bms, "WMS": wms, "JMS": jms, "EMS": ems}
+    return table
+
+
+def complete_block(data: pd.DataFrame, unit: str = "stimulus_id", rater: str = "participant_id",
+                   value: str = "rating") -> pd.DataFrame:
+    """The largest simple complete units × raters block: raters who rated every unit that most
+    raters rated. Returns the units × raters matrix (may be empty)."""
+    matrix = data.pivot_table(index=unit, columns=rater, values=value, aggfunc="first", observed=True)
+    if matrix.empty:
+        return matrix
+    counts = matrix.notna().sum(axis=1)
+    common = matrix.loc[counts >= counts.max()]
+    return common.loc[:, common.notna().all(axis=0)]
+
+
+def agreement_table(ratings: pd.DataFrame, scale_points: list[int]) -> pd.DataFrame:
+    """Per question: Krippendorff's alpha (ordinal, all ratings) and ICC2/ICC2k on the largest
+    complete stimuli × participants block. Where a measure cannot be computed the ``note`` says why."""
+    rows = []
+    for question in ratings["question"].cat.categories:
+        sub = ratings[ratings["question"] == question]
+        row: dict = {"question": question, "n_stimuli": sub["stimulus_id"].nunique(),
+                     "n_raters": sub["participant_id"].nunique()}
+        notes = []
+        try:
+            row["alpha-ordinal"] = krippendorff_alpha(sub, value_domain=scale_points)
+        except ValueError as error:
+            notes.append(f"alpha: {error}")
+        block = complete_block(sub)
+        row["icc_stimuli"], row["icc_raters"] = block.shape
+        try:
+            table = icc(block.to_numpy()).set_index("type")
+            row["ICC2"] = table.loc["ICC2", "ICC"]
+            row["ICC2k"] = table.loc["ICC2k", "ICC"]
+            row["ICC-p-val"] = table.loc["ICC2", "p-val"]
+        except ValueError as error:
+            notes.append(f"ICC: {error}")
+        row["note"] = "; ".join(notes)
+        if notes:
+            warnings.warn(f"{question}: {row['note']}", stacklevel=2)
+        rows.append(row)
+    return pd.DataFrame(rows)

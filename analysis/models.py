@@ -1,0 +1,168 @@
+"""Models on the single ratings that respect their nesting: a linear mixed model with crossed
+random intercepts for participants and items, and a cumulative-logit (proportional odds) model.
+
+Both are fitted per question with the reference method as the baseline level, so each
+coefficient is "method − reference". Large data sets are subsampled by whole participants
+(``max_rows``); the tables say when that happened.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+
+def subsample_participants(ratings: pd.DataFrame, max_rows: int | None, seed: int = 0) -> pd.DataFrame:
+    """Keep a random subset of whole participants so that at most ``max_rows`` rows remain."""
+    if max_rows is None or len(ratings) <= max_rows:
+        return ratings
+    ids = ratings["participant_id"].unique()
+    rng = np.random.default_rng(seed)
+    rng.shuffle(ids)
+    per = len(ratings) / len(ids)
+    keep = ids[: max(2, int(max_rows / per))]
+    return ratings[ratings["participant_id"].isin(keep)]
+
+
+def _method_dummies(methods: pd.Series, reference: str) -> pd.DataFrame:
+    levels = [m for m in methods.cat.categories if m != reference and (methods == m).any()]
+    return pd.DataFrame({m: (methods == m).to_numpy(dtype=float) for m in levels}, index=methods.index)
+
+
+def _coef_rows(names, params, bse, confidence: float = 0.95) -> list[dict]:
+    q = sps.norm.ppf(1 - (1 - confidence) / 2)
+    rows = []
+    for name, b, se in zip(names, params, bse, strict=True):
+        z = b / se
+        rows.append({"term": name, "coef": b, "se": se, "z": z,
+                     "p-val": 2 * sps.norm.sf(abs(z)), "CI95%": [b - q * se, b + q * se]})
+    return rows
+
+
+def mixed_model(
+    ratings: pd.DataFrame,
+    reference: str,
+    question: str | None = None,
+    max_rows: int | None = 20_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """REML fit of ``rating ~ method`` with crossed random intercepts (participant, item).
+
+    statsmodels' MixedLM expresses crossed effects as variance components within a single
+    group. Returns fixed effects (``term`` = intercept or method) then the variance components
+    (``term`` = ``var(participant)``, ``var(item)``, ``var(residual)``; ``coef`` holds the variance).
+    """
+    from scipy import sparse
+    from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
+
+    data = ratings if question is None else ratings[ratings["question"] == question]
+    n_all = len(data)
+    data = subsample_participants(data, max_rows, seed)
+    dummies = _method_dummies(data["method"], reference)
+    exog = np.column_stack([np.ones(len(data)), dummies.to_numpy()])
+    names = [f"Intercept ({reference})", *dummies.columns]
+    components = {}
+    for label, column in (("participant", "participant_id"), ("item", "item_id")):
+        codes, uniques = pd.factorize(data[column])
+        if len(uniques) > 1:
+            components[label] = codes
+    mats, colnames = [], []
+    for codes in components.values():
+        matrix = sparse.csr_array(
+            (np.ones(len(data)), (np.arange(len(data)), codes)), shape=(len(data), codes.max() + 1)
+        )
+        mats.append([matrix])
+        colnames.append([[str(j) for j in range(matrix.shape[1])]])
+    exog_vc = VCSpec(list(components), colnames, mats)
+    model = MixedLM(
+        data["rating"].to_numpy(dtype=float), exog, groups=np.zeros(len(data)),
+        exog_vc=exog_vc,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = model.fit(reml=True, method=["lbfgs", "bfgs"])
+    rows = _coef_rows(names, fit.fe_params, fit.bse_fe)
+    for label, var in zip(components, fit.vcomp, strict=True):
+        rows.append({"term": f"var({label})", "coef": float(var)})
+    rows.append({"term": "var(residual)", "coef": float(fit.scale)})
+    table = pd.DataFrame(rows)
+    table.insert(0, "question", question if question is not None else "all")
+    table["n_rows"] = len(data)
+    table["note"] = "" if len(data) == n_all else f"subsample of {len(data)} of {n_all} rows (whole participants)"
+    if not fit.converged:
+        table["note"] = (table["note"] + "; did not converge").str.strip("; ")
+    return table
+
+
+def cumulative_logit(
+    outcome: pd.Series, exog: pd.DataFrame, groups: np.ndarray | None = None
+) -> tuple[pd.DataFrame, object]:
+    """Proportional-odds (cumulative logit) model, as R's ``MASS::polr``.
+
+    ``outcome`` is an ordered categorical (or integers, ordered by value). Returns a table of
+    slopes (``term``, ``coef``, ``se``, ``z``, ``p-val``, ``CI95%``, ``OR``) followed by the
+    thresholds on R's scale (``term`` = ``"a|b"``), and the statsmodels result. ``groups`` gives
+    cluster-robust standard errors (e.g. participants).
+    """
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    if not isinstance(outcome.dtype, pd.CategoricalDtype):
+        outcome = pd.Series(pd.Categorical(outcome, ordered=True), index=outcome.index)
+    outcome = outcome.cat.remove_unused_categories()
+    model = OrderedModel(outcome.reset_index(drop=True), exog.reset_index(drop=True).astype(float),
+                         distr="logit")
+    kwargs = {"cov_type": "cluster", "cov_kwds": {"groups": groups}} if groups is not None else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = model.fit(method="bfgs", disp=False, maxiter=1000, gtol=1e-9, **kwargs)
+    k = exog.shape[1]
+    params = np.asarray(fit.params)
+    bse = np.asarray(fit.bse)
+    rows = _coef_rows(list(exog.columns), params[:k], bse[:k])
+    for row in rows:
+        row["OR"] = float(np.exp(row["coef"]))
+    cuts = model.transform_threshold_params(params)[1:-1]
+    labels = [str(c) for c in outcome.cat.categories]
+    for i, cut in enumerate(cuts):
+        rows.append({"term": f"{labels[i]}|{labels[i + 1]}", "coef": float(cut)})
+    return pd.DataFrame(rows), fit
+
+
+def ordinal_model(
+    ratings: pd.DataFrame,
+    reference: str,
+    question: str | None = None,
+    max_rows: int | None = 100_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Cumulative-logit model of the ratings on method (reference = baseline), per question,
+    with participant-clustered standard errors. ``OR`` > 1: the method is rated higher."""
+    data = ratings if question is None else ratings[ratings["question"] == question]
+    n_all = len(data)
+    data = subsample_participants(data, max_rows, seed)
+    dummies = _method_dummies(data["method"], reference)
+    groups = pd.factorize(data["participant_id"])[0]
+    outcome = pd.Series(pd.Categorical(data["rating"], ordered=True), index=data.index)
+    table, fit = cumulative_logit(outcome, dummies, groups=groups)
+    table.insert(0, "question", question if question is not None else "all")
+    table["n_rows"] = len(data)
+    note = "" if len(data) == n_all else f"subsample of {len(data)} of {n_all} rows (whole participants)"
+    if not fit.mle_retvals.get("converged", True):
+        note = (note + "; did not converge").strip("; ")
+    table["note"] = note
+    return table
+
+
+def per_question(fn, ratings: pd.DataFrame, reference: str, **kwargs) -> pd.DataFrame:
+    """Run a model per question and stack the tables; a failing fit becomes a row with a note."""
+    tables = []
+    for question in ratings["question"].cat.categories:
+        try:
+            tables.append(fn(ratings, reference, question=question, **kwargs))
+        except (ValueError, np.linalg.LinAlgError) as error:
+            warnings.warn(f"{question}: {fn.__name__} failed: {error}", stacklevel=2)
+            tables.append(pd.DataFrame([{"question": question, "term": "", "note": f"fit failed: {error}"}]))
+    return pd.concat(tables, ignore_index=True)
