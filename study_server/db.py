@@ -1,0 +1,110 @@
+"""Database engine, schema creation (no migrations) and shared secrets.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged answer survives a crash or
+power loss) and a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so that
+concurrent gunicorn workers queue for the lock instead of failing. PostgreSQL needs nothing
+special: uniqueness constraints settle races.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
+
+from study_server.models import Base, ServerSecret, StudyState
+
+WRITE = {"sqlite_begin": "IMMEDIATE"}
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql://...``) with safe settings."""
+    if not url or "://" not in url:
+        raise ValueError(f"database URL must look like sqlite:///path.db or postgresql://..., got {url!r}")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _sqlite_setup(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose transaction takes the write lock at once on SQLite."""
+    with factory() as session:
+        session.connection(execution_options=WRITE)
+        yield session
+
+
+def create_schema(engine: Engine, attempts: int = 5) -> None:
+    """Create missing tables; tolerate other workers doing the same at the same moment."""
+    for attempt in range(attempts):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def shared_secret(factory: sessionmaker[Session], name: str) -> str:
+    """The secret ``name``, created once and shared by every worker and restart."""
+    for _ in range(5):
+        with factory() as session:
+            row = session.get(ServerSecret, name)
+            if row is not None:
+                return row.value
+        try:
+            with write_session(factory) as session:
+                if session.get(ServerSecret, name) is None:
+                    session.add(ServerSecret(name=name, value=secrets.token_hex(32)))
+                session.commit()
+        except IntegrityError:  # another worker won the race: read theirs
+            continue
+    raise RuntimeError(f"could not create the shared secret {name!r}")
+
+
+def ensure_study_state(factory: sessionmaker[Session], study_id: str, is_open: bool) -> None:
+    """Insert the open/closed row of a study on first start (later starts keep the admin's choice)."""
+    try:
+        with write_session(factory) as session:
+            if session.get(StudyState, study_id) is None:
+                session.add(StudyState(study_id=study_id, is_open=is_open))
+            session.commit()
+    except IntegrityError:
+        pass
+
+
+def study_is_open(session: Session, study_id: str) -> bool:
+    """Whether the study accepts new participants."""
+    value = session.scalar(select(StudyState.is_open).where(StudyState.study_id == study_id))
+    return bool(value)

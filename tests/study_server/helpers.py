@@ -1,0 +1,133 @@
+"""Study-folder fixtures and a scripted participant for the study server tests."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, PngImagePlugin
+
+METHODS = ("aufx", "stargan", "ganimation", "cascade-efgan")
+PARAMETERS = {m: f"{m}-param;au12=+2;psi=0.7" for m in METHODS}
+#: Strings that must never reach a participant (methods, parameters, ids, file names, metadata).
+SECRET_MARKERS = ("stargan", "ganimation", "cascade", "aufx", "psi=0.7", "item0", "src_", "tgt_", "SecretSoftware")
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+TRIAL_RE = re.compile(r'action="/trial/(\d+)"')
+CHECK_RE = re.compile(r"please answer (\d+) to every question")
+
+
+def png(path: Path, color: tuple[int, int, int], text: str) -> None:
+    """A tiny PNG with metadata that must be stripped when served."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", f"SecretSoftware {text}")
+    info.add_text("Comment", text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), color).save(path, pnginfo=info)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def make_study(folder: Path, n_items: int = 4, methods: tuple[str, ...] = METHODS, extra_toml: str = "", **config: Any) -> Path:
+    """A stimulus folder: ``n_items`` x ``methods`` transfer stimuli with revealing ids, plus study.toml."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n_items):
+        item = f"item{i:02d}"
+        png(folder / "images" / f"src_{item}.png", (10 * i, 100, 100), f"source {item}")
+        png(folder / "images" / f"tgt_{item}.png", (100, 10 * i, 100), f"target {item}")
+        for j, method in enumerate(methods):
+            sid = f"{method}__{item}"
+            path = folder / "images" / f"{sid}.png"
+            png(path, (10 * i, 20 * j, 200), f"{method} {PARAMETERS[method]}")
+            rows.append({
+                "stimulus_id": sid, "item_id": item, "source_id": f"src_{item}", "target_id": f"tgt_{item}",
+                "task": "transfer", "method": method, "parameters": PARAMETERS[method],
+                "path": f"images/{sid}.png", "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            })  # fmt: skip
+    with (folder / "manifest.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    settings = {"id": "pilot", "title": "Face ratings", "completion_code": "DONE123", "practice_trials": 1,
+                "attention_checks": [2], "demographics": True}
+    settings.update(config)
+    lines = [f"{k} = {toml_value(v)}" for k, v in settings.items() if v is not None]
+    (folder / "study.toml").write_text("\n".join(lines) + "\n" + extra_toml)
+    (folder / "consent.txt").write_text("Consent paragraph one.\n\nYou may stop at any time.\n")
+    return folder
+
+
+def csrf(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, f"no csrf token in page: {html[:300]}"
+    return match.group(1)
+
+
+class Walker:
+    """A participant driven through the Flask test client."""
+
+    def __init__(self, client: Any, query: str = "") -> None:
+        self.client = client
+        self.query = query
+        self.pages: list[tuple[str, Any]] = []
+        self.token = ""
+
+    def get(self, url: str, **kw: Any) -> Any:
+        response = self.client.get(url, **kw)
+        self.pages.append((url, response))
+        if response.mimetype == "text/html" and "csrf_token" in response.get_data(as_text=True):
+            self.token = csrf(response.get_data(as_text=True))
+        return response
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+        payload = {"csrf_token": self.token, **(data or {})}
+        response = self.client.post(url, data=payload, **kw)
+        self.pages.append((url, response))
+        return response
+
+    def start(self, demographics: bool = True) -> None:
+        assert self.get("/" + self.query).status_code == 200
+        self.get("/consent")
+        r = self.post("/consent", {"consent": "yes"})
+        assert r.status_code == 303, r.get_data(as_text=True)
+        if demographics:
+            self.get("/demographics")
+            assert self.post("/demographics", {"age": "30", "gender": "female"}).status_code == 303
+        self.get("/instructions")
+        assert self.post("/instructions").status_code == 303
+
+    def current(self) -> tuple[int, int | None, str]:
+        """``(seq, instructed answer or None, html)`` of the trial page."""
+        r = self.get("/trial")
+        assert r.status_code == 200, (r.status_code, r.headers.get("Location"))
+        html = r.get_data(as_text=True)
+        check = CHECK_RE.search(html)
+        return int(TRIAL_RE.search(html).group(1)), (int(check.group(1)) if check else None), html
+
+    def answer(self, seq: int, ratings: dict[str, int], rt_ms: int | None = 1500, **kw: Any) -> Any:
+        data: dict[str, Any] = {f"q_{q}": str(v) for q, v in ratings.items()}
+        if rt_ms is not None:
+            data["rt_ms"] = str(rt_ms)
+        return self.post(f"/trial/{seq}", data, **kw)
+
+    def finish(self, rating: int = 4, fail_checks: bool = False) -> None:
+        while True:
+            r = self.client.get("/trial")
+            if r.status_code == 303:
+                assert r.headers["Location"].endswith("/done")
+                break
+            seq, expected, _ = self.current()
+            value = rating if expected is None else (expected % 5 + 1 if fail_checks else expected)
+            assert self.answer(seq, {q: value for q in ("expression", "identity", "artifacts")}).status_code == 303
+        assert self.get("/done").status_code == 200
