@@ -1,0 +1,79 @@
+"""``aufx train generator``: train (or resume) the bundled SynthFACS StyleGAN2 in the background.
+
+    aufx train generator --budget-minutes 120            # resumes ~/.cache/aufx/generator if there
+    aufx train generator --export aufx/weights/synthfacs64.pt --budget-minutes 0   # export only
+
+A run checkpoints every few minutes to the state directory and, at each checkpoint, exports
+G_ema (with an fp16 copy of D) to ``--export`` so that the latest weights can be bundled.
+With no state directory but an existing export file, training starts from that file (the
+bundled model), so a new machine continues where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_STATE_DIR = "~/.cache/aufx/generator"
+REPRODUCE = (
+    "aufx train generator --state-dir ~/.cache/aufx/generator --budget-minutes 600 "
+    "--export aufx/weights/synthfacs64.pt --seed 0"
+)
+
+
+def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
+    parser = train_subparsers.add_parser(
+        "generator", help="train the SynthFACS StyleGAN2 (resumable)", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, help="checkpoints, log, samples")
+    parser.add_argument("--budget-minutes", type=float, default=60.0, help="wall-clock budget of this call")
+    parser.add_argument("--total-kimg", type=float, default=None, help="stop at this many thousand images")
+    parser.add_argument("--export", default=None, help="write G_ema here (aufx format) at every checkpoint")
+    parser.add_argument("--resolution", type=int, default=64)
+    parser.add_argument("--channel-base", type=int, default=4096)
+    parser.add_argument("--channel-max", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from aufx.gan.checkpoint import load_aufx
+    from aufx.gan.data import synthfacs_source
+    from aufx.gan.trainer import GeneratorTrainer, TrainConfig
+
+    if args.budget_minutes < 0:
+        raise ValueError(f"--budget-minutes must be >= 0, got {args.budget_minutes}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = TrainConfig(
+        resolution=args.resolution, channel_base=args.channel_base, channel_max=args.channel_max,
+        batch=args.batch, seed=args.seed, checkpoint_minutes=args.checkpoint_minutes,
+    )  # fmt: skip
+    trainer = GeneratorTrainer(config, synthfacs_source(args.resolution), args.state_dir)
+    export = Path(args.export) if args.export else None
+    if trainer.load_state():
+        print(f"resumed {trainer.state_path} at {trainer.nimg / 1000:.1f} kimg, step {trainer.step}")
+    elif export is not None and export.is_file():
+        generator, metadata = load_aufx(export)
+        trainer.init_from(generator.state_dict(), metadata.get("discriminator_fp16"))
+        trainer.nimg = int(metadata.get("kimg", 0) * 1000)
+        trainer.step = int(metadata.get("steps", 0))
+        trainer.elapsed = float(metadata.get("train_seconds", 0))
+        print(f"started from exported weights {export} ({trainer.nimg / 1000:.1f} kimg)")
+
+    def on_checkpoint(t: GeneratorTrainer) -> None:
+        if export is not None:
+            t.export(export, {"command": REPRODUCE, "data": "SynthFACS renders, fresh each batch"})
+
+    if args.budget_minutes > 0:
+        trainer.run(budget_seconds=args.budget_minutes * 60, total_kimg=args.total_kimg, on_checkpoint=on_checkpoint)
+    else:
+        on_checkpoint(trainer)
+    print(f"{trainer.nimg / 1000:.1f} kimg, {trainer.step} steps, {trainer.elapsed / 3600:.2f} h of training")
+    return 0
