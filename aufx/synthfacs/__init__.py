@@ -1,0 +1,25 @@
+"""SynthFACS: a procedural face world with ground-truth AUs, identities and facial parts.
+
+Stands in for RaFD / Bosphorus / CFEE, which cannot ship. Typical use::
+
+    from aufx.synthfacs import sample_params, render, PART_NAMES
+    params = sample_params(16, seed=0)              # .aus [16, 16] on 0..5, .identity [16, D]
+    out = render(params.aus, params.identity, size=64)
+    out.images  # float32 [16, 3, 64, 64] in [-1, 1];  out.parts  # int64 [16, 64, 64]
+
+Modules: :mod:`~aufx.synthfacs.identity` (identity parameters and colours),
+:mod:`~aufx.synthfacs.sampling` (the AU/identity distribution), :mod:`~aufx.synthfacs.geometry`
+(AU and identity -> feature placement), :mod:`~aufx.synthfacs.shapes` and
+:mod:`~aufx.synthfacs.painter` (drawing), :mod:`~aufx.synthfacs.parts` (label maps),
+:mod:`~aufx.synthfacs.renderer` (the entry point).
+"""
+
+from aufx.synthfacs.identity import IDENTITY_NAMES, N_IDENTITY, sample_identity
+from aufx.synthfacs.parts import PART_GROUPS, PART_INDEX, PART_NAMES
+from aufx.synthfacs.renderer import RenderResult, render
+from aufx.synthfacs.sampling import FaceParams, au_correlation, sample_aus, sample_params
+
+__all__ = [
+    "IDENTITY_NAMES", "N_IDENTITY", "PART_GROUPS", "PART_INDEX", "PART_NAMES", "FaceParams",
+    "RenderResult", "au_correlation", "render", "sample_aus", "sample_identity", "sample_params",
+]  # fmt: skip

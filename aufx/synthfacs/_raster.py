@@ -1,0 +1,74 @@
+"""Vectorised 2-D shape primitives for the SynthFACS renderer.
+
+Coordinates are normalised image coordinates: ``x`` and ``y`` run from -1 (left / top) to +1
+(right / bottom), so one unit is half the image side. Grids are tensors of shape ``[1, H, W]``;
+shape parameters are tensors of shape ``[N, 1, 1]`` (one value per face) or floats, and every
+function broadcasts to ``[N, H, W]``. Signed distances (SDF) are negative inside a shape.
+Anti-aliasing is analytic: :func:`coverage` turns a signed distance into the fraction of a pixel
+covered, a linear ramp one pixel wide.
+"""
+
+from __future__ import annotations
+
+import torch
+
+Tensor = torch.Tensor
+
+
+def grid(size: int, device: torch.device | None = None) -> tuple[Tensor, Tensor, float]:
+    """Pixel-centre coordinates ``x, y`` (each ``[1, size, size]``) and the pixel width in units."""
+    centres = (torch.arange(size, dtype=torch.float32, device=device) + 0.5) / size * 2.0 - 1.0
+    y, x = torch.meshgrid(centres, centres, indexing="ij")
+    return x.unsqueeze(0), y.unsqueeze(0), 2.0 / size
+
+
+def coverage(sdf: Tensor, pixel: float) -> Tensor:
+    """Fraction (0..1) of a pixel inside the shape, from its signed distance (one-pixel ramp)."""
+    return (0.5 - sdf / pixel).clamp_(0.0, 1.0)
+
+
+def soft(sdf: Tensor, width: float | Tensor) -> Tensor:
+    """A soft mask (0..1) that fades over ``width`` units around the shape's edge (for shading)."""
+    return (0.5 - sdf / width).clamp(0.0, 1.0)
+
+
+def ellipse_sdf(x: Tensor, y: Tensor, cx, cy, rx, ry) -> Tensor:
+    """Approximate signed distance to an axis-aligned ellipse (first-order, exact on circles)."""
+    dx = (x - cx) / rx
+    dy = (y - cy) / ry
+    k0 = torch.sqrt(dx * dx + dy * dy)
+    k1 = torch.sqrt((dx / rx) ** 2 + (dy / ry) ** 2).clamp_min(1e-6)
+    return k0 * (k0 - 1.0) / k1
+
+
+def ellipse_radius(x: Tensor, y: Tensor, cx, cy, rx, ry, power: float | Tensor = 2.0) -> Tensor:
+    """Normalised super-ellipse radius ``(|dx/rx|^p + |dy/ry|^p)^(1/p)``: 1 on the boundary."""
+    dx = ((x - cx) / rx).abs()
+    dy = ((y - cy) / ry).abs()
+    return (dx**power + dy**power) ** (1.0 / power)
+
+
+def segment_sdf(x: Tensor, y: Tensor, ax, ay, bx, by, radius) -> Tensor:
+    """Signed distance to a capsule: the segment from ``(ax, ay)`` to ``(bx, by)`` thickened by ``radius``."""
+    pax = x - ax
+    pay = y - ay
+    bax = bx - ax
+    bay = by - ay
+    h = ((pax * bax + pay * bay) / (bax * bax + bay * bay + 1e-9)).clamp(0.0, 1.0)
+    return torch.sqrt((pax - bax * h) ** 2 + (pay - bay * h) ** 2) - radius
+
+
+def band_sdf(y: Tensor, centre: Tensor, half_thickness) -> Tensor:
+    """Signed vertical distance to a band of given half thickness around the curve ``y = centre(x)``."""
+    return (y - centre).abs() - half_thickness
+
+
+def over(image: Tensor, colour: Tensor, alpha: Tensor) -> Tensor:
+    """Composite ``colour`` (``[N, 3, 1, 1]`` or ``[N, 3, H, W]``) over ``image`` with ``alpha`` ``[N, H, W]``."""
+    a = alpha.unsqueeze(1)
+    return image + (colour - image) * a
+
+
+def shade(image: Tensor, amount: Tensor) -> Tensor:
+    """Multiply ``image`` by ``1 - amount`` (``amount`` ``[N, H, W]``; negative values brighten)."""
+    return image * (1.0 - amount).unsqueeze(1)
