@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask import Flask, current_app, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
@@ -119,7 +119,8 @@ def _install_hooks(app: Flask) -> None:
     @app.before_request
     def _permanent_session() -> None:
         session.permanent = True
-        g.csp = CSP
+        if request.method == "POST" and request.files:
+            raise RequestRejected(400, "file uploads are not accepted")
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
