@@ -96,9 +96,9 @@ class LoadSummary:
     def as_frame(self) -> pd.DataFrame:
         """Tidy table ``step, rows, participants``."""
         rows = [("read", self.n_rows_read, self.n_participants_read)]
-        rows += [(f"dropped: {reason}", -n, np.nan) for reason, n in self.dropped.items()]
+        rows += [(f"dropped: {reason}", -n, None) for reason, n in self.dropped.items()]
         rows.append(("analysed", self.n_rows_kept, self.n_participants_kept))
-        return pd.DataFrame(rows, columns=["step", "rows", "participants"])
+        return pd.DataFrame(rows, columns=["step", "rows", "participants"]).astype({"participants": "Int64"})
 
     def text(self) -> str:
         """One paragraph for the methods section."""
