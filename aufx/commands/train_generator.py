@@ -1,5 +1,6 @@
 """``aufx train generator``: train (or resume) the bundled SynthFACS StyleGAN2 in the background.
 
+    aufx train pool --chunks 30                          # render 30k SynthFACS faces once
     aufx train generator --budget-minutes 120            # resumes ~/.cache/aufx/generator if there
     aufx train generator --export aufx/weights/synthfacs64.pt --budget-minutes 0   # export only
 
@@ -16,8 +17,8 @@ from pathlib import Path
 
 DEFAULT_STATE_DIR = "~/.cache/aufx/generator"
 REPRODUCE = (
-    "aufx train generator --state-dir ~/.cache/aufx/generator --budget-minutes 600 "
-    "--export aufx/weights/synthfacs64.pt --seed 0"
+    "aufx train pool --chunks 30 && aufx train generator --state-dir ~/.cache/aufx/generator "
+    "--budget-minutes 600 --export aufx/weights/synthfacs64.pt --seed 0"
 )
 
 
@@ -37,14 +38,34 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--data", choices=("pool", "render"), default="pool",
+                        help="read the render pool (default) or render fresh faces every batch")
+    parser.add_argument("--pool-dir", default=None, help="render pool directory (default ~/.cache/aufx/synthfacs_pool)")
     parser.set_defaults(handler=run)
+
+    pool = train_subparsers.add_parser("pool", help="render the SynthFACS image pool the generator trains on")
+    pool.add_argument("--chunks", type=int, default=30, help="number of chunks of --chunk-size faces")
+    pool.add_argument("--chunk-size", type=int, default=1000)
+    pool.add_argument("--resolution", type=int, default=64)
+    pool.add_argument("--pool-dir", default=None)
+    pool.set_defaults(handler=run_pool)
+
+
+def run_pool(args: argparse.Namespace) -> int:
+    from aufx.gan.data import DEFAULT_POOL_DIR, build_pool
+
+    if args.chunks <= 0 or args.chunk_size <= 0:
+        raise ValueError(f"--chunks and --chunk-size must be positive, got {args.chunks} and {args.chunk_size}")
+    paths = build_pool(args.pool_dir or DEFAULT_POOL_DIR, args.chunks, args.chunk_size, args.resolution)
+    print(f"{len(paths)} chunks ({len(paths) * args.chunk_size} faces) in {paths[0].parent}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from aufx.gan.checkpoint import load_aufx
-    from aufx.gan.data import synthfacs_source
+    from aufx.gan.data import DEFAULT_POOL_DIR, pool_source, synthfacs_source
     from aufx.gan.trainer import GeneratorTrainer, TrainConfig
 
     if args.budget_minutes < 0:
@@ -55,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
         resolution=args.resolution, channel_base=args.channel_base, channel_max=args.channel_max,
         batch=args.batch, seed=args.seed, checkpoint_minutes=args.checkpoint_minutes,
     )  # fmt: skip
-    trainer = GeneratorTrainer(config, synthfacs_source(args.resolution), args.state_dir)
+    if args.data == "pool":
+        source = pool_source(args.pool_dir or DEFAULT_POOL_DIR)
+    else:
+        source = synthfacs_source(args.resolution)
+    trainer = GeneratorTrainer(config, source, args.state_dir)
     export = Path(args.export) if args.export else None
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at {trainer.nimg / 1000:.1f} kimg, step {trainer.step}")
