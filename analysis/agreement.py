@@ -75,14 +75,23 @@ def icc(matrix) -> pd.DataFrame:
 
 def complete_block(data: pd.DataFrame, unit: str = "stimulus_id", rater: str = "participant_id",
                    value: str = "rating") -> pd.DataFrame:
-    """The largest simple complete units × raters block: raters who rated every unit that most
-    raters rated. Returns the units × raters matrix (may be empty)."""
+    """A large complete units × raters block, found greedily: while values are missing, drop the
+    rater or unit with the largest share of missing values. Returns the matrix (may be empty)."""
     matrix = data.pivot_table(index=unit, columns=rater, values=value, aggfunc="first", observed=True)
-    if matrix.empty:
-        return matrix
-    counts = matrix.notna().sum(axis=1)
-    common = matrix.loc[counts >= counts.max()]
-    return common.loc[:, common.notna().all(axis=0)]
+    present = matrix.notna().to_numpy()
+    rows = np.ones(present.shape[0], dtype=bool)
+    cols = np.ones(present.shape[1], dtype=bool)
+    while rows.any() and cols.any():
+        block = present[np.ix_(rows, cols)]
+        if block.all():
+            break
+        row_missing = 1 - block.mean(axis=1)
+        col_missing = 1 - block.mean(axis=0)
+        if row_missing.max() >= col_missing.max():
+            rows[np.flatnonzero(rows)[row_missing.argmax()]] = False
+        else:
+            cols[np.flatnonzero(cols)[col_missing.argmax()]] = False
+    return matrix.loc[rows, cols]
 
 
 def agreement_table(ratings: pd.DataFrame, scale_points: list[int]) -> pd.DataFrame:

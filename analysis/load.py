@@ -124,7 +124,7 @@ def _to_bool(series: pd.Series, column: str) -> pd.Series:
     if not good.all():
         row = int(np.flatnonzero(~good.to_numpy())[0])
         raise RatingsError(
-            f"column {column!r}: row {row + 1} has value {series.iloc[row]!r}, expected true/false"
+            f"column {column!r}: row {row + 1} has value {str(series.iloc[row])!r}, expected true/false"
         )
     return text.isin(_TRUE)
 
@@ -133,8 +133,10 @@ def _bad_row(mask: np.ndarray, column: str, values: pd.Series, expected: str) ->
     row = int(np.flatnonzero(mask)[0])
     n = int(mask.sum())
     more = f" ({n - 1} more rows like it)" if n > 1 else ""
+    value = values.iloc[row]
+    value = value.item() if isinstance(value, np.generic) else value
     return RatingsError(
-        f"column {column!r}: row {row + 1} has value {values.iloc[row]!r}, expected {expected}{more}"
+        f"column {column!r}: row {row + 1} has value {value!r}, expected {expected}{more}"
     )
 
 

@@ -19,9 +19,8 @@ def subsample_participants(ratings: pd.DataFrame, max_rows: int | None, seed: in
     """Keep a random subset of whole participants so that at most ``max_rows`` rows remain."""
     if max_rows is None or len(ratings) <= max_rows:
         return ratings
-    ids = ratings["participant_id"].unique()
-    rng = np.random.default_rng(seed)
-    rng.shuffle(ids)
+    ids = np.asarray(ratings["participant_id"].unique(), dtype=object)
+    ids = ids[np.random.default_rng(seed).permutation(len(ids))]
     per = len(ratings) / len(ids)
     keep = ids[: max(2, int(max_rows / per))]
     return ratings[ratings["participant_id"].isin(keep)]
