@@ -173,6 +173,8 @@ def submit_answer(
     """Store all answers of trial ``seq`` at once; idempotent, and in order only."""
     try:
         with write_session(factory) as session:
+            # one answer of a participant at a time (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE)
+            session.scalar(select(Participant.id).where(Participant.id == participant.id).with_for_update())
             trial = session.scalar(select(Trial).where(Trial.participant_id == participant.id, Trial.seq == seq))
             if trial is None:
                 raise RequestRejected(404, f"trial {seq} does not belong to this participant")
