@@ -1,7 +1,7 @@
 """Vectorised 2-D shape primitives for the SynthFACS renderer.
 
 Coordinates are normalised image coordinates: ``x`` and ``y`` run from -1 (left / top) to +1
-(right / bottom), so one unit is half the image side. Grids are tensors of shape ``[1, H, W]``;
+(right / bottom), so one unit is half the image side. Grids are ``x`` ``[1, 1, W]`` and ``y`` ``[1, H, 1]``;
 shape parameters are tensors of shape ``[N, 1, 1]`` (one value per face) or floats, and every
 function broadcasts to ``[N, H, W]``. Signed distances (SDF) are negative inside a shape.
 Anti-aliasing is analytic: :func:`coverage` turns a signed distance into the fraction of a pixel
@@ -16,10 +16,13 @@ Tensor = torch.Tensor
 
 
 def grid(size: int, device: torch.device | None = None) -> tuple[Tensor, Tensor, float]:
-    """Pixel-centre coordinates ``x, y`` (each ``[1, size, size]``) and the pixel width in units."""
+    """Pixel-centre coordinates ``x`` ``[1, 1, size]`` and ``y`` ``[1, size, 1]``, and the pixel width.
+
+    ``x`` and ``y`` are kept separable so that terms depending on one axis only are computed
+    once per row or column; broadcasting forms the full ``[N, H, W]`` maps where both meet.
+    """
     centres = (torch.arange(size, dtype=torch.float32, device=device) + 0.5) / size * 2.0 - 1.0
-    y, x = torch.meshgrid(centres, centres, indexing="ij")
-    return x.unsqueeze(0), y.unsqueeze(0), 2.0 / size
+    return centres.view(1, 1, size), centres.view(1, size, 1), 2.0 / size
 
 
 def coverage(sdf: Tensor, pixel: float) -> Tensor:

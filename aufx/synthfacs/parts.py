@@ -42,19 +42,19 @@ def part_map(g: Geometry, x: Tensor, y: Tensor) -> Tensor:
     n = g.a01.shape[0]
     ax = x.abs()
     right_side = x > 0  # subject's left
-    labels = torch.zeros((n, x.shape[-2], x.shape[-1]), dtype=torch.int64)
+    labels = torch.zeros((n, y.shape[-2], x.shape[-1]), dtype=torch.int64)
 
     def paint(mask: Tensor, name: str) -> None:
-        labels.masked_fill_(mask, PART_INDEX[name])
+        labels.masked_fill_(mask.expand_as(labels), PART_INDEX[name])
 
     def paint_sided(mask: Tensor, part: str) -> None:
         paint(mask & right_side, f"left_{part}")
         paint(mask & ~right_side, f"right_{part}")
 
     paint(shapes.back_hair_sdf(g, x, y) < 0, "hair")
-    paint((torch.maximum(ax - (0.22 + 0.1 * g.face_w), g.face_cy + 0.2 - y) < 0).expand_as(labels), "neck")
+    paint(torch.maximum(ax - (0.22 + 0.1 * g.face_w), g.face_cy + 0.2 - y) < 0, "neck")
     clothes = torch.maximum(ellipse_sdf(x, y, 0.0, 1.32, 0.95, 0.42), -ellipse_sdf(x, y, 0.0, 0.9, 0.2, 0.13))
-    paint((clothes < 0).expand_as(labels), "clothes")
+    paint(clothes < 0, "clothes")
     paint(ellipse_sdf(ax, y, g.face_w - 0.015, g.eye_y + 0.07, 0.055, 0.11) < 0, "skin")
     face = shapes.face_sdf(g, x, y)[0] < 0
     paint(face, "skin")

@@ -19,6 +19,8 @@ ArrayLike = np.ndarray | torch.Tensor
 #: Framing: the face is drawn ZOOM times larger than in geometry units, shifted down by Y_OFFSET.
 ZOOM: float = 1.15
 Y_OFFSET: float = 0.02
+#: Faces are drawn in chunks of about this many pixels, so that intermediates stay in cache.
+CHUNK_PIXELS: int = 16 * 64 * 64
 
 
 @dataclass
@@ -76,14 +78,20 @@ def render(aus: ArrayLike, identity: ArrayLike, size: int = 64, with_parts: bool
         raise ValueError(f"aus has {a.shape[0]} rows but identity has {ident.shape[0]}")
     check_aus(a)
     ident = ident.clamp(0.0, 1.0)
+    n = a.shape[0]
+    images = torch.empty((n, 3, size, size), dtype=torch.float32)
+    parts = torch.zeros((n, size, size) if with_parts else (n, 0, 0), dtype=torch.int64)
+    x, y, px = grid(size)
+    x, y, px = x / ZOOM, y / ZOOM + Y_OFFSET, px / ZOOM
+    chunk = max(1, CHUNK_PIXELS // (size * size))
     with torch.no_grad():
-        g = face_geometry(a, ident)
-        x, y, px = grid(size)
-        x, y, px = x / ZOOM, y / ZOOM + Y_OFFSET, px / ZOOM
-        colours = identity_colours(ident)
-        level = (0.88 + 0.2 * ident[:, IDENTITY_INDEX["light_level"]]).view(-1, 1, 1)
-        light_x = (2.0 * ident[:, IDENTITY_INDEX["light_x"]] - 1.0).view(-1, 1, 1)
-        rgb = paint(g, colours, (level, light_x), x, y, px)
-        images = rgb * 2.0 - 1.0
-        parts = part_map(g, x, y) if with_parts else torch.zeros((a.shape[0], 0, 0), dtype=torch.int64)
-    return RenderResult(images=images.contiguous(), parts=parts)
+        for start in range(0, n, chunk):
+            rows = slice(start, min(n, start + chunk))
+            g = face_geometry(a[rows], ident[rows])
+            colours = identity_colours(ident[rows])
+            level = (0.88 + 0.2 * ident[rows, IDENTITY_INDEX["light_level"]]).view(-1, 1, 1)
+            light_x = (2.0 * ident[rows, IDENTITY_INDEX["light_x"]] - 1.0).view(-1, 1, 1)
+            images[rows] = paint(g, colours, (level, light_x), x, y, px) * 2.0 - 1.0
+            if with_parts:
+                parts[rows] = part_map(g, x, y)
+    return RenderResult(images=images, parts=parts)
