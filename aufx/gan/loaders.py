@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,12 @@ def resolve_spec(spec: str | os.PathLike) -> Path:
     return path
 
 
+def zipfile_head(path: Path) -> bool:
+    """Whether the file starts like a zip archive (``torch.save``'s format)."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"PK"
+
+
 def _torch_load(path: Path) -> Any:
     from aufx.gan.rosinality import SAFE_GLOBALS
 
@@ -91,7 +98,10 @@ def _torch_load(path: Path) -> Any:
         raise CheckpointError(f"{path}: not a readable torch file ({first[:160]})") from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, KeyError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        reason = "truncated or corrupt" if isinstance(error, (RuntimeError, EOFError)) else "unreadable"
+        damaged = isinstance(error, (RuntimeError, EOFError)) or (
+            zipfile_head(path) and not zipfile.is_zipfile(path)
+        )
+        reason = "truncated or corrupt" if damaged else "unreadable"
         raise CheckpointError(f"{path}: not a readable torch file, {reason} ({type(error).__name__}: {first[:160]})") from None
 
 
