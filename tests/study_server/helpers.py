@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageDraw, PngImagePlugin
 
 METHODS = ("aufx", "stargan", "ganimation", "cascade-efgan")
 PARAMETERS = {m: f"{m}-param;au12=+2;psi=0.7" for m in METHODS}
@@ -19,13 +19,25 @@ TRIAL_RE = re.compile(r'action="/trial/(\d+)"')
 CHECK_RE = re.compile(r"please answer (\d+) to every question")
 
 
-def png(path: Path, color: tuple[int, int, int], text: str) -> None:
-    """A tiny PNG with metadata that must be stripped when served."""
+def png(path: Path, color: tuple[int, int, int], text: str, size: int = 8) -> None:
+    """A small PNG (a drawn face when ``size`` > 8) with metadata that must be stripped when served."""
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"SecretSoftware {text}")
     info.add_text("Comment", text)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 8), color).save(path, pnginfo=info)
+    image = Image.new("RGB", (size, size), color)
+    if size > 8:
+        draw = ImageDraw.Draw(image)
+        s = size / 100
+        smile = (color[1] % 40) - 20
+        draw.ellipse([20 * s, 12 * s, 80 * s, 92 * s], fill=(236, 200, 170), outline=(120, 90, 70), width=max(1, int(s)))
+        for x in (37, 63):
+            draw.ellipse([(x - 5) * s, 40 * s, (x + 5) * s, 48 * s], fill=(60, 50, 40))
+        draw.line([35 * s, 36 * s, 44 * s, (36 - smile / 10) * s], fill=(90, 60, 40), width=max(1, int(2 * s)))
+        draw.line([56 * s, (36 - smile / 10) * s, 65 * s, 36 * s], fill=(90, 60, 40), width=max(1, int(2 * s)))
+        draw.arc([36 * s, (62 - abs(smile) / 4) * s, 64 * s, (74 + abs(smile) / 4) * s], 0 if smile >= 0 else 180,
+                 180 if smile >= 0 else 360, fill=(150, 50, 50), width=max(1, int(2 * s)))
+    image.save(path, pnginfo=info)
 
 
 def toml_value(value: Any) -> str:
@@ -38,18 +50,18 @@ def toml_value(value: Any) -> str:
     return str(value)
 
 
-def make_study(folder: Path, n_items: int = 4, methods: tuple[str, ...] = METHODS, extra_toml: str = "", **config: Any) -> Path:
+def make_study(folder: Path, n_items: int = 4, methods: tuple[str, ...] = METHODS, extra_toml: str = "", size: int = 8, **config: Any) -> Path:
     """A stimulus folder: ``n_items`` x ``methods`` transfer stimuli with revealing ids, plus study.toml."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n_items):
         item = f"item{i:02d}"
-        png(folder / "images" / f"src_{item}.png", (10 * i, 100, 100), f"source {item}")
-        png(folder / "images" / f"tgt_{item}.png", (100, 10 * i, 100), f"target {item}")
+        png(folder / "images" / f"src_{item}.png", (10 * i, 100, 100), f"source {item}", size)
+        png(folder / "images" / f"tgt_{item}.png", (100, 10 * i, 100), f"target {item}", size)
         for j, method in enumerate(methods):
             sid = f"{method}__{item}"
             path = folder / "images" / f"{sid}.png"
-            png(path, (10 * i, 20 * j, 200), f"{method} {PARAMETERS[method]}")
+            png(path, (10 * i, 20 * j, 200), f"{method} {PARAMETERS[method]}", size)
             rows.append({
                 "stimulus_id": sid, "item_id": item, "source_id": f"src_{item}", "target_id": f"tgt_{item}",
                 "task": "transfer", "method": method, "parameters": PARAMETERS[method],
