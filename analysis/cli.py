@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-model-rows", type=int, default=10_000,
                         help="ratings per question above which the mixed model is fitted on a "
                         "subsample of whole participants (ordinal model: 10×)")
+    parser.add_argument("--skip-models", action="store_true",
+                        help="leave out the mixed and ordinal models")
     parser.add_argument("--lenient", action="store_true",
                         help="require only the columns the analysis uses, not the full export schema")
     parser.set_defaults(handler=run)
@@ -53,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         simulated=True if args.simulated else None,
         strict=not args.lenient,
         max_model_rows=args.max_model_rows,
+        models=not args.skip_models,
     )
     print(result.summary.text())
     for message in result.warnings:

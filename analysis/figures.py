@@ -3,7 +3,6 @@ Likert bars, the AU direction heatmap (Fig. 4), and objective metric vs perceive
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import matplotlib
@@ -39,12 +38,6 @@ def save_figure(fig: Figure, out_dir: Path, name: str) -> dict[str, Path]:
     fig.savefig(paths["png"], dpi=150, bbox_inches="tight")
     fig.savefig(paths["svg"], bbox_inches="tight")
     return paths
-
-
-def png_bytes(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def bar_chart(

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import compare, models, tables
+from analysis import compare, tables
+from analysis import models as model_fits
 from analysis.agreement import agreement_table
 from analysis.load import LoadSummary, RatingsError, Scale, choose_reference, load_ratings, read_table
 from analysis.power import min_detectable_dz, power_table
@@ -155,8 +156,11 @@ def analyze(
     strict: bool = True,
     max_model_rows: int = 10_000,
     figures: bool = True,
+    models: bool = True,
 ) -> AnalysisResult:
-    """Load, test, model and (when ``out`` is given) write the report. Returns the tables."""
+    """Load, test, model and (when ``out`` is given) write the report. Returns the tables.
+
+    ``models=False`` skips the mixed and ordinal models (the slowest part on small data)."""
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -178,10 +182,13 @@ def analyze(
         t["power"] = power_table(t["ttests"])
         timings["tests"] = time.perf_counter() - tick
 
-        tick = time.perf_counter()
-        t["mixed"] = models.per_question(models.mixed_model, data, ref, max_rows=max_model_rows)
-        t["ordinal"] = models.per_question(models.ordinal_model, data, ref, max_rows=10 * max_model_rows)
-        timings["models"] = time.perf_counter() - tick
+        if models:
+            tick = time.perf_counter()
+            t["mixed"] = model_fits.per_question(model_fits.mixed_model, data, ref,
+                                                 max_rows=max_model_rows)
+            t["ordinal"] = model_fits.per_question(model_fits.ordinal_model, data, ref,
+                                                   max_rows=10 * max_model_rows)
+            timings["models"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
         t["agreement"] = agreement_table(data, summary.scale.points)
@@ -268,8 +275,8 @@ def write_report(result: AnalysisResult, out: Path, max_model_rows: int = 10_000
             html_tables[name] = tables.to_html(display_table(table))
     images = {}
     for name, fig in result.figures.items():
-        fg.save_figure(fig, out / "figures", name)
-        images[name] = base64.b64encode(fg.png_bytes(fig)).decode("ascii")
+        paths = fg.save_figure(fig, out / "figures", name)
+        images[name] = base64.b64encode(paths["png"].read_bytes()).decode("ascii")
         plt.close(fig)
     s = result.summary
     versions = []

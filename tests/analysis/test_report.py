@@ -1,0 +1,150 @@
+"""End to end: ``analyze`` and ``aufx analyze`` on a simulated study; bad inputs via the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.fixtures import write_fixture
+from analysis.report import analyze, display_table, read_metrics
+from analysis.tables import format_p, to_latex, to_markdown
+
+
+@pytest.fixture(scope="module")
+def fixture_files(tmp_path_factory) -> dict[str, Path]:
+    return write_fixture(tmp_path_factory.mktemp("fixture"), seed=0, n_participants=10, n_items=6)
+
+
+@pytest.fixture(scope="module")
+def report_dir(fixture_files, tmp_path_factory) -> Path:
+    from aufx.cli import main
+
+    out = tmp_path_factory.mktemp("report")
+    code = main(["analyze", str(fixture_files["ratings"]), "--out", str(out),
+                 "--metrics", str(fixture_files["metrics"]),
+                 "--directions", str(fixture_files["directions"]),
+                 "--clusters", str(fixture_files["clusters"])])
+    assert code == 0
+    return out
+
+
+def test_report_files(report_dir):
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert "SIMULATED DATA" in html
+    assert html.count("data:image/png;base64,") == 4  # bars, likert, metrics, directions
+    assert "<img" in html and 'src="http' not in html  # self-contained
+    assert "Paired t-tests" in html and "Holm" in html and "Table 12" in html
+    for name in ("ttests", "wilcoxon", "friedman", "posthoc", "mixed", "ordinal", "agreement",
+                 "power", "descriptives", "exclusions", "metric_correlations", "clusters", "directions"):
+        for ext in ("csv", "md", "tex"):
+            assert (report_dir / "tables" / f"{name}.{ext}").is_file(), (name, ext)
+    for name in ("bars", "likert", "metrics", "directions"):
+        for ext in ("png", "svg"):
+            assert (report_dir / "figures" / f"{name}.{ext}").stat().st_size > 1000
+
+
+def test_report_tables_have_no_silent_nans(report_dir):
+    ttests = pd.read_csv(report_dir / "tables" / "ttests.csv")
+    assert ttests[["T", "dof", "p-val", "mean-diff", "cohen-dz", "p-holm", "p-bh"]].notna().all().all()
+    assert ttests["CI95%"].str.match(r"^\[-?\d").all()
+    clusters = pd.read_csv(report_dir / "tables" / "clusters.csv")
+    assert clusters.iloc[0].tolist() == ["AU01: Inner Brow Raiser", "20, 15, 2, 9"]  # paper, Table 1
+    tex = (report_dir / "tables" / "ttests.tex").read_text()
+    assert r"\begin{tabular}" in tex and r"\toprule" in tex
+
+
+def test_simulated_flag_and_reference(fixture_files, tmp_path):
+    ratings = pd.read_csv(fixture_files["ratings"]).drop(columns="simulated")
+    result = analyze(ratings, None, reference="stargan", figures=False, models=False)
+    assert result.summary.simulated is False
+    assert result.reference == "stargan" and result.methods[0] == "stargan"
+    assert set(result.tables["ttests"]["A"]) == {"stargan"}
+    flagged = analyze(ratings, None, simulated=True, figures=False, models=False)
+    assert flagged.summary.simulated is True
+
+
+def test_likert_7_point_scale(tmp_path):
+    from analysis.fixtures import simulate_ratings
+
+    ratings = simulate_ratings(n_participants=5, n_items=3, seed=4)
+    ratings["rating"] = ratings["rating"] + 1  # 2..6 on a 1-7 scale
+    ratings["expected"] = ratings["expected"] + 1
+    result = analyze(ratings, tmp_path, scale="1-7", models=False)
+    assert result.summary.scale.high == 7
+    assert (tmp_path / "figures" / "likert.png").is_file()
+
+
+def test_metrics_validation(fixture_files):
+    with pytest.raises(ValueError, match="missing column 'stimulus_id'"):
+        read_metrics(pd.DataFrame({"x": [1.0]}))
+    with pytest.raises(ValueError, match="no numeric metric columns"):
+        read_metrics(pd.DataFrame({"stimulus_id": ["a"], "method": ["m"]}))
+    with pytest.raises(ValueError, match="appears more than once"):
+        read_metrics(pd.DataFrame({"stimulus_id": ["a", "a"], "leakage": [1.0, 2.0]}))
+    unrelated = pd.DataFrame({"stimulus_id": ["nope"], "leakage": [0.1]})
+    with pytest.raises(ValueError, match="none of its stimulus_id values match"):
+        analyze(fixture_files["ratings"], None, metrics=unrelated, figures=False, models=False)
+
+
+def test_partial_metrics_warn(fixture_files):
+    metrics = pd.read_csv(fixture_files["metrics"]).iloc[3:]
+    result = analyze(fixture_files["ratings"], None, metrics=metrics, figures=False, models=False)
+    assert any("have no metrics" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda f: f.drop(columns="method"), "missing column(s) 'method'"),
+        (lambda f: f.assign(rating=f["rating"].astype(object).where(f.index != 4, "x")),
+         "column 'rating': row 5 has value 'x'"),
+        (lambda f: f.assign(rating=f["rating"].where(f.index != 2, 9)), "row 3 has value 9"),
+        (lambda f: f[f["participant_id"] == "P0000"], "only 1 participant"),
+        (lambda f: f[~((f["method"] == "ganimation") & (f["question"] == "artifacts"))],
+         "question 'artifacts' has no ratings for method(s) 'ganimation'"),
+    ],
+)
+def test_cli_bad_inputs_exit_2_with_one_line(fixture_files, tmp_path, capsys, mutate, message):
+    from aufx.cli import main
+
+    bad = mutate(pd.read_csv(fixture_files["ratings"]))
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aufx: error: ") and message in err and "\n" not in err
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_cli_bad_reference_and_scale(fixture_files, tmp_path, capsys):
+    from aufx.cli import main
+
+    assert main(["analyze", str(fixture_files["ratings"]), "--out", str(tmp_path), "--reference", "zz"]) == 2
+    assert "reference method 'zz' not in the ratings" in capsys.readouterr().err
+    assert main(["analyze", str(fixture_files["ratings"]), "--out", str(tmp_path), "--scale", "x"]) == 2
+    assert "scale must look like" in capsys.readouterr().err
+
+
+def test_analysis_never_imports_torch():
+    code = ("import sys, analysis.report, analysis.cli, analysis.figures, analysis.engine_outputs, "
+            "analysis.fixtures; assert 'torch' not in sys.modules, 'torch imported'; "
+            "import analysis.cli as c; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    cheap = subprocess.run([sys.executable, "-c", "import sys, analysis.cli; "
+                            "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'statsmodels') "
+                            "if m in sys.modules))"], capture_output=True, text=True, timeout=60)
+    assert cheap.stdout.strip() == "[]"
+
+
+def test_formatting_helpers():
+    assert format_p(0.0004) == "< .001" and format_p(0.0432) == "0.043" and format_p(float("nan")) == ""
+    table = pd.DataFrame({"a_b": ["x&y"], "p-val": [0.5], "CI95%": [[0.1, 0.2]]})
+    assert r"x\&y" in to_latex(table) and r"a\_b" in to_latex(table)
+    assert "| x&y | 0.500 | [0.100, 0.200] |" in to_markdown(table)
+    shown = display_table(pd.DataFrame({"T": [1.0], "note": [""], "se": [0.1]}))
+    assert list(shown.columns) == ["T"]
