@@ -14,6 +14,7 @@ TRAINER_MODULES: tuple[str, ...] = (
     "aufx.commands.train_analyzer",
     "aufx.commands.train_editor",
     "aufx.commands.train_regions",
+    "baselines.train_cli",
 )
 
 

@@ -1,0 +1,334 @@
+"""GAN Local Editing (Collins, Bala, Price, Süsstrunk, CVPR 2020, "Editing in Style") on aufx's StyleGAN2.
+
+The method, as the authors' code (IVRL/GANLocalEditing: ``factor_catalog.py``,
+``style_interpolator.py``) implements it:
+
+1. **Catalog** — spherical k-means on one layer's activations of many generated faces (every
+   spatial position is one C-vector); clusters are annotated with part names (``annotations``:
+   part -> cluster ids). Here the catalog is the engine's :class:`aufx.edit.catalog.RegionCatalog`
+   (same algorithm, shared with aufx's own local editing).
+2. **Channel–region contribution** ``M[layer][part][c]`` — the share of channel ``c``'s energy
+   that falls inside the part: ``Σ_{n,h,w} A²·U_part / Σ_{n,h,w} A²`` over the fitting faces,
+   with the part mask resized nearest-neighbour to the layer's resolution; in [0, 1].
+3. **Local transfer** — for every styled layer the per-channel *style coefficients*
+   ``y = affine(w)`` (not the activations) are interpolated between the target (the face being
+   edited) and the reference: ``y = (1 − q)·y_target + q·y_ref`` with, per channel,
+   ``q = 1`` for the channels taken in order of decreasing ``M`` while the cumulative sum of
+   ``1 − M`` stays below ``ε``, and only where ``M > ρ``; ``q = 0`` elsewhere.
+
+The seed paper (Sec. 4.2 and 5) describes Collins et al. as interpolating *activation maps*; the
+authors' code interpolates the style coefficients that scale them, which is what this adapter does.
+
+StyleGAN2 specifics (the authors worked on StyleGAN1, where a layer's style scales that layer's
+own output after AdaIN): in StyleGAN2 a layer's style modulates its *input* channels, i.e. the
+output channels of the previous layer (``b4.conv1``: the learned constant; ``torgb``: its block's
+``conv1``). ``M`` for a layer's style is therefore computed on the activations entering that layer.
+
+Defaults of ours (the authors' notebook, which held their per-layer values, is not in their
+repository): ``rho = 0.1``, ``epsilon = 20`` for every layer; k = 20 clusters on ``b32.conv1``
+(the paper's layer). Part annotation of clusters: by default from the SynthFACS part *template*
+(the majority part label of each pixel over rendered faces), valid for generators of aligned
+SynthFACS faces such as the bundled one; pass real part maps (e.g. from the face analyzer), or
+edit ``annotations`` by hand, for another generator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from aufx.gan import PAPER_LAYER, Generator
+from baselines.base import Baseline, BaselineError, Conditioning, ReferenceRegion, check_images
+from baselines.checkpoints import CheckpointError, is_bundle, load_bundle, read_torch_file, save_bundle
+
+#: Regions of the paper's Fig. 8 and the SynthFACS parts they gather.
+DEFAULT_REGIONS: dict[str, tuple[str, ...]] = {
+    "eyes": ("left_eye", "right_eye"),
+    "nose": ("nose",),
+    "mouth": ("mouth",),
+    "brows": ("left_brow", "right_brow"),
+}
+BUNDLED_GENERATOR = Path(__file__).resolve().parents[1] / "aufx" / "weights" / "synthfacs64.pt"
+
+
+@dataclass
+class GLEConfig:
+    layer: str = PAPER_LAYER
+    n_clusters: int = 20
+    rho: float = 0.1
+    epsilon: float = 20.0
+    n_images: int = 200
+    truncation_psi: float = 0.7
+    seed: int = 0
+    invert_steps: int = 300
+    regions: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REGIONS))
+
+
+def styled_layers(generator: Generator) -> list[tuple[str, str | None]]:
+    """(styled layer, layer whose output it takes as input; ``None`` for ``b4.conv1``'s constant)."""
+    result, last_feature = [], None
+    for name in generator.synthesis.layer_names:
+        result.append((name, last_feature))
+        if not name.endswith("torgb"):
+            last_feature = name
+    return result
+
+
+def layer_inputs(generator: Generator, ws: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Activations entering every styled layer: name -> ``[N, C_in, h, w]``."""
+    pairs = styled_layers(generator)
+    feature_layers = sorted({src for _, src in pairs if src is not None})
+    with torch.no_grad():
+        result = generator.synthesis.run(ws, capture=feature_layers)
+    const = generator.synthesis.b4.const.detach()
+    return {name: (result.activations[src] if src else const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1))
+            for name, src in pairs}  # fmt: skip
+
+
+def contributions(inputs: Mapping[str, torch.Tensor], region_masks: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``M[layer]`` ``[P, C]``: share of each channel's energy inside each region (masks ``[N, P, H, W]``)."""
+    result = {}
+    for name, a in inputs.items():
+        masks = F.interpolate(region_masks.float(), size=a.shape[-2:], mode="nearest")
+        energy = a.double() ** 2  # [N, C, h, w]
+        inside = torch.einsum("nchw,nphw->pc", energy, masks.double())
+        total = energy.sum(dim=(0, 2, 3)).clamp_min(1e-12)
+        result[name] = (inside / total).float()
+    return result
+
+
+def interpolation_weights(m: torch.Tensor, rho: float, epsilon: float) -> torch.Tensor:
+    """The authors' ``q`` for one layer and region: ``m`` ``[C]`` -> ``q`` ``[C]`` in {0, 1}."""
+    order = torch.argsort(m, descending=True)
+    cumsum = torch.cumsum(1 - m[order], dim=0)
+    q = torch.zeros_like(m)
+    q[order[cumsum < epsilon]] = 1.0
+    return q * (m > rho).float()
+
+
+@contextlib.contextmanager
+def interpolated_styles(generator: Generator, ws_ref: torch.Tensor, q: Mapping[str, torch.Tensor]) -> Iterator[None]:
+    """Within the block, every layer in ``q`` uses ``(1 − q)·affine(w) + q·affine(w_ref)`` as its styles."""
+    ws_ref = generator.synthesis.broadcast_ws(ws_ref)
+    handles = []
+    try:
+        for name, weights in q.items():
+            layer = generator.synthesis.layer(name)
+            with torch.no_grad():
+                y_ref = layer.affine(ws_ref[:, generator.synthesis.w_index(name)])
+
+            def hook(module, inputs, output, y_ref=y_ref, weights=weights):
+                return (1 - weights) * output + weights * y_ref
+
+            handles.append(layer.affine.register_forward_hook(hook))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def part_template(size: int, n: int = 64, seed: int = 0) -> torch.Tensor:
+    """Majority SynthFACS part label of every pixel over ``n`` rendered faces: ``[size, size]`` int64."""
+    from aufx.synthfacs import render, sample_params
+
+    params = sample_params(n, seed)
+    parts = render(params.aus, params.identity, size=max(size, 16), with_parts=True).parts
+    if parts.shape[-1] != size:
+        parts = F.interpolate(parts[:, None].float(), size=(size, size), mode="nearest")[:, 0].long()
+    return torch.mode(parts, dim=0).values
+
+
+class GanLocalEditing(Baseline):
+    """GAN Local Editing adapter: ``edit(images, ReferenceRegion("mouth", reference_ws=...))``."""
+
+    name = "gan-local-editing"
+    description = "GAN Local Editing (Collins et al. 2020): style-coefficient transfer of a region from a reference"
+    conditioning = Conditioning.REFERENCE_REGION
+
+    def __init__(self, generator: Generator | None = None, config: GLEConfig | None = None) -> None:
+        self.config = config or GLEConfig()
+        self._generator = generator
+        super().__init__(generator.img_resolution if generator is not None else 64)
+        self.catalog: Any = None
+        self.annotations: dict[str, list[int]] = {}
+        self.M: dict[str, torch.Tensor] = {}  # layer -> [P, C] in the order of self.annotations
+        self.weights_source = "not fitted"
+
+    # ---------------------------------------------------------------- generator
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            if not BUNDLED_GENERATOR.is_file():
+                raise BaselineError(f"{BUNDLED_GENERATOR}: the bundled generator is not there yet; pass generator=")
+            from aufx.gan.checkpoint import load_aufx
+
+            self._generator = load_aufx(BUNDLED_GENERATOR)[0]
+            self.image_size = self._generator.img_resolution
+        return self._generator
+
+    def sample_ws(self, n: int, seed: int) -> torch.Tensor:
+        """W+ ``[n, num_ws, w_dim]`` of ``n`` faces from seed ``seed`` (truncation ``truncation_psi``)."""
+        g = self.generator
+        z = torch.from_numpy(np.random.RandomState(seed).randn(n, g.z_dim)).float()
+        with torch.no_grad():
+            return g.mapping(z, truncation_psi=self.config.truncation_psi)
+
+    # ---------------------------------------------------------------- fitting ("training")
+    def train(self, parts: torch.Tensor | None = None, ws: torch.Tensor | None = None, **_: Any) -> GanLocalEditing:
+        """Fit the catalog, annotate clusters and compute ``M`` on ``config.n_images`` generated faces.
+
+        parts: optional part label maps ``[N, h, w]`` (SynthFACS ``PART_NAMES`` indices) of the
+            fitting faces; default: the SynthFACS part template for every face.
+        """
+        from aufx.edit.catalog import RegionCatalog
+
+        cfg = self.config
+        g = self.generator
+        ws = self.sample_ws(cfg.n_images, cfg.seed) if ws is None else g.synthesis.broadcast_ws(ws)
+        with torch.no_grad():
+            acts = g.synthesis.run(ws, capture=[cfg.layer], stop_after=cfg.layer).activations[cfg.layer]
+        catalog = RegionCatalog(n_clusters=cfg.n_clusters, layer=cfg.layer, random_state=cfg.seed).fit(acts)
+        if parts is None:
+            parts = part_template(acts.shape[-1]).expand(acts.shape[0], -1, -1)
+        catalog.name_clusters(acts, parts)
+        self.catalog = catalog
+        self.annotations = self._annotate(catalog)
+        self._compute_m(ws, acts)
+        self.weights_source = f"fitted on {ws.shape[0]} faces"
+        return self
+
+    def _annotate(self, catalog: Any) -> dict[str, list[int]]:
+        from aufx.synthfacs.parts import PART_NAMES
+
+        result = {}
+        for region, parts in self.config.regions.items():
+            ids = [k for k in range(catalog.n_clusters)
+                   if catalog.part_overlap_[k].sum() > 0 and PART_NAMES[int(catalog.part_overlap_[k].argmax())] in parts]  # fmt: skip
+            result[region] = ids
+        return result
+
+    def region_masks(self, acts: torch.Tensor) -> torch.Tensor:
+        """``[N, P, h, w]`` masks of the annotated regions on activations of the catalog layer."""
+        u = self.catalog.memberships(acts)
+        masks = [u[:, ids].sum(1) if ids else torch.zeros_like(u[:, 0]) for ids in self.annotations.values()]
+        return torch.stack(masks, dim=1)
+
+    def _compute_m(self, ws: torch.Tensor, acts: torch.Tensor) -> None:
+        self.M = contributions(layer_inputs(self.generator, ws), self.region_masks(acts))
+
+    def set_annotations(self, annotations: Mapping[str, Sequence[int]], ws: torch.Tensor | None = None) -> None:
+        """Replace the part -> clusters annotation (by hand, as in the authors' notebook) and recompute ``M``."""
+        if self.catalog is None:
+            raise BaselineError("fit the catalog first (train())")
+        bad = {r: k for r, ids in annotations.items() for k in ids if not 0 <= int(k) < self.catalog.n_clusters}
+        if bad:
+            raise BaselineError(f"cluster ids outside 0..{self.catalog.n_clusters - 1}: {bad}")
+        self.annotations = {r: [int(k) for k in ids] for r, ids in annotations.items()}
+        ws = self.sample_ws(self.config.n_images, self.config.seed) if ws is None else ws
+        with torch.no_grad():
+            acts = self.generator.synthesis.run(ws, capture=[self.config.layer], stop_after=self.config.layer).activations[self.config.layer]
+        self._compute_m(ws, acts)
+
+    # ---------------------------------------------------------------- editing
+    def q_weights(self, region: str, rho: float | None = None, epsilon: float | None = None) -> dict[str, torch.Tensor]:
+        """Per styled layer, the channel weights ``q`` ``[C]`` for ``region``."""
+        if not self.M:
+            raise BaselineError("gan-local-editing is not fitted: call train() or load()")
+        if region not in self.annotations:
+            raise BaselineError(f"unknown region {region!r}; regions are: {', '.join(self.annotations)}")
+        p = list(self.annotations).index(region)
+        rho = self.config.rho if rho is None else rho
+        epsilon = self.config.epsilon if epsilon is None else epsilon
+        return {name: interpolation_weights(m[p], rho, epsilon) for name, m in self.M.items()}
+
+    def transfer(self, target_ws: torch.Tensor, reference_ws: torch.Tensor, region: str,
+                 rho: float | None = None, epsilon: float | None = None) -> torch.Tensor:  # fmt: skip
+        """Images ``[N, 3, R, R]`` of the targets with ``region`` styled after the references (W or W+ latents)."""
+        g = self.generator
+        target_ws = g.synthesis.broadcast_ws(target_ws)
+        reference_ws = g.synthesis.broadcast_ws(reference_ws)
+        if reference_ws.shape[0] == 1 and target_ws.shape[0] > 1:
+            reference_ws = reference_ws.expand(target_ws.shape[0], -1, -1)
+        if reference_ws.shape[0] != target_ws.shape[0]:
+            raise BaselineError(f"{reference_ws.shape[0]} references for {target_ws.shape[0]} targets")
+        with torch.no_grad(), interpolated_styles(g, reference_ws, self.q_weights(region, rho, epsilon)):
+            return g.synthesis(target_ws)
+
+    def invert(self, images: torch.Tensor) -> torch.Tensor:
+        """A minimal W+ projector (pixel MSE, Adam, ``invert_steps``, from the mean w) until the engine's lands."""
+        g = self.generator
+        x = check_images(images)
+        if x.shape[-1] != g.img_resolution:
+            x = F.interpolate(x, size=(g.img_resolution,) * 2, mode="bilinear", align_corners=False, antialias=True)
+        w_avg = self.sample_ws(512, seed=self.config.seed + 1).mean(0, keepdim=True)
+        ws = w_avg.repeat(x.shape[0], 1, 1).clone().requires_grad_(True)
+        opt = torch.optim.Adam([ws], lr=0.05)
+        with torch.enable_grad():
+            for _ in range(self.config.invert_steps):
+                loss = F.mse_loss(g.synthesis(ws), x)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        return ws.detach()
+
+    def _edit(self, images: torch.Tensor, target: Any) -> torch.Tensor:
+        if not isinstance(target, ReferenceRegion):
+            raise BaselineError(f"gan-local-editing needs a ReferenceRegion target, got {type(target).__name__}")
+        source_ws = target.source_ws if target.source_ws is not None else self.invert(images)
+        if target.reference_ws is not None:
+            reference_ws = target.reference_ws
+        elif target.reference_images is not None:
+            reference_ws = self.invert(target.reference_images)
+        else:
+            raise BaselineError("ReferenceRegion needs reference_ws or reference_images")
+        return self.transfer(source_ws, reference_ws, target.region)
+
+    # ---------------------------------------------------------------- files
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the catalog centres, part overlap, annotations and ``M`` as an aufx bundle."""
+        if self.catalog is None:
+            raise BaselineError("nothing to save: fit first (train())")
+        state = {"centers": torch.from_numpy(np.asarray(self.catalog.kmeans_.cluster_centers_)).float(),
+                 "part_overlap": torch.from_numpy(np.asarray(self.catalog.part_overlap_)).float(),
+                 **{f"M.{k}": v for k, v in self.M.items()}}  # fmt: skip
+        config = {**asdict(self.config), "regions": {k: list(v) for k, v in self.config.regions.items()}}
+        return save_bundle(path, self.name, config, state, {"annotations": self.annotations})
+
+    def load(self, checkpoint: str | os.PathLike | None = None) -> GanLocalEditing:
+        """Load a bundle written by :meth:`save` (the generator is the adapter's own)."""
+        from aufx.edit.catalog import RegionCatalog, SphericalKMeans
+
+        path = Path(checkpoint).expanduser() if checkpoint is not None else self.bundled_path()
+        if checkpoint is None and not path.is_file():
+            raise CheckpointError(f"{path}: no bundled GAN Local Editing catalog yet; fit one with train()")
+        payload = read_torch_file(path)
+        if not is_bundle(payload):
+            raise CheckpointError(f"{path}: not an aufx-baseline bundle")
+        bundle = load_bundle(payload, self.name, str(path))
+        cfg = dict(bundle["config"])
+        cfg["regions"] = {k: tuple(v) for k, v in cfg.get("regions", {}).items()}
+        config = GLEConfig(**cfg)
+        state = bundle["state_dict"]
+        centers = state["centers"].double().numpy()
+        shapes = self.generator.synthesis.layer_shapes()
+        if centers.shape[1] != shapes[config.layer][0]:
+            raise CheckpointError(f"{path}: catalog has {centers.shape[1]} channels but layer {config.layer} "
+                                  f"of this generator has {shapes[config.layer][0]}")  # fmt: skip
+        catalog = RegionCatalog(n_clusters=config.n_clusters, layer=config.layer, random_state=config.seed)
+        km = SphericalKMeans(config.n_clusters, random_state=config.seed)
+        km.cluster_centers_, km.n_features_in_, km.inertia_ = centers, centers.shape[1], float("nan")
+        catalog.kmeans_, catalog.n_channels_ = km, centers.shape[1]
+        catalog.part_overlap_ = state["part_overlap"].double().numpy()
+        self.catalog, self.config = catalog, config
+        self.annotations = {k: list(v) for k, v in bundle["metadata"]["annotations"].items()}
+        self.M = {k[2:]: v for k, v in state.items() if k.startswith("M.")}
+        self.weights_source = "bundled" if checkpoint is None else str(path)
+        return self

@@ -1,0 +1,193 @@
+"""GANimation (Pumarola et al., ECCV 2018): AU-conditioned colour + attention generator.
+
+The generator is StarGAN's encoder–decoder with two 7×7 heads on the last features: colour
+``C`` (tanh) and attention ``A`` (sigmoid, one channel); the output is
+``A · input + (1 − A) · C`` — ``A`` near 1 keeps the input pixel.
+
+Conditions: 17 OpenFace AU intensities divided by 5 (``AU01 … AU26, AU45``, OpenFace order).
+aufx's 16 AUs fill the first 16 entries in ``AU_CODES`` order; **AU45 (blink) is set to 0**, the
+value of open eyes, since aufx has no blink AU. The bundled SynthFACS model keeps this 17-wide
+condition, so its files have the authors' layout.
+
+Two checkpoint layouts load (detected from the keys):
+
+* ``original`` — albertpumarola/GANimation, ``net_epoch_{E}_id_G.pth``: trunk ``main.*`` with
+  ``InstanceNorm2d(affine=True)`` (no running statistics) and bias-free convs, residual blocks
+  ``main.{i}.main.*``, heads ``img_reg.0.weight`` and ``attetion_reg.0.weight`` (sic).
+* ``replicate`` — donydchen/ganimation_replicate, ``{E}_net_gen.pth``: trunk ``model.*`` with
+  biased convs and affine-free ``InstanceNorm2d`` (its ``norm='instance'`` default), residual
+  blocks ``model.{i}.conv_block.{0,3}.*``, heads ``color_top.0.weight`` and ``au_top.0.weight``.
+
+Neither layout tracks running statistics, so train and eval mode give the same images.
+A ``module.`` prefix (``DataParallel``) is stripped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from aufx.aus import AU_MAX, N_AUS
+from baselines.base import Baseline, Conditioning, au_targets
+from baselines.checkpoints import (
+    CheckpointError, as_state_dict, is_bundle, latest_in_dir, load_bundle, load_into, read_torch_file,
+)  # fmt: skip
+from baselines.nets import PatchCritic, count_blocks, encoder_decoder, tile_condition
+
+#: The official condition width: OpenFace's 17 intensity AUs (aufx's 16 + AU45).
+OFFICIAL_C_DIM = 17
+LAYOUTS = ("original", "replicate")
+_HEADS = {"original": ("main", "img_reg", "attetion_reg", "main"), "replicate": ("model", "color_top", "au_top", "conv_block")}
+
+
+@dataclass(frozen=True)
+class GANimationConfig:
+    """Hyper-parameters. Defaults: the bundled 64-px SynthFACS model (authors' 128-px model: conv_dim 64)."""
+
+    image_size: int = 64
+    c_dim: int = OFFICIAL_C_DIM
+    g_conv_dim: int = 32
+    g_repeat_num: int = 6
+    d_conv_dim: int = 32
+    d_repeat_num: int = 5
+    layout: str = "original"
+
+
+class GANimationGenerator(nn.Module):
+    """x ``[N, 3, S, S]``, c ``[N, c_dim]`` (intensities / 5) -> (colour ``[N, 3, S, S]``, attention ``[N, 1, S, S]``)."""
+
+    def __init__(self, conv_dim: int = 64, c_dim: int = OFFICIAL_C_DIM, repeat_num: int = 6, layout: str = "original") -> None:
+        super().__init__()
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        self.layout, self.c_dim = layout, c_dim
+        trunk_name, colour_name, attention_name, block_attr = _HEADS[layout]
+        if layout == "original":
+            layers, dim = encoder_decoder(3 + c_dim, conv_dim, repeat_num, lambda c: nn.InstanceNorm2d(c, affine=True))
+        else:
+            layers, dim = encoder_decoder(3 + c_dim, conv_dim, repeat_num, lambda c: nn.InstanceNorm2d(c, affine=False),
+                                          conv_bias=True, block_attr=block_attr)  # fmt: skip
+        self.add_module(trunk_name, nn.Sequential(*layers))
+        self.add_module(colour_name, nn.Sequential(nn.Conv2d(dim, 3, 7, 1, 3, bias=False), nn.Tanh()))
+        self.add_module(attention_name, nn.Sequential(nn.Conv2d(dim, 1, 7, 1, 3, bias=False), nn.Sigmoid()))
+        self._names = (trunk_name, colour_name, attention_name)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        trunk, colour, attention = (getattr(self, n) for n in self._names)
+        features = trunk(tile_condition(x, c))
+        return colour(features), attention(features)
+
+    def edit(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """The composed output ``A · x + (1 − A) · C``."""
+        colour, attention = self(x, c)
+        return compose(x, colour, attention)
+
+
+def compose(x: torch.Tensor, colour: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+    """GANimation's output: ``attention · x + (1 − attention) · colour``."""
+    return attention * x + (1.0 - attention) * colour
+
+
+GANimationDiscriminator = PatchCritic
+
+
+def aus_to_condition(aus: torch.Tensor, c_dim: int = OFFICIAL_C_DIM) -> torch.Tensor:
+    """aufx AU intensities ``[N, 16]`` (0–5) -> condition ``[N, c_dim]``: /5, AU45 (and any extra) = 0."""
+    if c_dim < N_AUS:
+        raise ValueError(f"c_dim must be >= {N_AUS}, got {c_dim}")
+    cond = torch.zeros(aus.shape[0], c_dim, dtype=torch.float32)
+    cond[:, :N_AUS] = aus.float() / AU_MAX
+    return cond
+
+
+def detect_layout(state_dict: dict) -> str:
+    """``original`` or ``replicate`` from a generator state dict's keys."""
+    if "attetion_reg.0.weight" in state_dict or "img_reg.0.weight" in state_dict:
+        return "original"
+    if "au_top.0.weight" in state_dict or "color_top.0.weight" in state_dict:
+        return "replicate"
+    raise CheckpointError(
+        "not a GANimation generator: neither 'attetion_reg.0.weight' (original) nor 'au_top.0.weight' "
+        "(ganimation_replicate) is present; keys start with " + ", ".join(list(state_dict)[:6])
+    )
+
+
+def config_from_state_dict(state_dict: dict, layout: str, image_size: int) -> GANimationConfig:
+    trunk, _, _, block_attr = _HEADS[layout]
+    first = state_dict.get(f"{trunk}.0.weight")
+    if first is None or first.ndim != 4:
+        raise CheckpointError(f"GANimation ({layout}) generator without a 4-d '{trunk}.0.weight'")
+    return GANimationConfig(image_size=image_size, c_dim=int(first.shape[1]) - 3, g_conv_dim=int(first.shape[0]),
+                            g_repeat_num=count_blocks(state_dict, trunk, block_attr), layout=layout)  # fmt: skip
+
+
+class GANimation(Baseline):
+    """GANimation adapter: ``edit(images, aus)`` with absolute target AU intensities ``[N, 16]`` on 0–5."""
+
+    name = "ganimation"
+    description = "GANimation (Pumarola et al. 2018): AU-vector conditioned colour + attention generator"
+    conditioning = Conditioning.AU_VECTOR
+
+    def __init__(self, config: GANimationConfig | None = None) -> None:
+        self.config = config or GANimationConfig()
+        super().__init__(self.config.image_size)
+        self.G = self._build(self.config)
+
+    @staticmethod
+    def _build(config: GANimationConfig) -> GANimationGenerator:
+        g = GANimationGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num, config.layout)
+        return g.eval().requires_grad_(False)
+
+    def _edit(self, images: torch.Tensor, target: Any) -> torch.Tensor:
+        cond = aus_to_condition(au_targets(target, images.shape[0]), self.config.c_dim)
+        return self.G.edit(images, cond)
+
+    def attention(self, images: torch.Tensor, target: Any) -> torch.Tensor:
+        """The attention map ``[N, 1, S, S]`` at working size (1 = pixel kept)."""
+        cond = aus_to_condition(au_targets(target, images.shape[0]), self.config.c_dim)
+        with torch.no_grad():
+            return self.G(images, cond)[1]
+
+    def load(self, checkpoint: str | os.PathLike | None = None, image_size: int | None = None) -> GANimation:
+        """Load ``net_epoch_{E}_id_G.pth`` / ``{E}_net_gen.pth`` (a directory: the highest epoch) or an aufx bundle.
+
+        ``image_size``: working size for an authors' checkpoint (default 128, their size).
+        """
+        path = Path(checkpoint).expanduser() if checkpoint is not None else self.bundled_path()
+        if checkpoint is None and not path.is_file():
+            raise CheckpointError(f"{path}: no bundled GANimation weights yet; train with `aufx train ganimation` "
+                                  "or pass the authors' net_epoch_*_id_G.pth")  # fmt: skip
+        if path.is_dir():
+            try:
+                path = latest_in_dir(path, r"net_epoch_(\d+)_id_G\.pth")
+            except CheckpointError:
+                path = latest_in_dir(path, r"(\d+)_net_gen\.pth")
+        payload = read_torch_file(path)
+        if is_bundle(payload):
+            bundle = load_bundle(payload, self.name, str(path))
+            config, state = GANimationConfig(**bundle["config"]), bundle["state_dict"]
+        else:
+            state = as_state_dict(payload, str(path))
+            try:
+                layout = detect_layout(state)
+                config = config_from_state_dict(state, layout, image_size or 128)
+            except CheckpointError as error:
+                raise CheckpointError(f"{path}: {error}") from None
+        generator = self._build(config)
+        load_into(generator, state, str(path))
+        self.G, self.config, self.image_size = generator, config, config.image_size
+        self.weights_source = "bundled" if checkpoint is None else str(path)
+        return self
+
+    def train(self, **kwargs: Any) -> Any:
+        from baselines.trainers import GANimationTrainer
+
+        return GANimationTrainer.from_adapter(self, **kwargs)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)

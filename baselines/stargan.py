@@ -1,0 +1,159 @@
+"""StarGAN (Choi et al., CVPR 2018) conditioned on the eight RaFD expression classes.
+
+Architecture and checkpoint layout follow the authors' ``model.py`` (yunjey/stargan):
+``Generator(conv_dim=64, c_dim, repeat_num=6)`` — the one-hot domain label tiled over the image
+(``3 + c_dim`` input channels), 7×7 conv, two down-convs, ``repeat_num`` residual blocks, two
+up-convs, 7×7 conv, tanh; every norm ``InstanceNorm2d(affine=True, track_running_stats=True)``;
+no conv biases. Checkpoints ``{iteration}-G.ckpt`` hold ``G.state_dict()`` with keys
+``main.0.weight``, ``main.1.{weight,bias,running_mean,running_var,num_batches_tracked}``, ...,
+``main.9.main.0.weight`` (residual blocks), ...; the RaFD model has ``c_dim = 8`` at 128 px, with
+classes in ImageFolder (alphabetical) order — ``aufx.aus.RAFD_EMOTIONS``.
+
+Test-time normalisation: the authors' ``solver.test()`` never calls ``G.eval()``, so the images
+they published were computed with per-image instance statistics (the tracked running
+statistics are never used). This adapter reproduces those images by default
+(``per_image_norm=True``, see :class:`~baselines.nets.TrackedInstanceNorm`), without mutating
+the running buffers as the official code does; ``per_image_norm=False`` gives eval-mode output.
+
+Emotion targets: RaFD class names (``aufx.aus.RAFD_EMOTIONS``); EMFACS prototype names map to
+them (``happiness`` -> ``happy``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from aufx.aus import RAFD_EMOTIONS
+from baselines.base import Baseline, BaselineError, Conditioning, emotion_indices
+from baselines.checkpoints import (
+    CheckpointError, as_state_dict, is_bundle, latest_in_dir, load_bundle, load_into, read_torch_file,
+)  # fmt: skip
+from baselines.nets import PatchCritic, TrackedInstanceNorm, count_blocks, encoder_decoder, tile_condition
+
+
+@dataclass(frozen=True)
+class StarGANConfig:
+    """StarGAN hyper-parameters (the authors' names). Defaults: the bundled 64-px SynthFACS model."""
+
+    image_size: int = 64
+    c_dim: int = 8
+    g_conv_dim: int = 32
+    g_repeat_num: int = 6
+    d_conv_dim: int = 32
+    d_repeat_num: int = 5
+
+
+#: The authors' RaFD model: 128 px, 8 classes, conv_dim 64, 6 residual blocks, 6 critic convs.
+RAFD_OFFICIAL = StarGANConfig(image_size=128, c_dim=8, g_conv_dim=64, g_repeat_num=6, d_conv_dim=64, d_repeat_num=6)
+
+
+class StarGANGenerator(nn.Module):
+    """x ``[N, 3, S, S]`` in [-1, 1], one-hot c ``[N, c_dim]`` -> ``[N, 3, S, S]`` (tanh)."""
+
+    def __init__(self, conv_dim: int = 64, c_dim: int = 5, repeat_num: int = 6) -> None:
+        super().__init__()
+        self.c_dim = c_dim
+        layers, dim = encoder_decoder(3 + c_dim, conv_dim, repeat_num, TrackedInstanceNorm)
+        layers += [nn.Conv2d(dim, 3, 7, 1, 3, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def set_per_image_norm(self, flag: bool) -> None:
+        for m in self.modules():
+            if isinstance(m, TrackedInstanceNorm):
+                m.per_image_at_test = flag
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.main(tile_condition(x, c))
+
+
+StarGANDiscriminator = PatchCritic
+
+
+def generator_config_from_state_dict(state_dict: dict) -> tuple[int, int, int]:
+    """(conv_dim, c_dim, repeat_num) of a StarGAN generator state dict."""
+    first = state_dict.get("main.0.weight")
+    if first is None or first.ndim != 4:
+        raise CheckpointError("not a StarGAN generator: no 4-d 'main.0.weight'; keys start with "
+                              + ", ".join(list(state_dict)[:6]))  # fmt: skip
+    return int(first.shape[0]), int(first.shape[1]) - 3, count_blocks(state_dict, "main", "main")
+
+
+class StarGAN(Baseline):
+    """StarGAN adapter: ``edit(images, "happy")`` translates every face to the target class."""
+
+    name = "stargan"
+    description = "StarGAN (Choi et al. 2018): one generator for all emotion classes, one-hot label input"
+    conditioning = Conditioning.EMOTION
+
+    def __init__(self, config: StarGANConfig | None = None, per_image_norm: bool = True,
+                 classes: tuple[str, ...] = RAFD_EMOTIONS) -> None:  # fmt: skip
+        self.config = config or StarGANConfig()
+        super().__init__(self.config.image_size)
+        self.classes = tuple(classes)
+        if len(self.classes) != self.config.c_dim:
+            raise BaselineError(f"{len(self.classes)} class names for c_dim={self.config.c_dim}")
+        self.per_image_norm = per_image_norm
+        self.G = self._build(self.config)
+
+    def _build(self, config: StarGANConfig) -> StarGANGenerator:
+        g = StarGANGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num).eval().requires_grad_(False)
+        g.set_per_image_norm(self.per_image_norm)
+        return g
+
+    def _edit(self, images: torch.Tensor, target: Any) -> torch.Tensor:
+        idx = emotion_indices(target, images.shape[0], self.classes)
+        onehot = torch.zeros(images.shape[0], self.config.c_dim)
+        onehot[torch.arange(images.shape[0]), idx] = 1.0
+        self.G.eval()
+        return self.G(images, onehot)
+
+    def load(self, checkpoint: str | os.PathLike | None = None, image_size: int | None = None) -> StarGAN:
+        """Load ``{iter}-G.ckpt`` (or a directory of them: the highest iteration), or an aufx bundle.
+
+        ``image_size``: working size for an authors' checkpoint (which does not record it);
+        default 128, the size of their released models.
+        """
+        path = Path(checkpoint).expanduser() if checkpoint is not None else self.bundled_path()
+        if checkpoint is None and not path.is_file():
+            raise CheckpointError(f"{path}: no bundled StarGAN weights yet; train with `aufx train stargan` "
+                                  "or pass the authors' *-G.ckpt")  # fmt: skip
+        if path.is_dir():
+            path = latest_in_dir(path, r"(\d+)-G\.ckpt")
+        payload = read_torch_file(path)
+        if is_bundle(payload):
+            bundle = load_bundle(payload, self.name, str(path))
+            config = StarGANConfig(**bundle["config"])
+            state = bundle["state_dict"]
+        else:
+            state = as_state_dict(payload, str(path))
+            try:
+                conv_dim, c_dim, repeat = generator_config_from_state_dict(state)
+            except CheckpointError as error:
+                raise CheckpointError(f"{path}: {error}") from None
+            config = StarGANConfig(image_size=image_size or RAFD_OFFICIAL.image_size, c_dim=c_dim, g_conv_dim=conv_dim, g_repeat_num=repeat,
+                                   d_conv_dim=self.config.d_conv_dim, d_repeat_num=self.config.d_repeat_num)  # fmt: skip
+        if config.c_dim != len(self.classes):
+            if config.c_dim == len(RAFD_EMOTIONS):
+                self.classes = RAFD_EMOTIONS
+            else:
+                raise CheckpointError(f"{path}: c_dim={config.c_dim} but {len(self.classes)} class names are set")
+        generator = self._build(config)
+        load_into(generator, state, str(path))
+        self.G, self.config = generator, config
+        self.image_size = config.image_size
+        self.weights_source = "bundled" if checkpoint is None else str(path)
+        return self
+
+    def train(self, **kwargs: Any) -> Any:
+        from baselines.trainers import StarGANTrainer
+
+        return StarGANTrainer.from_adapter(self, **kwargs)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)

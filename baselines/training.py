@@ -1,0 +1,241 @@
+"""A resumable two-player (WGAN-GP) training loop shared by the StarGAN, GANimation and Cascade EF-GAN trainers.
+
+State lives in ``state_dir`` (default ``~/.cache/aufx/baselines/<name>/``):
+``state.pt`` (G, D, both Adam states, step, elapsed seconds, numpy and torch RNG states, config),
+``log.jsonl`` (one line of losses per ``log_every`` steps). It is written atomically every
+``checkpoint_seconds`` and at the end of every ``run``, so a killed run resumes from its last
+checkpoint and a resumed run continues the same random streams.
+
+Subclasses implement :meth:`GANTrainer.d_step` and :meth:`GANTrainer.g_step` on a data batch.
+The critic is updated every step, the generator every ``n_critic`` steps (the authors' 5).
+Learning rates are constant (the authors' linear decay over the last epochs is left out: our
+budgets are fixed in CPU time, not epochs).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from baselines.checkpoints import read_torch_file, save_bundle
+from baselines.data import DEFAULT_DATA_DIR, Batch, FacePool, build_pool
+
+DEFAULT_STATE_ROOT = "~/.cache/aufx/baselines"
+
+
+@dataclass
+class TrainSettings:
+    """Optimisation and bookkeeping settings (the authors' defaults where they exist)."""
+
+    batch: int = 16
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    n_critic: int = 5
+    lambda_gp: float = 10.0
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_seconds: float = 300.0
+    pool_faces: int = 8000
+    threads: int | None = None
+    data_dir: str = DEFAULT_DATA_DIR
+    losses: dict[str, float] = field(default_factory=dict)  # method-specific loss weights
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """WGAN-GP: mean over the batch of (‖∇ D(x̂)‖₂ − 1)², x̂ on random lines between real and fake."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator)
+    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    out = critic(x_hat)[0]
+    grad = torch.autograd.grad(out, x_hat, torch.ones_like(out), create_graph=True)[0]
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def total_variation(mask: torch.Tensor) -> torch.Tensor:
+    """GANimation's smoothness term: summed absolute differences of neighbouring pixels."""
+    return (mask[:, :, :, :-1] - mask[:, :, :, 1:]).abs().sum() + (mask[:, :, :-1, :] - mask[:, :, 1:, :]).abs().sum()
+
+
+class GANTrainer:
+    """Base class: owns G, D, the optimisers, the data pool, checkpoints and the log."""
+
+    method: str = ""
+    labelled_only: bool = False
+    default_losses: dict[str, float] = {}
+
+    def __init__(self, G: nn.Module, D: nn.Module, config: Any, state_dir: str | os.PathLike | None = None,
+                 settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip
+        self.settings = settings or TrainSettings()
+        self.losses = {**self.default_losses, **self.settings.losses}
+        self.config = config
+        self.G, self.D = G.train(), D.train()
+        self.G.requires_grad_(True)
+        self.D.requires_grad_(True)
+        s = self.settings
+        self.opt_g = torch.optim.Adam(self.G.parameters(), s.lr_g, betas=(s.beta1, s.beta2))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), s.lr_d, betas=(s.beta1, s.beta2))
+        self.state_dir = Path(state_dir or Path(DEFAULT_STATE_ROOT) / self.method).expanduser()
+        self.state_path = self.state_dir / "state.pt"
+        self.log_path = self.state_dir / "log.jsonl"
+        self.step = 0
+        self.elapsed = 0.0
+        self.rng = np.random.default_rng(s.seed)
+        self.torch_rng = torch.Generator().manual_seed(s.seed)
+        self._pool = pool
+        self.last_losses: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ data
+    @property
+    def pool(self) -> FacePool:
+        if self._pool is None:
+            size = self.config.image_size
+            path = build_pool(self.settings.data_dir, self.settings.pool_faces, size, seed=self.settings.seed)
+            self._pool = FacePool(path, labelled_only=self.labelled_only)
+        return self._pool
+
+    # ------------------------------------------------------------------ one step
+    def d_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def train_step(self) -> dict[str, float]:
+        batch = self.pool.batch(self.settings.batch, self.rng)
+        d_losses = self.d_step(batch)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_losses["D/total"].backward()
+        self.opt_d.step()
+        logged = {k: float(v.detach()) for k, v in d_losses.items()}
+        if (self.step + 1) % self.settings.n_critic == 0:
+            self.D.requires_grad_(False)
+            g_losses = self.g_step(batch)
+            self.opt_g.zero_grad(set_to_none=True)
+            g_losses["G/total"].backward()
+            self.opt_g.step()
+            self.D.requires_grad_(True)
+            logged.update({k: float(v.detach()) for k, v in g_losses.items()})
+        self.step += 1
+        return logged
+
+    # ------------------------------------------------------------------ loop
+    def run(self, max_steps: int | None = None, budget_seconds: float | None = None, progress: bool = False) -> GANTrainer:
+        """Train until ``max_steps`` total steps or ``budget_seconds`` of this call, checkpointing as it goes."""
+        if max_steps is None and budget_seconds is None:
+            raise ValueError("give max_steps or budget_seconds")
+        if self.settings.threads:
+            torch.set_num_threads(self.settings.threads)
+        start = last_ckpt = time.monotonic()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.G.train()
+        self.D.train()
+        while (max_steps is None or self.step < max_steps) and (
+            budget_seconds is None or time.monotonic() - start < budget_seconds
+        ):
+            t0 = time.monotonic()
+            losses = self.train_step()
+            self.elapsed += time.monotonic() - t0
+            self.last_losses.update(losses)
+            if self.step % self.settings.log_every == 0:
+                self._log(losses)
+                if progress:
+                    print(f"{self.method} step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in losses.items()), flush=True)
+            if time.monotonic() - last_ckpt >= self.settings.checkpoint_seconds:
+                self.save_state()
+                last_ckpt = time.monotonic()
+        self.save_state()
+        return self
+
+    def _log(self, losses: dict[str, float]) -> None:
+        line = {"step": self.step, "elapsed_s": round(self.elapsed, 2), **{k: round(v, 5) for k, v in losses.items()}}
+        with self.log_path.open("a") as f:
+            f.write(json.dumps(line) + "\n")
+
+    # ------------------------------------------------------------------ state
+    def save_state(self) -> Path:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "method": self.method, "config": asdict(self.config), "step": self.step, "elapsed": self.elapsed,
+            "G": self.G.state_dict(), "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "numpy_rng": json.dumps(self.rng.bit_generator.state), "torch_rng": self.torch_rng.get_state(),
+            "last_losses": json.dumps(self.last_losses),
+        }  # fmt: skip
+        tmp = self.state_path.with_name("state.pt.tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, self.state_path)
+        return self.state_path
+
+    def load_state(self) -> bool:
+        """Resume from ``state.pt`` if present; returns whether it did."""
+        if not self.state_path.is_file():
+            return False
+        payload = read_torch_file(self.state_path)
+        if payload.get("method") != self.method or payload.get("config") != asdict(self.config):
+            raise ValueError(f"{self.state_path}: state of method {payload.get('method')!r} with config "
+                             f"{payload.get('config')} does not match this trainer ({self.method}, {asdict(self.config)})")  # fmt: skip
+        self.G.load_state_dict(payload["G"])
+        self.D.load_state_dict(payload["D"])
+        self.opt_g.load_state_dict(payload["opt_g"])
+        self.opt_d.load_state_dict(payload["opt_d"])
+        self.step, self.elapsed = int(payload["step"]), float(payload["elapsed"])
+        self.rng.bit_generator.state = json.loads(payload["numpy_rng"])
+        self.torch_rng.set_state(payload["torch_rng"])
+        self.last_losses = json.loads(payload["last_losses"])
+        return True
+
+    # ------------------------------------------------------------------ export
+    def export_extra(self) -> dict[str, dict]:
+        return {}
+
+    def export(self, path: str | os.PathLike, command: str = "", notes: str = "") -> Path:
+        """Write the generator as an aufx bundle plus a model card ``<path>.md`` beside it."""
+        metadata = {
+            "steps": self.step, "images_seen": self.step * self.settings.batch,
+            "train_seconds": round(self.elapsed, 1), "threads": torch.get_num_threads(),
+            "settings": {k: v for k, v in asdict(self.settings).items() if k != "losses"},
+            "loss_weights": self.losses, "last_losses": self.last_losses, "command": command, "notes": notes,
+            "exported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }  # fmt: skip
+        path = save_bundle(path, self.method, asdict(self.config), self.G.state_dict(), metadata, self.export_extra())
+        path.with_suffix(".md").write_text(model_card(self.method, asdict(self.config), metadata))
+        return path
+
+
+def model_card(method: str, config: dict, metadata: dict) -> str:
+    """A short Markdown model card for an exported bundle."""
+    lines = [
+        f"# {method} — aufx baseline weights", "",
+        f"- training data: SynthFACS render pool ({metadata['settings']['pool_faces']} faces at "
+        f"{config['image_size']} px, seed {metadata['settings']['seed']}; see baselines/data.py)",
+        f"- steps: {metadata['steps']} (critic updates; generator every {metadata['settings']['n_critic']}), "
+        f"images seen: {metadata['images_seen']}",
+        f"- CPU time: {metadata['train_seconds'] / 60:.1f} min on {metadata['threads']} thread(s)",
+        f"- config: `{json.dumps(config)}`",
+        f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
+        f"- last losses: `{json.dumps({k: round(v, 4) for k, v in metadata['last_losses'].items()})}`",
+        f"- reproduce: `{metadata['command']}`",
+        f"- exported: {metadata['exported']}",
+    ]  # fmt: skip
+    if metadata.get("notes"):
+        lines += ["", metadata["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def load_trained_generator(adapter: Any, trainer: GANTrainer) -> None:
+    """Copy a trainer's generator weights into an adapter (eval mode, no grad)."""
+    state = {k: v.detach().clone() for k, v in trainer.G.state_dict().items()}
+    target = adapter.net if hasattr(adapter, "net") else adapter.G
+    target.load_state_dict(state)
+    target.eval().requires_grad_(False)
+    adapter.weights_source = f"trained ({trainer.step} steps, {trainer.state_dir})"
