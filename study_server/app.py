@@ -61,7 +61,7 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None) -> Flask:
     """Build the study server for ``config`` (a :class:`ServerConfig`, a dict, or the environment)."""
     cfg = _as_config(config)
     study = load_study(cfg.study_dir)
-    engine = make_engine(cfg.db_url)
+    engine = make_engine(cfg.db_url, cfg.sqlite_synchronous)
     create_schema(engine)
     factory = session_factory(engine)
     secret = cfg.secret_key or shared_secret(factory, "session_key")
@@ -80,6 +80,7 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=cfg.cookies_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=cfg.max_request_bytes,
         MAX_FORM_MEMORY_SIZE=cfg.max_request_bytes,
         MAX_FORM_PARTS=64,

@@ -3,7 +3,7 @@
 Environment variables: ``AUFX_SERVER_CONFIG`` (path of a TOML file with the keys below),
 ``AUFX_STUDY_DIR``, ``AUFX_DB_URL``, ``AUFX_PRODUCTION``, ``AUFX_SECRET_KEY``,
 ``AUFX_ADMIN_PASSWORD_HASH``, ``AUFX_ADMIN_PASSWORD`` (development only),
-``AUFX_SECURE_COOKIES``, ``AUFX_MAX_REQUEST_BYTES``.
+``AUFX_SECURE_COOKIES``, ``AUFX_MAX_REQUEST_BYTES``, ``AUFX_SQLITE_SYNCHRONOUS`` (NORMAL or FULL).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ ENV = {
     "admin_password": "AUFX_ADMIN_PASSWORD",
     "secure_cookies": "AUFX_SECURE_COOKIES",
     "max_request_bytes": "AUFX_MAX_REQUEST_BYTES",
+    "sqlite_synchronous": "AUFX_SQLITE_SYNCHRONOUS",
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -41,6 +42,7 @@ class ServerConfig:
     admin_password: str = ""  # plain text, refused in production mode
     secure_cookies: bool | None = None  # default: on in production mode
     max_request_bytes: int = 16 * 1024
+    sqlite_synchronous: str = "NORMAL"  # FULL: survive power loss too, one fsync per answer
 
     @property
     def db_url(self) -> str:
@@ -63,6 +65,8 @@ class ServerConfig:
                 raise ValueError("production mode refuses a plain-text admin_password; set AUFX_ADMIN_PASSWORD_HASH instead")
         if self.admin_password_hash and ":" not in self.admin_password_hash:
             raise ValueError("admin_password_hash must be a werkzeug hash like 'scrypt:32768:8:1$...'")
+        if self.sqlite_synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {self.sqlite_synchronous!r}")
         if not 1024 <= self.max_request_bytes <= 10 * 1024 * 1024:
             raise ValueError(f"max_request_bytes must be 1024..10485760, got {self.max_request_bytes}")
         return self

@@ -1,8 +1,9 @@
 """Database engine, schema creation (no migrations) and shared secrets.
 
-SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged answer survives a crash or
-power loss) and a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so that
-concurrent gunicorn workers queue for the lock instead of failing. PostgreSQL needs nothing
+SQLite runs in WAL mode (``synchronous=NORMAL`` by default: an acknowledged answer survives a
+crash or ``kill -9`` of the server; ``FULL`` on request also survives a power loss) with a busy
+timeout; write transactions start with ``BEGIN IMMEDIATE`` so that concurrent gunicorn workers
+queue for the lock instead of failing. PostgreSQL needs nothing
 special: uniqueness constraints settle races.
 """
 
@@ -22,25 +23,31 @@ from study_server.models import Base, ServerSecret, StudyState
 WRITE = {"sqlite_begin": "IMMEDIATE"}
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql://...``) with safe settings."""
+def make_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql://...``) with safe settings.
+
+    SQLite's ``synchronous=NORMAL`` in WAL mode keeps every committed answer through a crash or
+    ``kill -9`` of the server; ``FULL`` also through a power loss, at one fsync per answer.
+    """
+    if sqlite_synchronous not in ("NORMAL", "FULL"):
+        raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {sqlite_synchronous!r}")
     if not url or "://" not in url:
         raise ValueError(f"database URL must look like sqlite:///path.db or postgresql://..., got {url!r}")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, sqlite_synchronous)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -121,30 +121,41 @@ def advance(factory: sessionmaker[Session], participant: Participant, from_stage
             session.commit()
 
 
-def current_trial(factory: sessionmaker[Session], participant: Participant) -> tuple[Trial | None, Trial | None, int]:
-    """``(trial to answer now, the one after it, number answered)``; marks the first as shown."""
+def current_trial(
+    factory: sessionmaker[Session], public_id: str | None
+) -> tuple[Participant | None, Trial | None, Trial | None, int]:
+    """``(participant, trial to answer now, the one after it, number answered)``.
+
+    Marks the current trial as shown (the start of its server-side response time).
+    """
+    if not public_id:
+        return None, None, None, 0
     with factory() as session:
+        participant = session.scalar(select(Participant).where(Participant.public_id == public_id))
+        if participant is None or participant.stage != "trials":
+            return participant, None, None, 0
         upcoming = session.scalars(
             select(Trial)
             .where(Trial.participant_id == participant.id, Trial.answered_at.is_(None))
             .order_by(Trial.seq)
             .limit(2)
         ).all()
-        done = session.scalar(
-            select(func.count()).where(Trial.participant_id == participant.id, Trial.answered_at.is_not(None))
-        )
     if not upcoming:
-        return None, None, int(done or 0)
+        return participant, None, None, 0
     trial = upcoming[0]
+    answered = trial.seq  # trials are answered in order
     if trial.shown_at is None:
         with write_session(factory) as session:
-            row = session.get(Trial, trial.id)
-            assert row is not None
-            if row.shown_at is None:
-                row.shown_at = utcnow()
-                session.commit()
-            trial = row
-    return trial, (upcoming[1] if len(upcoming) > 1 else None), int(done or 0)
+            now = utcnow()
+            result = session.execute(
+                update(Trial).where(Trial.id == trial.id, Trial.shown_at.is_(None)).values(shown_at=now)
+            )
+            if result.rowcount == 1:
+                trial.shown_at = now
+            else:  # a parallel request of the same participant was first
+                trial.shown_at = session.scalar(select(Trial.shown_at).where(Trial.id == trial.id))
+            session.commit()
+    return participant, trial, (upcoming[1] if len(upcoming) > 1 else None), answered
 
 
 @dataclass(frozen=True)
@@ -164,32 +175,38 @@ def _describe(ratings: dict[str, int]) -> str:
 def submit_answer(
     factory: sessionmaker[Session],
     study: Study,
-    participant: Participant,
+    public_id: str | None,
     seq: int,
     ratings: dict[str, int],
     rt_ms: int | None,
     retry: bool = True,
 ) -> Stored:
-    """Store all answers of trial ``seq`` at once; idempotent, and in order only."""
+    """Store all answers of trial ``seq`` at once (one transaction); idempotent, in order only."""
     try:
         with write_session(factory) as session:
             # one answer of a participant at a time (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE)
-            session.scalar(select(Participant.id).where(Participant.id == participant.id).with_for_update())
+            participant = session.scalar(
+                select(Participant).where(Participant.public_id == (public_id or "")).with_for_update()
+            )
+            if participant is None:
+                raise RequestRejected(403, "no study session in this browser: open the study link to start")
             trial = session.scalar(select(Trial).where(Trial.participant_id == participant.id, Trial.seq == seq))
             if trial is None:
                 raise RequestRejected(404, f"trial {seq} does not belong to this participant")
-            stored = {a.question: a.rating for a in session.scalars(select(Answer).where(Answer.trial_id == trial.id))}
-            if stored:
+            if trial.answered_at is not None:
+                stored = {a.question: a.rating for a in session.scalars(select(Answer).where(Answer.trial_id == trial.id))}
                 if stored == ratings:
-                    return Stored(seq, stored, True, False)
+                    return Stored(seq, stored, True, participant.completed_at is not None)
                 raise RequestRejected(
                     409,
                     f"trial {seq} was already answered ({_describe(stored)}); a different answer "
                     f"({_describe(ratings)}) cannot replace it",
                 )
-            current = session.scalar(
-                select(func.min(Trial.seq)).where(Trial.participant_id == participant.id, Trial.answered_at.is_(None))
-            )
+            current, last = session.execute(
+                select(
+                    func.min(case((Trial.answered_at.is_(None), Trial.seq))), func.max(Trial.seq)
+                ).where(Trial.participant_id == participant.id)
+            ).one()
             if current != seq or trial.shown_at is None:
                 raise RequestRejected(409, f"trial {seq} is not the current trial; the next trial to answer is {current}")
             now = utcnow()
@@ -198,32 +215,22 @@ def submit_answer(
                 raise RequestRejected(
                     422, f"trial {seq} was answered after {server_rt} ms, before the minimum viewing time of {study.min_view_ms} ms"
                 )
-            for question, rating in ratings.items():
-                session.add(
-                    Answer(
-                        trial_id=trial.id,
-                        question=question,
-                        rating=rating,
-                        rt_ms=server_rt if rt_ms is None else rt_ms,
-                        server_rt_ms=server_rt,
-                        created_at=now,
-                    )
-                )
-            trial.answered_at = now
-            remaining = session.scalar(
-                select(func.count()).where(
-                    Trial.participant_id == participant.id, Trial.answered_at.is_(None), Trial.id != trial.id
-                )
+            session.execute(
+                insert(Answer),
+                [
+                    {"trial_id": trial.id, "question": question, "rating": rating,
+                     "rt_ms": server_rt if rt_ms is None else rt_ms, "server_rt_ms": server_rt, "created_at": now}
+                    for question, rating in ratings.items()
+                ],
             )
-            completed = remaining == 0
+            trial.answered_at = now
+            completed = seq == last
             if completed:
-                row = session.get(Participant, participant.id)
-                assert row is not None
-                row.completed_at = now
-                row.stage = "done"
+                participant.completed_at = now
+                participant.stage = "done"
             session.commit()
             return Stored(seq, ratings, False, completed)
     except IntegrityError:
         if not retry:
             raise
-        return submit_answer(factory, study, participant, seq, ratings, rt_ms, retry=False)
+        return submit_answer(factory, study, public_id, seq, ratings, rt_ms, retry=False)

@@ -6,7 +6,7 @@ parameter, stimulus id or file name. ``GET /`` resumes a returning participant w
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from study_server import flow
@@ -132,10 +132,11 @@ def _images(trial: Trial) -> list[tuple[str, str]]:
 def trial() -> BaseResponse | str:
     """The next unanswered trial (resumes after reload, closed tab or server restart)."""
     rt = runtime()
-    participant = _require_participant()
+    participant, current, following, answered = flow.current_trial(rt.db, session.get("pid"))
+    if participant is None:
+        raise RequestRejected(403, "no study session in this browser: open the study link to start")
     if participant.stage != "trials":
         return _to_stage(participant)
-    current, following, answered = flow.current_trial(rt.db, participant)
     if current is None:
         return redirect(url_for("participant.done"), code=303)
     n_practice = rt.study.practice_trials
@@ -157,16 +158,15 @@ def answer(seq_text: str) -> BaseResponse | tuple[Response, int]:
     """Store the answers of one trial, then show the next one."""
     rt = runtime()
     seq = parse_seq(seq_text)
-    participant = _require_participant()
+    if not session.get("pid"):
+        raise RequestRejected(403, "no study session in this browser: open the study link to start")
     questions = rt.study.question_ids
     check_fields(request.form, {"csrf_token", "rt_ms", *(f"q_{q}" for q in questions)})
     ratings = parse_ratings(request.form, questions, rt.study.scale_points)
     rt_text = request.form.get("rt_ms", "")
     rt_ms = parse_int(rt_text, "rt_ms", 0, MAX_RT_MS) if rt_text else None
-    stored = flow.submit_answer(rt.db, rt.study, participant, seq, ratings, rt_ms)
+    stored = flow.submit_answer(rt.db, rt.study, session.get("pid"), seq, ratings, rt_ms)
     if request.accept_mimetypes.best == "application/json":
-        from flask import jsonify
-
         status = "duplicate" if stored.duplicate else "stored"
         return jsonify(status=status, trial=seq, ratings=stored.ratings, completed=stored.completed), 200
     return redirect(url_for("participant.trial"), code=303)

@@ -1,0 +1,431 @@
+"""Load benchmark of the study server (loopback only, bounded to a few minutes).
+
+For SQLite and for PostgreSQL (a throw-away server started here), under the same gunicorn
+set-up (``-w 4 -k gthread --threads 8``):
+
+1. Durability under load: N simulated participants (default 200) run whole sessions at once
+   (information, consent, instructions, practice, trials with an attention check, debrief),
+   each pausing a random think time before every answer. Mid-run the server is killed with
+   ``kill -9`` (whole process group) and restarted; clients retry until it is back, as a
+   browser's user would. Afterwards every answer that was acknowledged (HTTP 303) is looked up
+   in the database: ``lost`` counts those missing or different.
+2. Latency of answer submission (``POST /trial/<n>``): p50 / p99 over the whole run.
+3. Throughput: closed loop, no think time, C client threads for a fixed time, study server
+   requests (trial page + answer, as participants send them) vs ``POST /bare`` of a bare Flask
+   app on the same gunicorn set-up; the ratio is study/bare requests per second.
+
+Run: ``.venv/bin/python benchmarks/bench_server.py`` (``--quick`` for a smoke run). Writes its
+table into ``benchmarks/RESULTS.md`` under "## Study server" unless ``--no-write``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import http.client
+import os
+import platform
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from study_server.pgtemp import TempPostgres  # noqa: E402
+
+GUNICORN = ["-w", "4", "-k", "gthread", "--threads", "8", "--keep-alive", "10", "--timeout", "60", "--log-level", "warning"]
+QS = ("expression", "identity", "artifacts")
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+TRIAL_RE = re.compile(r'action="/trial/(\d+)"')
+CHECK_RE = re.compile(r"please answer (\d+) to every question")
+METHODS = ("m_a", "m_b", "m_c", "m_d")
+N_ITEMS = 5
+ANSWERS_PER_PARTICIPANT = 1 + N_ITEMS + 1  # practice + one per item + one attention check
+
+
+def make_study(folder: Path, n_items: int) -> Path:
+    """A study folder with ``n_items`` x 4 methods of 64 px images."""
+    (folder / "images").mkdir(parents=True)
+    rows = []
+    for i in range(n_items):
+        for ref in (f"src{i}", f"tgt{i}"):
+            Image.new("RGB", (64, 64), (i * 7 % 255, 90, 120)).save(folder / "images" / f"{ref}.png")
+        for j, method in enumerate(METHODS):
+            sid = f"s{i}_{j}"
+            path = folder / "images" / f"{sid}.png"
+            Image.new("RGB", (64, 64), (i * 7 % 255, j * 50, 200)).save(path)
+            rows.append([sid, f"item{i}", f"src{i}", f"tgt{i}", "transfer", method, "", f"images/{sid}.png",
+                         hashlib.sha256(path.read_bytes()).hexdigest()])
+    with (folder / "manifest.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["stimulus_id", "item_id", "source_id", "target_id", "task", "method", "parameters", "path", "sha256"])
+        writer.writerows(rows)
+    (folder / "study.toml").write_text(
+        'id = "bench"\ndemographics = false\npractice_trials = 1\nattention_checks = [5]\ncompletion_code = "BENCH"\n'
+    )
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A gunicorn process group that can be killed with SIGKILL and started again."""
+
+    def __init__(self, app: str, env: dict[str, str], port: int, pythonpath: str = "") -> None:
+        self.command = [sys.executable, "-m", "gunicorn", *GUNICORN, "-b", f"127.0.0.1:{port}", app]
+        if pythonpath:
+            self.command[3:3] = ["--pythonpath", pythonpath]
+        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, probe: str) -> float:
+        began = time.monotonic()
+        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=self.env, start_new_session=True,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while time.monotonic() - began < 60:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", probe)
+                if c.getresponse().status < 500:
+                    return time.monotonic() - began
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not start: {' '.join(self.command)}")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+@dataclass
+class Shared:
+    """What all simulated participants report."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    acked: list[tuple[str, int, int]] = field(default_factory=list)  # (pid, seq, rating)
+    latencies: list[float] = field(default_factory=list)
+    retries: int = 0
+    completed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Client:
+    """One participant over a keep-alive HTTP/1.1 connection with a session cookie."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn: http.client.HTTPConnection | None = None
+        self.cookie = ""
+
+    def request(self, method: str, path: str, body: str = "") -> tuple[int, str, str]:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        if body:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            self.conn.request(method, path, body=body or None, headers=headers)
+            response = self.conn.getresponse()
+            text = response.read().decode()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = None
+            raise
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        return response.status, response.getheader("Location") or "", text
+
+
+def with_retry(shared: Shared, call, deadline: float):  # type: ignore[no-untyped-def]
+    """Call until it gets an HTTP answer (the server may be down for a restart)."""
+    while True:
+        try:
+            return call()
+        except (OSError, http.client.HTTPException):
+            with shared.lock:
+                shared.retries += 1
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2 + random.random() * 0.3)
+
+
+def participant(i: int, port: int, shared: Shared, think: tuple[float, float], deadline: float) -> None:
+    """A whole session; every acknowledged answer is recorded."""
+    pid = f"bench{i:04d}"
+    c = Client(port)
+    rng = random.Random(i)
+    try:
+        with_retry(shared, lambda: c.request("GET", f"/?PROLIFIC_PID={pid}&STUDY_ID=b&SESSION_ID=s{i}"), deadline)
+        status, _, html = with_retry(shared, lambda: c.request("GET", "/consent"), deadline)
+        token = CSRF_RE.search(html).group(1) if status == 200 else ""
+        for path, body in (("/consent", f"consent=yes&csrf_token={token}"), ("/instructions", f"csrf_token={token}")):
+            status, location, _ = with_retry(shared, lambda p=path, b=body: c.request("POST", p, b), deadline)
+            if status != 303:  # a retried POST whose first attempt went through: the server redirects onwards
+                pass
+        while True:
+            status, location, html = with_retry(shared, lambda: c.request("GET", "/trial"), deadline)
+            if status == 303 and location.endswith("/done"):
+                break
+            if status != 200:
+                raise RuntimeError(f"GET /trial -> {status} {html[:200]}")
+            seq = int(TRIAL_RE.search(html).group(1))
+            check = CHECK_RE.search(html)
+            rating = int(check.group(1)) if check else rng.randint(1, 5)
+            time.sleep(rng.uniform(*think))
+            body = "&".join(f"q_{q}={rating}" for q in QS) + f"&rt_ms={rng.randint(800, 4000)}&csrf_token={token}"
+
+            def post() -> tuple[int, str, str, float]:
+                began = time.perf_counter()
+                result = c.request("POST", f"/trial/{seq}", body)
+                return (*result, time.perf_counter() - began)
+
+            status, _, text, elapsed = with_retry(shared, post, deadline)
+            if status != 303:
+                raise RuntimeError(f"POST /trial/{seq} -> {status} {text[:300]}")
+            with shared.lock:
+                shared.acked.append((pid, seq, rating))
+                shared.latencies.append(elapsed)
+        with_retry(shared, lambda: c.request("GET", "/done"), deadline)
+        with shared.lock:
+            shared.completed += 1
+    except Exception as error:  # noqa: BLE001 - reported in the results
+        with shared.lock:
+            shared.errors.append(f"{pid}: {error!r}"[:300])
+
+
+def check_lost(db_url: str, acked: list[tuple[str, int, int]]) -> int:
+    """Acknowledged answers missing from (or different in) the database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    query = sa.text(
+        "SELECT p.external_pid, t.seq, a.question, a.rating FROM answer a JOIN trial t ON a.trial_id = t.id "
+        "JOIN participant p ON t.participant_id = p.id"
+    )
+    with engine.connect() as connection:
+        stored: dict[tuple[str, int], dict[str, int]] = {}
+        for pid, seq, question, rating in connection.execute(query):
+            stored.setdefault((pid, seq), {})[question] = rating
+    engine.dispose()
+    return sum(1 for pid, seq, rating in acked if stored.get((pid, seq)) != dict.fromkeys(QS, rating))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def load_run(server: Server, db_url: str, n: int, think: tuple[float, float], kill_at: float, per: int) -> dict[str, float]:
+    """Phase 1 and 2: concurrent sessions with a kill -9 when ``kill_at`` of answers are in."""
+    shared = Shared()
+    deadline = time.monotonic() + 600
+    threads = [threading.Thread(target=participant, args=(i, server.port, shared, think, deadline), daemon=True) for i in range(n)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    expected = n * per  # only used to time the kill
+    restart_s = float("nan")
+    while any(t.is_alive() for t in threads):
+        with shared.lock:
+            done = len(shared.acked)
+        if restart_s != restart_s and done >= kill_at * expected:
+            server.kill9()
+            restart_s = server.start("/api/health")
+        time.sleep(0.05)
+    wall = time.monotonic() - began
+    lat = [x * 1000 for x in shared.latencies]
+    return {
+        "participants": n,
+        "completed": shared.completed,
+        "acked": len(shared.acked),
+        "lost": check_lost(db_url, shared.acked),
+        "p50_ms": statistics.median(lat) if lat else float("nan"),
+        "p99_ms": percentile(lat, 0.99) if lat else float("nan"),
+        "retries": shared.retries,
+        "errors": len(shared.errors),
+        "first_error": shared.errors[0] if shared.errors else "",
+        "restart_s": restart_s,
+        "wall_s": wall,
+    }
+
+
+def closed_loop(port: int, make_calls, threads: int, seconds: float) -> float:  # type: ignore[no-untyped-def]
+    """Requests per second of ``threads`` clients each running ``make_calls(client)`` repeatedly."""
+    count = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker(k: int) -> None:
+        c = Client(port)
+        steps = make_calls(c, k)
+        local = 0
+        while time.monotonic() < stop:
+            try:
+                local += next(steps)
+            except StopIteration:
+                steps = make_calls(Client(port), k + 1000 * local)
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.05)
+        with lock:
+            count[0] += local
+
+    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    began = time.monotonic()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return count[0] / (time.monotonic() - began)
+
+
+def study_steps(c: Client, k: int):  # type: ignore[no-untyped-def]
+    """A participant with no think time; yields the number of requests made per step."""
+    c.request("GET", f"/?PROLIFIC_PID=tp{k}x{random.getrandbits(40)}")
+    _, _, html = c.request("GET", "/consent")
+    token = CSRF_RE.search(html).group(1)
+    c.request("POST", "/consent", f"consent=yes&csrf_token={token}")
+    c.request("POST", "/instructions", f"csrf_token={token}")
+    yield 4
+    while True:
+        status, _, html = c.request("GET", "/trial")
+        if status != 200:
+            return
+        seq = int(TRIAL_RE.search(html).group(1))
+        check = CHECK_RE.search(html)
+        rating = check.group(1) if check else "3"
+        body = "&".join(f"q_{q}={rating}" for q in QS) + f"&rt_ms=1000&csrf_token={token}"
+        status, _, _ = c.request("POST", f"/trial/{seq}", body)
+        yield 2
+
+
+def bare_steps(c: Client, k: int):  # type: ignore[no-untyped-def]
+    while True:
+        c.request("POST", "/bare", "x=1")
+        yield 1
+
+
+def run_database(kind: str, args: argparse.Namespace, work: Path) -> dict[str, float]:
+    study = make_study(work / f"study-{kind}", n_items=N_ITEMS)
+    pg = None
+    if kind == "sqlite":
+        db_url = f"sqlite:///{work / 'bench.sqlite3'}"
+    else:
+        pg = TempPostgres().start()
+        db_url = pg.url
+    env = {"AUFX_STUDY_DIR": str(study), "AUFX_DB_URL": db_url, "AUFX_ADMIN_PASSWORD": "bench-only-password"}
+    server = Server("study_server.wsgi:app", env, free_port())
+    bare = Server("bench_server_bare:app", {}, free_port(), pythonpath=str(ROOT / "benchmarks"))
+    try:
+        server.start("/api/health")
+        result = load_run(server, db_url, args.participants, (args.think_min, args.think_max), kill_at=0.4, per=ANSWERS_PER_PARTICIPANT)
+        study_rps = closed_loop(server.port, study_steps, args.threads, args.seconds)
+        server.stop()
+        bare.start("/bare")
+        bare_rps = closed_loop(bare.port, bare_steps, args.threads, args.seconds)
+        result.update(study_rps=study_rps, bare_rps=bare_rps, ratio=study_rps / bare_rps)
+        return result
+    finally:
+        server.stop()
+        bare.stop()
+        if pg is not None:
+            pg.stop()
+
+
+def write_results(results: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
+    lines = [
+        "## Study server",
+        "",
+        f"`benchmarks/bench_server.py` (participants={args.participants}, think time {args.think_min}-{args.think_max} s "
+        f"before each answer, throughput: {args.threads} closed-loop clients for {args.seconds:.0f} s), "
+        f"gunicorn `{' '.join(GUNICORN[:8])}`, client and server on one machine over loopback "
+        f"({platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs), {time.strftime('%Y-%m-%d')}. "
+        "The server was killed with `kill -9` (whole process group) when 40% of the answers were in and "
+        "restarted; clients retried until it was back.",
+        "",
+        "| database | participants completed | answers acknowledged | acknowledged answers lost (goal 0) | answer p50 ms | answer p99 ms (goal < 100) | restart s | client retries | study req/s | bare Flask req/s | throughput ratio (goal ≥ 0.33) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind, r in results.items():
+        lines.append(
+            f"| {kind} | {r['completed']}/{r['participants']} | {r['acked']} | {r['lost']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['restart_s']:.1f} | {r['retries']} | {r['study_rps']:.0f} | {r['bare_rps']:.0f} | {r['ratio']:.2f} |"
+        )
+    lines += [
+        "",
+        "Study requests are what participants send: the trial page (`GET /trial`, which records when the trial was "
+        "shown) and the answer (`POST /trial/<n>`: validation, CSRF, one transaction storing three ratings); "
+        "the bare route is `POST /bare` returning a constant. Latency is the client-side time of the answer "
+        "POST, over the whole run including the crash and restart.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def update_results_md(section: str) -> None:
+    path = ROOT / "benchmarks" / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Measured results\n"
+    start = text.find("## Study server")
+    if start >= 0:
+        end = text.find("\n## ", start + 3)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--think-min", type=float, default=1.0)
+    parser.add_argument("--think-max", type=float, default=3.0)
+    parser.add_argument("--threads", type=int, default=16, help="closed-loop clients for the throughput ratio")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--quick", action="store_true", help="20 participants, 3 s throughput runs")
+    parser.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    if args.quick:
+        args.participants, args.seconds, args.think_min, args.think_max = 20, 3.0, 0.2, 0.5
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="aufx-bench-") as tmp:
+        for kind in kinds:
+            results[kind] = run_database(kind, args, Path(tmp))
+            print(kind, {k: (round(v, 2) if isinstance(v, float) else v) for k, v in results[kind].items()}, flush=True)
+    section = write_results(results, args)
+    print(section)
+    if not args.no_write and not args.quick:
+        update_results_md(section)
+    return 0 if all(r["lost"] == 0 and r["errors"] == 0 for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
