@@ -68,6 +68,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--grid-cols", type=int, default=None, help="columns of grid.png (default ~sqrt(N))")
     gen.set_defaults(handler=run_generate)
 
+    inv = subparsers.add_parser("invert", help="project aligned face images into W (or W+)")
+    inv.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="aligned face images")
+    inv.add_argument("--model", default="synthfacs64", metavar="MODEL", help="bundled name or path (default synthfacs64)")
+    inv.add_argument("--out", required=True, type=Path, metavar="FILE.npz", help="latents file to write")
+    inv.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
+    inv.add_argument("--wplus", action="store_true", help="optimise one w per layer (W+) instead of one w")
+    inv.add_argument("--noise", choices=("const", "optimize"), default="const",
+                     help="keep the generator's constant noise (default) or also fit noise maps")  # fmt: skip
+    inv.add_argument("--seed", type=int, default=0, help="seed of the optimiser's randomness")
+    inv.add_argument("--recon", type=Path, default=None, metavar="DIR", help="also write the reconstructions here")
+    inv.set_defaults(handler=run_invert)
+
 
 def describe(loaded) -> dict:
     """A JSON-friendly description of a loaded model (what ``model info`` prints)."""
@@ -153,4 +165,38 @@ def run_generate(args: argparse.Namespace) -> int:
                 images.append(image)
     save_grid(torch.stack(images), args.out / "grid.png", nrow=args.grid_cols)
     print(f"wrote {len(seeds)} images and grid.png to {args.out}")
+    return 0
+
+
+def run_invert(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from aufx.gan.loaders import load_generator
+    from aufx.gan.projector import ProjectorConfig, project, psnr
+    from aufx.imageio import load_image, save_image
+
+    if args.out.suffix != ".npz":
+        raise ValueError(f"{args.out}: --out must name a .npz file")
+    config = ProjectorConfig(steps=args.steps, wplus=args.wplus, noise=args.noise, seed=args.seed)
+    loaded = load_generator(args.model)
+    size = loaded.generator.img_resolution
+    targets = torch.stack([load_image(path, size) for path in args.images])
+    result = project(loaded.generator, targets, config)
+    scores = psnr(result.images, targets)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        args.out,
+        w=result.ws.numpy().astype(np.float32),  # [N, num_ws, w_dim], as NVIDIA's projector writes
+        names=np.array([str(path) for path in args.images]),
+        psnr=scores.numpy(),
+        wplus=np.array(args.wplus),
+        model=np.array(str(args.model)),
+    )
+    if args.recon is not None:
+        for path, image in zip(args.images, result.images, strict=True):
+            save_image(image, args.recon / f"{path.stem}_recon.png")
+    for path, score in zip(args.images, scores.tolist(), strict=True):
+        print(f"{path}: PSNR {score:.2f} dB")
+    print(f"wrote {len(args.images)} latents to {args.out}")
     return 0

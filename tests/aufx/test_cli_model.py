@@ -15,6 +15,15 @@ from tests.aufx.gan.nvidia_writer import write_nvidia_pickle
 from tests.aufx.gan.tiny_nets import TINY32, random_generator
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny convolutions run far faster on one thread than on two busy ones."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny_pkl(tmp_path_factory):
     generator = random_generator(TINY32, seed=4)
@@ -80,3 +89,23 @@ def test_errors_are_one_line(tiny_pkl, tmp_path, capsys):
     assert err.startswith("aufx: error: ") and "missing.pkl: no such file" in err and "\n" not in err
     assert main(["generate", "--model", str(path), "--seeds", "0", "--out", str(tmp_path), "--class", "1"]) == 2
     assert "unconditional" in capsys.readouterr().err
+
+
+def test_invert_writes_latents(tiny_pkl, tmp_path, capsys):
+    from aufx.imageio import save_image
+
+    generator, path = tiny_pkl
+    z = torch.from_numpy(np.random.RandomState(77).randn(2, generator.z_dim)).float()
+    with torch.no_grad():
+        images = generator(z, truncation_psi=0.7)
+    files = [save_image(images[i], tmp_path / f"face{i}.png") for i in range(2)]
+    out = tmp_path / "lat.npz"
+    argv = ["invert", *map(str, files), "--model", str(path), "--out", str(out), "--steps", "3", "--wplus"]
+    assert main(argv) == 0
+    data = np.load(out)
+    assert data["w"].shape == (2, generator.num_ws, generator.w_dim) and data["w"].dtype == np.float32
+    assert list(data["names"]) == [str(f) for f in files] and data["psnr"].shape == (2,)
+    assert "PSNR" in capsys.readouterr().out
+    assert main(["invert", str(files[0]), "--model", str(path), "--out", str(tmp_path / "x.txt")]) == 2
+    assert main(["invert", str(tmp_path / "nope.png"), "--model", str(path), "--out", str(out)]) == 2
+    assert "nope.png: no such image file" in capsys.readouterr().err
