@@ -75,10 +75,19 @@ def icc(matrix) -> pd.DataFrame:
 
 def complete_block(data: pd.DataFrame, unit: str = "stimulus_id", rater: str = "participant_id",
                    value: str = "rating") -> pd.DataFrame:
-    """A large complete units × raters block, found greedily: while values are missing, drop the
-    rater or unit with the largest share of missing values. Returns the matrix (may be empty)."""
+    """A large complete units × raters block: all units with the raters who rated them all (or
+    all raters with the units they all rated) when that keeps half the matrix, else greedily
+    dropping the rater or unit with the largest share of missing values. May be empty."""
     matrix = data.pivot_table(index=unit, columns=rater, values=value, aggfunc="first", observed=True)
     present = matrix.notna().to_numpy()
+    if present.size == 0 or present.all():
+        return matrix
+    # fast candidates first: all units × complete raters, or all raters × complete units
+    full_cols, full_rows = present.all(axis=0), present.all(axis=1)
+    area_cols = present.shape[0] * full_cols.sum() if present.shape[0] >= 2 and full_cols.sum() >= 2 else 0
+    area_rows = present.shape[1] * full_rows.sum() if present.shape[1] >= 2 and full_rows.sum() >= 2 else 0
+    if max(area_cols, area_rows) >= present.size / 2:
+        return matrix.loc[:, full_cols] if area_cols >= area_rows else matrix.loc[full_rows]
     rows = np.ones(present.shape[0], dtype=bool)
     cols = np.ones(present.shape[1], dtype=bool)
     while rows.any() and cols.any():

@@ -28,9 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scale", default="1-5", help="Likert scale, e.g. 1-5 or 1-7 (default 1-5)")
     parser.add_argument("--simulated", action="store_true",
                         help="label the data as simulated in the report")
-    parser.add_argument("--max-model-rows", type=int, default=10_000,
+    parser.add_argument("--max-model-rows", type=int, default=6_000,
                         help="ratings per question above which the mixed model is fitted on a "
-                        "subsample of whole participants (ordinal model: 10×)")
+                        "subsample of whole participants (ordinal model: 5×); default 6000")
     parser.add_argument("--skip-models", action="store_true",
                         help="leave out the mixed and ordinal models")
     parser.add_argument("--lenient", action="store_true",

@@ -54,12 +54,13 @@ def descriptives(ratings: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def paired_wide(ratings: pd.DataFrame, question: str) -> pd.DataFrame:
-    """Participants × methods matrix of mean ratings for one question (NaN where not rated)."""
-    sub = ratings[ratings["question"] == question]
-    return sub.pivot_table(
-        index="participant_id", columns="method", values="rating", aggfunc="mean", observed=True
-    )
+def wide_by_question(ratings: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """{question: participants × methods matrix of mean ratings}, from one group-by."""
+    means = ratings.groupby(["question", "participant_id", "method"], observed=True)["rating"].mean()
+    table = means.unstack("method")
+    methods = [m for m in ratings["method"].cat.categories if m in table.columns]
+    return {q: table.loc[q, methods].dropna(how="all")
+            for q in ratings["question"].cat.categories if q in table.index.get_level_values(0)}
 
 
 def _pairs_table(
@@ -69,8 +70,7 @@ def _pairs_table(
     **kwargs,
 ) -> pd.DataFrame:
     rows = []
-    for question in ratings["question"].cat.categories:
-        wide = paired_wide(ratings, question)
+    for question, wide in wide_by_question(ratings).items():
         for a, b in pairs_for(list(wide.columns)):
             both = wide[[a, b]].dropna()
             base = {"question": question, "A": a, "B": b, "n": len(both),
@@ -123,8 +123,8 @@ def reference_wilcoxon(ratings: pd.DataFrame, reference: str) -> pd.DataFrame:
 def friedman_tests(ratings: pd.DataFrame) -> pd.DataFrame:
     """Friedman test across all methods per question, on participants who rated every method."""
     rows = []
-    for question in ratings["question"].cat.categories:
-        wide = paired_wide(ratings, question).dropna()
+    for question, wide in wide_by_question(ratings).items():
+        wide = wide.dropna()
         base = {"question": question, "methods": ", ".join(map(str, wide.columns))}
         try:
             result = friedman(wide.to_numpy()).iloc[0].to_dict()

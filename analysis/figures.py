@@ -35,8 +35,8 @@ def save_figure(fig: Figure, out_dir: Path, name: str) -> dict[str, Path]:
     """Write ``name.png`` (150 dpi) and ``name.svg``; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"png": out_dir / f"{name}.png", "svg": out_dir / f"{name}.svg"}
-    fig.savefig(paths["png"], dpi=150, bbox_inches="tight")
-    fig.savefig(paths["svg"], bbox_inches="tight")
+    fig.savefig(paths["png"], dpi=150)
+    fig.savefig(paths["svg"])
     return paths
 
 
@@ -121,8 +121,8 @@ def likert_bars(ratings: pd.DataFrame, methods: list[str], questions: list[str],
         ax.spines[["top", "right"]].set_visible(False)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, title="rating", loc="lower center", ncol=len(points),
-               bbox_to_anchor=(0.5, -0.02), frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+               bbox_to_anchor=(0.5, 0.0), frameon=False)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     return fig
 
 
@@ -137,38 +137,60 @@ def direction_heatmap(matrix: pd.DataFrame) -> Figure:
                 cmap="RdBu_r" if signed else "Blues", vmin=-limit if signed else 0, vmax=limit,
                 square=True, cbar_kws={"shrink": 0.7, "label": "correlation"})
     ax.set_title("Correlation between AU directions")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     fig.tight_layout()
     return fig
+
+
+#: Which question a known metric speaks to (others: the question they correlate with most).
+METRIC_QUESTION = {"target_change": "expression", "identity_drift": "identity", "leakage": "artifacts",
+                   "out_of_region": "artifacts", "realism": "artifacts"}
+
+
+def pick_question(merged: pd.DataFrame, metric: str, questions: list[str]) -> str:
+    """The question a metric is plotted against: by name, else the strongest |Spearman rho|."""
+    if METRIC_QUESTION.get(metric) in questions:
+        return METRIC_QUESTION[metric]
+    best, best_rho = questions[0], -1.0
+    for question in questions:
+        sub = merged.loc[merged["question"] == question, [metric, "mean_rating"]].dropna()
+        rho = abs(sub.corr(method="spearman").iloc[0, 1]) if len(sub) > 2 else np.nan
+        if np.isfinite(rho) and rho > best_rho:
+            best, best_rho = question, rho
+    return best
 
 
 def metric_scatter(
     merged: pd.DataFrame, metrics: list[str], questions: list[str], methods: list[str], reference: str
 ) -> Figure:
-    """Objective metric (x) vs mean perceived rating per stimulus (y), one panel per
-    metric × question, coloured by method, with Spearman's rho in the title."""
+    """Objective metric (x) vs mean perceived rating per stimulus (y), one panel per metric
+    (against the question it speaks to, see :func:`pick_question`), coloured by method, with
+    Spearman's rho in the title. All metric × question correlations are in the table."""
     from scipy.stats import spearmanr
 
     colours = method_colours(methods, reference)
-    fig, axes = plt.subplots(len(metrics), len(questions),
-                             figsize=(3.1 * len(questions), 2.6 * len(metrics)), squeeze=False)
-    for r, metric in enumerate(metrics):
-        for c, question in enumerate(questions):
-            ax = axes[r][c]
-            sub = merged[merged["question"] == question]
-            for m in methods:
-                s = sub[sub["method"] == m]
-                ax.scatter(s[metric], s["mean_rating"], s=10, alpha=0.75, color=colours[m],
-                           label=m, edgecolor="none")
-            ok = sub[[metric, "mean_rating"]].dropna()
-            rho = spearmanr(ok[metric], ok["mean_rating"]).statistic if len(ok) > 2 else np.nan
-            ax.set_title(f"{question}: ρ = {rho:.2f}", fontsize=9)
-            ax.set_xlabel(metric, fontsize=8)
-            if c == 0:
-                ax.set_ylabel("mean rating", fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.spines[["top", "right"]].set_visible(False)
+    ncols = min(3, len(metrics))
+    nrows = int(np.ceil(len(metrics) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.9 * nrows + 0.5), squeeze=False)
+    for ax in axes.ravel()[len(metrics):]:
+        ax.set_visible(False)
+    for ax, metric in zip(axes.ravel(), metrics, strict=False):
+        question = pick_question(merged, metric, questions)
+        sub = merged[merged["question"] == question]
+        for m in methods:
+            s = sub[sub["method"] == m]
+            ax.scatter(s[metric], s["mean_rating"], s=10, alpha=0.75, color=colours[m], label=m,
+                       edgecolor="none")
+        ok = sub[[metric, "mean_rating"]].dropna()
+        rho = spearmanr(ok[metric], ok["mean_rating"]).statistic if len(ok) > 2 else np.nan
+        ax.set_title(f"{metric} vs {question}: ρ = {rho:.2f}", fontsize=9)
+        ax.set_xlabel(metric, fontsize=8)
+        ax.set_ylabel(f"mean {question} rating", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(methods), frameon=False,
-               bbox_to_anchor=(0.5, -0.01))
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+               bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig

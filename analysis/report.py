@@ -132,8 +132,9 @@ def methods_text(result: AnalysisResult, max_model_rows: int) -> list[str]:
         "Linear mixed models per question on single ratings (REML, statsmodels MixedLM) with the "
         f"reference method as baseline and crossed random intercepts for participants and items; "
         f"cumulative-logit (proportional odds) models with participant-clustered standard errors "
-        f"(statsmodels OrderedModel). Models above {max_model_rows:,} ratings per question are fitted "
-        "on a random subset of whole participants (noted in the tables).",
+        f"(statsmodels OrderedModel). The mixed model is fitted to at most {max_model_rows:,} and the "
+        f"ordinal model to at most {5 * max_model_rows:,} ratings per question; above that, to a random "
+        "subset of whole participants (noted in the tables).",
         "Agreement and power. Krippendorff's α (ordinal) over all ratings per question (raters = "
         "participants, units = stimuli) and ICC(2,1)/ICC(2,k) (Shrout & Fleiss, 1979) on the largest "
         "complete stimuli × participants block. Power: participants needed for 80% power at the observed "
@@ -154,7 +155,7 @@ def analyze(
     scale: Scale | str = "1-5",
     simulated: bool | None = None,
     strict: bool = True,
-    max_model_rows: int = 10_000,
+    max_model_rows: int = 6_000,
     figures: bool = True,
     models: bool = True,
 ) -> AnalysisResult:
@@ -187,7 +188,7 @@ def analyze(
             t["mixed"] = model_fits.per_question(model_fits.mixed_model, data, ref,
                                                  max_rows=max_model_rows)
             t["ordinal"] = model_fits.per_question(model_fits.ordinal_model, data, ref,
-                                                   max_rows=10 * max_model_rows)
+                                                   max_rows=5 * max_model_rows)
             timings["models"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
@@ -254,7 +255,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=drop)
 
 
-def write_report(result: AnalysisResult, out: Path, max_model_rows: int = 10_000) -> Path:
+def write_report(result: AnalysisResult, out: Path, max_model_rows: int = 6_000) -> Path:
     """Write tables, figures and ``report.html`` into ``out``; returns the report's path."""
     import importlib.metadata as md
 

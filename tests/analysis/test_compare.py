@@ -165,3 +165,13 @@ def test_corrections_agree_with_statsmodels():
     for ours, theirs in (("holm", "holm"), ("bh", "fdr_bh"), ("bonferroni", "bonferroni")):
         np.testing.assert_allclose(adjust_pvalues(p, ours), multipletests(p, method=theirs)[1],
                                    atol=1e-12)
+
+
+def test_models_note_subsampling(data):
+    from analysis.models import mixed_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = mixed_model(data, "aufx", question="identity", max_rows=600)
+    assert table["note"].iloc[0].startswith("subsample of")
+    assert table["n_rows"].iloc[0] <= 600
