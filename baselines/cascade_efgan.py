@@ -51,7 +51,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from baselines.base import Baseline, BaselineError, Conditioning, au_targets
-from baselines.checkpoints import CheckpointError, is_bundle, load_bundle, load_into, read_torch_file
+from baselines.checkpoints import (
+    CheckpointError,
+    is_bundle,
+    load_bundle,
+    load_into,
+    read_torch_file,
+)
 from baselines.ganimation import OFFICIAL_C_DIM, GANimationGenerator, aus_to_condition, compose
 from baselines.nets import PatchCritic, init_normal
 

@@ -47,7 +47,13 @@ import torch.nn.functional as F
 
 from aufx.gan import PAPER_LAYER, Generator
 from baselines.base import Baseline, BaselineError, Conditioning, ReferenceRegion, check_images
-from baselines.checkpoints import CheckpointError, is_bundle, load_bundle, read_torch_file, save_bundle
+from baselines.checkpoints import (
+    CheckpointError,
+    is_bundle,
+    load_bundle,
+    read_torch_file,
+    save_bundle,
+)
 
 #: Regions of the paper's Fig. 8 and the SynthFACS parts they gather.
 DEFAULT_REGIONS: dict[str, tuple[str, ...]] = {
@@ -69,6 +75,8 @@ class GLEConfig:
     truncation_psi: float = 0.7
     seed: int = 0
     invert_steps: int = 300
+    kmeans_max_iter: int = 100
+    kmeans_n_init: int = 3
     regions: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REGIONS))
 
 
@@ -195,7 +203,8 @@ class GanLocalEditing(Baseline):
         ws = self.sample_ws(cfg.n_images, cfg.seed) if ws is None else g.synthesis.broadcast_ws(ws)
         with torch.no_grad():
             acts = g.synthesis.run(ws, capture=[cfg.layer], stop_after=cfg.layer).activations[cfg.layer]
-        catalog = RegionCatalog(n_clusters=cfg.n_clusters, layer=cfg.layer, random_state=cfg.seed).fit(acts)
+        catalog = RegionCatalog(n_clusters=cfg.n_clusters, layer=cfg.layer, max_iter=cfg.kmeans_max_iter,
+                                n_init=cfg.kmeans_n_init, random_state=cfg.seed).fit(acts)  # fmt: skip
         if parts is None:
             parts = part_template(acts.shape[-1]).expand(acts.shape[0], -1, -1)
         catalog.name_clusters(acts, parts)

@@ -35,7 +35,13 @@ from torch import nn
 from aufx.aus import AU_MAX, N_AUS
 from baselines.base import Baseline, Conditioning, au_targets
 from baselines.checkpoints import (
-    CheckpointError, as_state_dict, is_bundle, latest_in_dir, load_bundle, load_into, read_torch_file,
+    CheckpointError,
+    as_state_dict,
+    is_bundle,
+    latest_in_dir,
+    load_bundle,
+    load_into,
+    read_torch_file,
 )  # fmt: skip
 from baselines.nets import PatchCritic, count_blocks, encoder_decoder, tile_condition
 

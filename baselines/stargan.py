@@ -32,9 +32,21 @@ from torch import nn
 from aufx.aus import RAFD_EMOTIONS
 from baselines.base import Baseline, BaselineError, Conditioning, emotion_indices
 from baselines.checkpoints import (
-    CheckpointError, as_state_dict, is_bundle, latest_in_dir, load_bundle, load_into, read_torch_file,
+    CheckpointError,
+    as_state_dict,
+    is_bundle,
+    latest_in_dir,
+    load_bundle,
+    load_into,
+    read_torch_file,
 )  # fmt: skip
-from baselines.nets import PatchCritic, TrackedInstanceNorm, count_blocks, encoder_decoder, tile_condition
+from baselines.nets import (
+    PatchCritic,
+    TrackedInstanceNorm,
+    count_blocks,
+    encoder_decoder,
+    tile_condition,
+)
 
 
 @dataclass(frozen=True)
@@ -138,13 +150,11 @@ class StarGAN(Baseline):
                 raise CheckpointError(f"{path}: {error}") from None
             config = StarGANConfig(image_size=image_size or RAFD_OFFICIAL.image_size, c_dim=c_dim, g_conv_dim=conv_dim, g_repeat_num=repeat,
                                    d_conv_dim=self.config.d_conv_dim, d_repeat_num=self.config.d_repeat_num)  # fmt: skip
-        if config.c_dim != len(self.classes):
-            if config.c_dim == len(RAFD_EMOTIONS):
-                self.classes = RAFD_EMOTIONS
-            else:
-                raise CheckpointError(f"{path}: c_dim={config.c_dim} but {len(self.classes)} class names are set")
         generator = self._build(config)
         load_into(generator, state, str(path))
+        if config.c_dim != len(self.classes):
+            raise CheckpointError(f"{path}: a {config.c_dim}-class StarGAN, but {len(self.classes)} class names are set "
+                                  f"({', '.join(self.classes)}); pass classes= with its {config.c_dim} names")  # fmt: skip
         self.G, self.config = generator, config
         self.image_size = config.image_size
         self.weights_source = "bundled" if checkpoint is None else str(path)

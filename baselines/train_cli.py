@@ -39,6 +39,7 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--conv-dim", type=int, default=32, help="generator and critic width")
         parser.add_argument("--batch", type=int, default=16)
         parser.add_argument("--pool-faces", type=int, default=8000, help="SynthFACS faces rendered for training")
+        parser.add_argument("--data-dir", default=None, help="face pool directory (default ~/.cache/aufx/baselines/data)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     trainer_cls = {"stargan": StarGANTrainer, "ganimation": GANimationTrainer, "cascade-efgan": CascadeEFGANTrainer}[args.method]
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
                              checkpoint_seconds=args.checkpoint_minutes * 60)  # fmt: skip
+    if args.data_dir:
+        settings.data_dir = args.data_dir
     trainer = trainer_cls(build_config(args.method, args.size, args.conv_dim), state_dir=args.state_dir, settings=settings)
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at step {trainer.step}")

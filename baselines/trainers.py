@@ -28,7 +28,14 @@ from baselines.data import Batch, FacePool
 from baselines.ganimation import GANimationConfig, GANimationGenerator, aus_to_condition, compose
 from baselines.nets import PatchCritic, init_normal
 from baselines.stargan import StarGANConfig, StarGANGenerator
-from baselines.training import GANTrainer, TrainSettings, gradient_penalty, load_trained_generator, total_variation
+from baselines.training import (
+    GANTrainer,
+    TrainSettings,
+    gradient_penalty,
+    load_trained_generator,
+    seeded,
+    total_variation,
+)  # fmt: skip
 
 
 class StarGANTrainer(GANTrainer):
@@ -39,8 +46,9 @@ class StarGANTrainer(GANTrainer):
     def __init__(self, config: StarGANConfig | None = None, state_dir: str | os.PathLike | None = None,
                  settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip
         config = config or StarGANConfig()
-        G = StarGANGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num)
-        D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
+        with seeded((settings or TrainSettings()).seed):
+            G = StarGANGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num)
+            D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
         super().__init__(G, D, config, state_dir, settings, pool)
 
     def _labels(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -91,10 +99,11 @@ class GANimationTrainer(GANTrainer):
         config = config or GANimationConfig()
         if config.layout != "original":
             raise ValueError("GANimation trains in the original layout (both layouts give the same network)")
-        G = GANimationGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num)
-        D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
-        init_normal(G)
-        init_normal(D)
+        with seeded((settings or TrainSettings()).seed):
+            G = GANimationGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num)
+            D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
+            init_normal(G)
+            init_normal(D)
         super().__init__(G, D, config, state_dir, settings, pool)
 
     def _conditions(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,9 +156,10 @@ class CascadeEFGANTrainer(GANTrainer):
     def __init__(self, config: CascadeEFGANConfig | None = None, state_dir: str | os.PathLike | None = None,
                  settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip
         config = config or CascadeEFGANConfig()
-        G = CascadeEFGANNet(config)
-        D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
-        init_normal(D)
+        with seeded((settings or TrainSettings()).seed):
+            G = CascadeEFGANNet(config)
+            D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
+            init_normal(D)
         super().__init__(G, D, config, state_dir, settings, pool)
 
     def d_step(self, batch: Batch) -> dict[str, torch.Tensor]:

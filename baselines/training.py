@@ -14,10 +14,12 @@ budgets are fixed in CPU time, not epochs).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,14 @@ class TrainSettings:
     threads: int | None = None
     data_dir: str = DEFAULT_DATA_DIR
     losses: dict[str, float] = field(default_factory=dict)  # method-specific loss weights
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Build networks with a fixed initialisation without disturbing the global torch RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -1,0 +1,85 @@
+"""GAN Local Editing: the authors' q rule, style-coefficient interpolation on our generator, catalog files."""
+
+import pytest
+import torch
+
+from aufx.gan import Generator, GeneratorConfig
+from baselines.base import ReferenceRegion
+from baselines.gan_local_editing import (
+    GanLocalEditing,
+    GLEConfig,
+    contributions,
+    interpolation_weights,
+    styled_layers,
+)  # fmt: skip
+
+
+def test_q_rule_follows_the_authors_code():
+    m = torch.tensor([0.9, 0.05, 0.6, 0.3, 0.8])
+    # order 0 (0.9), 4 (0.8), 2 (0.6), 3 (0.3), 1; cumsum of 1-M: 0.1, 0.3, 0.7, 1.4, 2.35
+    assert interpolation_weights(m, rho=0.0, epsilon=1.0).tolist() == [1, 0, 1, 0, 1]
+    assert interpolation_weights(m, rho=0.7, epsilon=1.0).tolist() == [1, 0, 0, 0, 1]
+    assert interpolation_weights(m, rho=0.0, epsilon=10.0).tolist() == [1, 1, 1, 1, 1]
+
+
+def test_contributions_are_energy_shares():
+    a = torch.zeros(1, 2, 4, 4)
+    a[0, 0, :2] = 1.0  # channel 0 lives in the top half
+    a[0, 1] = 1.0  # channel 1 everywhere
+    top = torch.zeros(1, 1, 4, 4)
+    top[..., :2, :] = 1
+    m = contributions({"layer": a}, top)["layer"]
+    torch.testing.assert_close(m, torch.tensor([[1.0, 0.5]]))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(img_resolution=16, channel_base=256, channel_max=16, z_dim=16, w_dim=16, mapping_layers=2)).eval()
+    adapter = GanLocalEditing(g, GLEConfig(layer="b16.conv1", n_clusters=4, n_images=8, rho=0.05, epsilon=6, invert_steps=3,
+                                                 kmeans_max_iter=10, kmeans_n_init=1))
+    parts = torch.zeros(8, 16, 16, dtype=torch.long)
+    parts[:, 10:14, 4:12] = 13  # a 'mouth' band for the annotation step
+    adapter.train(parts=parts)
+    adapter.set_annotations({"mouth": [0, 1], "eyes": [2]})
+    return adapter
+
+
+def test_styled_layers_take_the_previous_feature_layer(fitted):
+    pairs = dict(styled_layers(fitted.generator))
+    assert pairs["b4.conv1"] is None and pairs["b8.conv0"] == "b4.conv1" and pairs["b8.torgb"] == "b8.conv1"
+    assert set(fitted.M) == set(fitted.generator.synthesis.layer_names)
+    for name, m in fitted.M.items():
+        assert m.shape[0] == 2 and m.min() >= 0 and m.max() <= 1 + 1e-6, name
+
+
+def test_transfer_limits(fitted):
+    g = fitted.generator
+    target, ref = fitted.sample_ws(3, 1), fitted.sample_ws(3, 2)
+    with torch.no_grad():
+        own, other = g.synthesis(target), g.synthesis(ref)
+    torch.testing.assert_close(fitted.transfer(target, ref, "mouth", rho=1.0), own)  # no channel passes rho
+    torch.testing.assert_close(fitted.transfer(target, ref, "mouth", rho=-1.0, epsilon=1e9), other, rtol=0, atol=1e-5)
+    partial = fitted.transfer(target, ref, "mouth")
+    assert (partial - own).abs().mean() > 1e-3 and (partial - other).abs().mean() > 1e-3
+    # the hooks are gone afterwards
+    with torch.no_grad():
+        torch.testing.assert_close(g.synthesis(target), own)
+    with pytest.raises(ValueError, match="unknown region 'ears'"):
+        fitted.transfer(target, ref, "ears")
+
+
+def test_edit_interface_and_files(fitted, tmp_path):
+    target, ref = fitted.sample_ws(2, 3), fitted.sample_ws(1, 4)
+    with torch.no_grad():
+        images = fitted.generator.synthesis(target)
+    out = fitted.edit(images, ReferenceRegion("mouth", reference_ws=ref, source_ws=target))
+    torch.testing.assert_close(out, fitted.transfer(target, ref, "mouth").clamp(-1, 1))
+    inverted = fitted.edit(images, ReferenceRegion("mouth", reference_ws=ref))  # goes through the projector
+    assert inverted.shape == images.shape and inverted.abs().max() <= 1
+    with pytest.raises(ValueError, match="ReferenceRegion"):
+        fitted.edit(images, "mouth")
+    path = fitted.save(tmp_path / "gle.pt")
+    loaded = GanLocalEditing(fitted.generator).load(path)
+    assert loaded.annotations == fitted.annotations
+    torch.testing.assert_close(loaded.transfer(target, ref, "mouth"), fitted.transfer(target, ref, "mouth"))
