@@ -117,6 +117,9 @@ def cumulative_logit(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = model.fit(method="bfgs", disp=False, maxiter=1000, gtol=1e-9, **kwargs)
+        if not fit.mle_retvals.get("converged", True):  # BFGS may stop on precision loss
+            fit = model.fit(method="newton", start_params=fit.params, disp=False, maxiter=100,
+                            **kwargs)
     k = exog.shape[1]
     params = np.asarray(fit.params)
     bse = np.asarray(fit.bse)
