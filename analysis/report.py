@@ -15,7 +15,14 @@ import pandas as pd
 from analysis import compare, tables
 from analysis import models as model_fits
 from analysis.agreement import agreement_table
-from analysis.load import LoadSummary, RatingsError, Scale, choose_reference, load_ratings, read_table
+from analysis.load import (
+    LoadSummary,
+    RatingsError,
+    Scale,
+    choose_reference,
+    load_ratings,
+    read_table,
+)
 from analysis.power import min_detectable_dz, power_table
 
 #: Canonical order of the paper's questions; other questions follow in order of appearance.
@@ -207,7 +214,7 @@ def analyze(
                 raise RatingsError("metrics file: none of its stimulus_id values match the ratings")
             if len(missing):
                 warnings.warn(f"metrics file: {len(missing)} rated stimuli have no metrics "
-                              f"(e.g. {missing[0]!r}); they are left out of the metric analysis")
+                              f"(e.g. {missing[0]!r}); they are left out of the metric analysis", stacklevel=2)
             t["metric_correlations"] = metric_correlations(merged, metric_columns, questions, methods)
         if directions is not None:
             from analysis.engine_outputs import read_directions

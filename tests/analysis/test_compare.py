@@ -175,3 +175,15 @@ def test_models_note_subsampling(data):
         table = mixed_model(data, "aufx", question="identity", max_rows=600)
     assert table["note"].iloc[0].startswith("subsample of")
     assert table["n_rows"].iloc[0] <= 600
+
+
+def test_method_rated_by_one_participant_only_gives_a_note(small):
+    frame, _ = load_ratings(small)
+    pid = frame["participant_id"].iloc[0]
+    sparse = frame[(frame["method"] != "stargan") | (frame["participant_id"] == pid)]
+    with pytest.warns(UserWarning, match="at least 2 pairs"):
+        table = compare.reference_ttests(sparse, "aufx")
+    bad = table[table["B"] == "stargan"]
+    assert (bad["n"] == 1).all() and bad["note"].str.contains("at least 2 pairs").all()
+    good = table[table["B"] != "stargan"]
+    assert good["p-val"].notna().all() and (good["note"] == "").all()
