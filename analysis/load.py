@@ -115,7 +115,12 @@ class LoadSummary:
         return "; ".join(parts) + "."
 
 
-def _to_bool(series: pd.Series, column: str) -> pd.Series:
+def _row_text(row: int, csv: bool) -> str:
+    """1-based data row; for a CSV also its line in the file (the header is line 1)."""
+    return f"row {row + 1} (line {row + 2} of the CSV)" if csv else f"row {row + 1}"
+
+
+def _to_bool(series: pd.Series, column: str, csv: bool = False) -> pd.Series:
     """Parse a boolean flag column; errors name the first bad row."""
     if series.dtype == bool:
         return series
@@ -124,19 +129,22 @@ def _to_bool(series: pd.Series, column: str) -> pd.Series:
     if not good.all():
         row = int(np.flatnonzero(~good.to_numpy())[0])
         raise RatingsError(
-            f"column {column!r}: row {row + 1} has value {str(series.iloc[row])!r}, expected true/false"
+            f"column {column!r}: {_row_text(row, csv)} has value {str(series.iloc[row])!r}, "
+            "expected true/false"
         )
     return text.isin(_TRUE)
 
 
-def _bad_row(mask: np.ndarray, column: str, values: pd.Series, expected: str) -> RatingsError:
+def _bad_row(
+    mask: np.ndarray, column: str, values: pd.Series, expected: str, csv: bool = False
+) -> RatingsError:
     row = int(np.flatnonzero(mask)[0])
     n = int(mask.sum())
     more = f" ({n - 1} more rows like it)" if n > 1 else ""
     value = values.iloc[row]
     value = value.item() if isinstance(value, np.generic) else value
     return RatingsError(
-        f"column {column!r}: row {row + 1} has value {value!r}, expected {expected}{more}"
+        f"column {column!r}: {_row_text(row, csv)} has value {value!r}, expected {expected}{more}"
     )
 
 
@@ -172,6 +180,7 @@ def load_ratings(
     if isinstance(scale, str):
         scale = Scale.parse(scale)
     frame = read_table(source) if not isinstance(source, pd.DataFrame) else source.copy()
+    csv = not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() not in {".parquet", ".pq"}
     needed = REQUIRED_COLUMNS if strict else CORE_COLUMNS
     missing = [c for c in needed if c not in frame.columns]
     if missing:
@@ -186,18 +195,18 @@ def load_ratings(
         values = frame[column]
         blank = values.isna().to_numpy() | (values.astype("string").str.strip() == "").fillna(True).to_numpy()
         if blank.any():
-            raise _bad_row(blank, column, values, "a non-empty value")
+            raise _bad_row(blank, column, values, "a non-empty value", csv)
         frame[column] = values.astype("string").str.strip()
 
     raw = frame["rating"]
     numeric = pd.to_numeric(raw, errors="coerce")
     bad = numeric.isna().to_numpy()
     if bad.any():
-        raise _bad_row(bad, "rating", raw, f"a number on the {scale} scale")
+        raise _bad_row(bad, "rating", raw, f"a number on the {scale} scale", csv)
     values = numeric.to_numpy(dtype=float)
     off_scale = (values < scale.low) | (values > scale.high) | (values != np.round(values))
     if off_scale.any():
-        raise _bad_row(off_scale, "rating", raw, f"an integer from {scale.low} to {scale.high}")
+        raise _bad_row(off_scale, "rating", raw, f"an integer from {scale.low} to {scale.high}", csv)
     frame["rating"] = values.astype(np.int64)
 
     n_read, p_read = len(frame), frame["participant_id"].nunique()
@@ -205,13 +214,13 @@ def load_ratings(
     is_sim = False
     for column in SIMULATED_COLUMNS:
         if column in frame.columns:
-            is_sim = bool(_to_bool(frame[column], column).any())
+            is_sim = bool(_to_bool(frame[column], column, csv).any())
     if simulated is not None:
         is_sim = simulated
 
     excluded_ids: list[str] = []
     if "excluded" in frame.columns:
-        flag = _to_bool(frame["excluded"], "excluded")
+        flag = _to_bool(frame["excluded"], "excluded", csv)
         excluded_ids = sorted(frame.loc[flag, "participant_id"].unique().tolist())
         mask = frame["participant_id"].isin(excluded_ids).to_numpy()
         if mask.any():
@@ -220,7 +229,7 @@ def load_ratings(
 
     attention = None
     if "attention_check" in frame.columns:
-        check = _to_bool(frame["attention_check"], "attention_check").to_numpy()
+        check = _to_bool(frame["attention_check"], "attention_check", csv).to_numpy()
         if check.any():
             checks = frame.loc[check]
             if "expected" in frame.columns:

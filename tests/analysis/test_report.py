@@ -101,8 +101,8 @@ def test_partial_metrics_warn(fixture_files):
     [
         (lambda f: f.drop(columns="method"), "missing column(s) 'method'"),
         (lambda f: f.assign(rating=f["rating"].astype(object).where(f.index != 4, "x")),
-         "column 'rating': row 5 has value 'x'"),
-        (lambda f: f.assign(rating=f["rating"].where(f.index != 2, 9)), "row 3 has value 9"),
+         "column 'rating': row 5 (line 6 of the CSV) has value 'x'"),
+        (lambda f: f.assign(rating=f["rating"].where(f.index != 2, 9)), "row 3 (line 4 of the CSV) has value 9"),
         (lambda f: f[f["participant_id"] == "P0000"], "only 1 participant"),
         (lambda f: f[~((f["method"] == "ganimation") & (f["question"] == "artifacts"))],
          "question 'artifacts' has no ratings for method(s) 'ganimation'"),
