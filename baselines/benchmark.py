@@ -1,0 +1,70 @@
+"""Throughput of every adapter's ``edit`` (images/s at batch 8), measured side by side in one run.
+
+    python -m baselines.benchmark [--size 64] [--batch 8] [--repeats 3] [--threads 1]
+
+Networks have the default (bundled-model) configs with random weights: throughput does not depend
+on training. GAN Local Editing runs on a random generator of the bundled generator's config
+(64 px, channel_base 4096, channel_max 128) with a catalog fitted on 32 faces, editing from latents
+(no inversion).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import torch
+
+
+def _time(fn, repeats: int) -> float:
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def measure(batch: int = 8, repeats: int = 3) -> dict[str, float]:
+    """images/s of ``edit`` per method at ``batch``."""
+    from aufx.gan import Generator, GeneratorConfig
+    from baselines import registry
+    from baselines.base import ReferenceRegion
+    from baselines.cascade_efgan import CascadeTarget
+    from baselines.gan_local_editing import GLEConfig
+
+    torch.manual_seed(0)
+    images = torch.rand(batch, 3, 64, 64) * 2 - 1
+    aus = torch.zeros(batch, 16)
+    aus[:, 8] = 3.0
+    results = {}
+    warnings.simplefilter("ignore", RuntimeWarning)
+    for name, target in (("stargan", "happy"), ("ganimation", aus), ("cascade-efgan", CascadeTarget(aus, torch.zeros(batch, 16)))):
+        adapter = registry.get(name)
+        with torch.no_grad():
+            results[name] = batch / _time(lambda a=adapter, t=target: a.edit(images, t), repeats)
+    g = Generator(GeneratorConfig(img_resolution=64, channel_base=4096, channel_max=128)).eval()
+    gle = registry.get("gan-local-editing", generator=g, config=GLEConfig(n_images=32, n_clusters=8, kmeans_n_init=1))
+    gle.train()
+    gle.set_annotations({"mouth": [0, 1], "eyes": [2], "nose": [3]})
+    ws, ref = gle.sample_ws(batch, 1), gle.sample_ws(batch, 2)
+    with torch.no_grad():
+        faces = g.synthesis(ws)
+    target = ReferenceRegion("mouth", reference_ws=ref, source_ws=ws)
+    results["gan-local-editing"] = batch / _time(lambda: gle.edit(faces, target), repeats)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for name, rate in measure(args.batch, args.repeats).items():
+        print(f"{name:<18} {rate:8.1f} images/s (batch {args.batch}, {args.threads} thread(s))")
+
+
+if __name__ == "__main__":
+    main()
