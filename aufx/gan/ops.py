@@ -34,17 +34,21 @@ def bias_act(
 
     ``gain`` defaults to the activation's own (1 for linear, sqrt(2) for lrelu).
     """
+    if activation not in ("linear", "lrelu"):
+        raise ValueError(f"unsupported activation {activation!r} (expected 'linear' or 'lrelu')")
     if bias is not None:
         x = x + bias.reshape([1, -1] + [1] * (x.ndim - 2))
+    # After the bias add, x is our own buffer: without autograd, work on it in place (same numbers).
+    inplace = bias is not None and not (torch.is_grad_enabled() and x.requires_grad)
     if activation == "lrelu":
-        x = F.leaky_relu(x, LRELU_ALPHA)
+        x = F.leaky_relu(x, LRELU_ALPHA, inplace=inplace)
         gain = LRELU_GAIN if gain is None else gain
-    elif activation != "linear":
-        raise ValueError(f"unsupported activation {activation!r} (expected 'linear' or 'lrelu')")
+        inplace = inplace or not (torch.is_grad_enabled() and x.requires_grad)
     if gain is not None and gain != 1:
-        x = x * gain
+        x = x.mul_(gain) if inplace else x * gain
+        inplace = inplace or not (torch.is_grad_enabled() and x.requires_grad)
     if clamp is not None and clamp >= 0:
-        x = x.clamp(-clamp, clamp)
+        x = x.clamp_(-clamp, clamp) if inplace else x.clamp(-clamp, clamp)
     return x
 
 
@@ -73,11 +77,14 @@ def upfirdn2d(
         x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
         x = x.reshape(n, c, h * up, w * up)
     px0, px1, py0, py1 = padding
-    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
-    x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
+    conv_pad = (0, 0)
+    if px0 == px1 >= 0 and py0 == py1 >= 0:  # symmetric: let the convolution pad (no copy)
+        conv_pad = (py0, px0)
+    else:
+        x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+        x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
     kernel = (f * (gain ** (f.ndim / 2))).to(x.dtype).flip([0, 1])
-    kernel = kernel[None, None].expand(c, 1, *kernel.shape)
-    x = F.conv2d(x, kernel, groups=c)
+    x = F.conv2d(x, kernel[None, None].expand(c, 1, *kernel.shape), padding=conv_pad, groups=c)
     if down > 1:
         x = x[:, :, ::down, ::down]
     return x
@@ -150,5 +157,6 @@ def modulated_conv2d(
         raise ValueError(f"up must be 1 or 2, got {up}")
     x = x.reshape(n, out_channels, *x.shape[2:])
     if noise is not None:
-        x = x + noise
+        # x is the convolution's fresh output: add in place when autograd does not need it.
+        x = x.add_(noise) if not torch.is_grad_enabled() else x + noise
     return x
