@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request, session
+from markupsafe import Markup
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
@@ -37,6 +38,7 @@ class Runtime:
     db: sessionmaker[Session]
     images: ImageStore
     admin_hash: str
+    questions_html: Markup = Markup("")
 
 
 def runtime() -> Runtime:
@@ -99,6 +101,8 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
     _install_hooks(app)
+    with app.app_context():
+        app.extensions["aufx_study"].questions_html = Markup(render_template("_questions.html", study=study))
     return app
 
 
@@ -119,7 +123,8 @@ def error_response(status: int, message: str):  # type: ignore[no-untyped-def]
 def _install_hooks(app: Flask) -> None:
     @app.before_request
     def _permanent_session() -> None:
-        session.permanent = True
+        if not session.permanent:
+            session.permanent = True
         if request.method == "POST" and request.files:
             raise RequestRejected(400, "file uploads are not accepted")
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,6 +69,16 @@ def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session:
         session.connection(execution_options=WRITE)
         yield session
+
+
+@contextmanager
+def write_connection(factory: sessionmaker[Session]) -> Iterator[Connection]:
+    """A Core connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit."""
+    engine: Engine = factory.kw["bind"]
+    with engine.connect() as connection:
+        connection.execution_options(**WRITE)
+        with connection.begin():
+            yield connection
 
 
 def create_schema(engine: Engine, attempts: int = 5) -> None:

@@ -7,13 +7,14 @@ acknowledges to the browser is already on disk.
 from __future__ import annotations
 
 import secrets
+from types import SimpleNamespace
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from study_server.db import study_is_open, write_session
+from study_server.db import study_is_open, write_connection, write_session
 from study_server.design import n_lists, plan_trials
 from study_server.errors import RequestRejected
 from study_server.models import Answer, Participant, Trial, utcnow
@@ -121,41 +122,61 @@ def advance(factory: sessionmaker[Session], participant: Participant, from_stage
             session.commit()
 
 
+P, T, A = Participant.__table__, Trial.__table__, Answer.__table__
+
+# Hot-path statements, built once (bound parameters) so that a request only executes them.
+_NEXT_TRIALS = (
+    select(P.c.id.label("participant_id"), P.c.stage, T.c.id, T.c.seq, T.c.trial_index, T.c.kind,
+           T.c.stimulus_id, T.c.expected, T.c.shown_at)
+    .select_from(P.outerjoin(T, (T.c.participant_id == P.c.id) & T.c.answered_at.is_(None)))
+    .where(P.c.public_id == bindparam("pid"))
+    .order_by(T.c.seq)
+    .limit(2)
+)  # fmt: skip
+_MARK_SHOWN = update(T).where(T.c.id == bindparam("tid"), T.c.shown_at.is_(None)).values(shown_at=bindparam("now"))
+_SHOWN_AT = select(T.c.shown_at).where(T.c.id == bindparam("tid"))
+# Lock first, then read the trial in a later statement: under READ COMMITTED that statement sees
+# what the previous holder of the lock committed (a joined read would see a stale trial row).
+_LOCK_PARTICIPANT = select(P.c.id, P.c.completed_at).where(P.c.public_id == bindparam("pid")).with_for_update()
+_TRIAL_BY_SEQ = select(T.c.id, T.c.shown_at, T.c.answered_at).where(
+    T.c.participant_id == bindparam("participant"), T.c.seq == bindparam("seq")
+)
+_STORED = select(A.c.question, A.c.rating).where(A.c.trial_id == bindparam("tid"))
+_CURRENT_LAST = select(func.min(case((T.c.answered_at.is_(None), T.c.seq))), func.max(T.c.seq)).where(
+    T.c.participant_id == bindparam("participant")
+)
+_INSERT_ANSWERS = insert(A)
+_MARK_ANSWERED = update(T).where(T.c.id == bindparam("tid")).values(answered_at=bindparam("now"))
+_MARK_DONE = update(P).where(P.c.id == bindparam("participant")).values(completed_at=bindparam("now"), stage="done")
+
+
 def current_trial(
     factory: sessionmaker[Session], public_id: str | None
-) -> tuple[Participant | None, Trial | None, Trial | None, int]:
-    """``(participant, trial to answer now, the one after it, number answered)``.
+) -> tuple[SimpleNamespace | None, SimpleNamespace | None, SimpleNamespace | None]:
+    """``(participant, trial to answer now, the one after it)`` as rows (SQLAlchemy Core: hot path).
 
-    Marks the current trial as shown (the start of its server-side response time).
+    The participant row has ``stage``. Marks the current trial as shown (the start of its
+    server-side response time). Trials are answered in order, so ``seq`` counts those answered.
     """
     if not public_id:
-        return None, None, None, 0
-    with factory() as session:
-        participant = session.scalar(select(Participant).where(Participant.public_id == public_id))
-        if participant is None or participant.stage != "trials":
-            return participant, None, None, 0
-        upcoming = session.scalars(
-            select(Trial)
-            .where(Trial.participant_id == participant.id, Trial.answered_at.is_(None))
-            .order_by(Trial.seq)
-            .limit(2)
-        ).all()
-    if not upcoming:
-        return participant, None, None, 0
-    trial = upcoming[0]
-    answered = trial.seq  # trials are answered in order
+        return None, None, None
+    engine = factory.kw["bind"]
+    with engine.connect() as conn:
+        rows = conn.execute(_NEXT_TRIALS, {"pid": public_id}).all()
+        conn.rollback()
+    if not rows:
+        return None, None, None
+    first = SimpleNamespace(**rows[0]._asdict())
+    if first.stage != "trials" or first.id is None:  # not at the trials yet, or all answered
+        return first, None, None
+    trial = first
     if trial.shown_at is None:
-        with write_session(factory) as session:
+        with write_connection(factory) as conn:
             now = utcnow()
-            result = session.execute(
-                update(Trial).where(Trial.id == trial.id, Trial.shown_at.is_(None)).values(shown_at=now)
-            )
-            if result.rowcount == 1:
-                trial.shown_at = now
-            else:  # a parallel request of the same participant was first
-                trial.shown_at = session.scalar(select(Trial.shown_at).where(Trial.id == trial.id))
-            session.commit()
-    return participant, trial, (upcoming[1] if len(upcoming) > 1 else None), answered
+            if conn.execute(_MARK_SHOWN, {"tid": trial.id, "now": now}).rowcount != 1:
+                now = conn.execute(_SHOWN_AT, {"tid": trial.id}).scalar_one()  # a parallel request was first
+        trial.shown_at = now
+    return first, trial, (SimpleNamespace(**rows[1]._asdict()) if len(rows) > 1 else None)
 
 
 @dataclass(frozen=True)
@@ -181,20 +202,18 @@ def submit_answer(
     rt_ms: int | None,
     retry: bool = True,
 ) -> Stored:
-    """Store all answers of trial ``seq`` at once (one transaction); idempotent, in order only."""
+    """Store all answers of trial ``seq`` in one transaction; idempotent, in order only (Core: hot path)."""
     try:
-        with write_session(factory) as session:
+        with write_connection(factory) as conn:
             # one answer of a participant at a time (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE)
-            participant = session.scalar(
-                select(Participant).where(Participant.public_id == (public_id or "")).with_for_update()
-            )
+            participant = conn.execute(_LOCK_PARTICIPANT, {"pid": public_id or ""}).first()
             if participant is None:
                 raise RequestRejected(403, "no study session in this browser: open the study link to start")
-            trial = session.scalar(select(Trial).where(Trial.participant_id == participant.id, Trial.seq == seq))
+            trial = conn.execute(_TRIAL_BY_SEQ, {"participant": participant.id, "seq": seq}).first()
             if trial is None:
                 raise RequestRejected(404, f"trial {seq} does not belong to this participant")
             if trial.answered_at is not None:
-                stored = {a.question: a.rating for a in session.scalars(select(Answer).where(Answer.trial_id == trial.id))}
+                stored = {q: r for q, r in conn.execute(_STORED, {"tid": trial.id})}
                 if stored == ratings:
                     return Stored(seq, stored, True, participant.completed_at is not None)
                 raise RequestRejected(
@@ -202,11 +221,7 @@ def submit_answer(
                     f"trial {seq} was already answered ({_describe(stored)}); a different answer "
                     f"({_describe(ratings)}) cannot replace it",
                 )
-            current, last = session.execute(
-                select(
-                    func.min(case((Trial.answered_at.is_(None), Trial.seq))), func.max(Trial.seq)
-                ).where(Trial.participant_id == participant.id)
-            ).one()
+            current, last = conn.execute(_CURRENT_LAST, {"participant": participant.id}).one()
             if current != seq or trial.shown_at is None:
                 raise RequestRejected(409, f"trial {seq} is not the current trial; the next trial to answer is {current}")
             now = utcnow()
@@ -215,20 +230,18 @@ def submit_answer(
                 raise RequestRejected(
                     422, f"trial {seq} was answered after {server_rt} ms, before the minimum viewing time of {study.min_view_ms} ms"
                 )
-            session.execute(
-                insert(Answer),
+            conn.execute(
+                _INSERT_ANSWERS,
                 [
                     {"trial_id": trial.id, "question": question, "rating": rating,
                      "rt_ms": server_rt if rt_ms is None else rt_ms, "server_rt_ms": server_rt, "created_at": now}
                     for question, rating in ratings.items()
                 ],
-            )
-            trial.answered_at = now
+            )  # fmt: skip
+            conn.execute(_MARK_ANSWERED, {"tid": trial.id, "now": now})
             completed = seq == last
             if completed:
-                participant.completed_at = now
-                participant.stage = "done"
-            session.commit()
+                conn.execute(_MARK_DONE, {"participant": participant.id, "now": now})
             return Stored(seq, ratings, False, completed)
     except IntegrityError:
         if not retry:

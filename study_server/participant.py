@@ -6,13 +6,15 @@ parameter, stimulus id or file name. ``GET /`` resumes a returning participant w
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from study_server import flow
 from study_server.app import error_response, runtime
 from study_server.errors import RequestRejected
-from study_server.models import Participant, Trial
+from study_server.models import Participant
 from study_server.validation import GENDERS, MAX_RT_MS, check_fields, parse_int, parse_ratings, parse_recruitment, parse_seq
 
 bp = Blueprint("participant", __name__)
@@ -36,7 +38,7 @@ def _require_participant() -> Participant:
     return participant
 
 
-def _to_stage(participant: Participant) -> BaseResponse:
+def _to_stage(participant: Participant | SimpleNamespace) -> BaseResponse:
     return redirect(url_for(STAGE_ENDPOINT[participant.stage]), code=303)
 
 
@@ -117,7 +119,11 @@ def instructions() -> BaseResponse | str:
     return redirect(url_for("participant.trial"), code=303)
 
 
-def _images(trial: Trial) -> list[tuple[str, str]]:
+def _image_url(token: str) -> str:
+    return f"{request.script_root}/img/{token}.png"
+
+
+def _images(trial: SimpleNamespace) -> list[tuple[str, str]]:
     """``(caption, url)`` of the images of a trial: source, target (transfer), edited."""
     rt = runtime()
     stimulus = rt.study.stimuli[trial.stimulus_id]
@@ -125,14 +131,14 @@ def _images(trial: Trial) -> list[tuple[str, str]]:
     if stimulus.target_id:
         shown.append(("Target expression", rt.images.reference_tokens[stimulus.target_id]))
     shown.append(("Edited image", rt.images.stimulus_tokens[stimulus.stimulus_id]))
-    return [(caption, url_for("participant.image", token=token)) for caption, token in shown]
+    return [(caption, _image_url(token)) for caption, token in shown]
 
 
 @bp.get("/trial")
 def trial() -> BaseResponse | str:
     """The next unanswered trial (resumes after reload, closed tab or server restart)."""
     rt = runtime()
-    participant, current, following, answered = flow.current_trial(rt.db, session.get("pid"))
+    participant, current, following = flow.current_trial(rt.db, session.get("pid"))
     if participant is None:
         raise RequestRejected(403, "no study session in this browser: open the study link to start")
     if participant.stage != "trials":
@@ -148,8 +154,9 @@ def trial() -> BaseResponse | str:
         preload=[url for _, url in _images(following)] if following else [],
         practice=current.kind == "practice",
         first_main=current.trial_index == 1 and n_practice > 0,
-        main_done=max(answered - n_practice, 0),
+        main_done=max(current.seq - n_practice, 0),
         main_total=rt.study.n_main_trials(),
+        questions_html=rt.questions_html,
     )
 
 
