@@ -83,3 +83,12 @@ def test_edit_interface_and_files(fitted, tmp_path):
     loaded = GanLocalEditing(fitted.generator).load(path)
     assert loaded.annotations == fitted.annotations
     torch.testing.assert_close(loaded.transfer(target, ref, "mouth"), fitted.transfer(target, ref, "mouth"))
+
+
+def test_catalog_of_another_generator_is_refused(fitted, tmp_path):
+    path = fitted.save(tmp_path / "gle.pt")
+    wide = Generator(GeneratorConfig(img_resolution=16, channel_base=512, channel_max=32, z_dim=16, w_dim=16, mapping_layers=2))
+    with pytest.raises(ValueError, match="catalog has 16 channels but layer b16.conv1 of this generator has 32"):
+        GanLocalEditing(wide).load(path)
+    with pytest.raises(ValueError, match="not fitted"):
+        GanLocalEditing(wide).q_weights("mouth")
