@@ -287,7 +287,7 @@ def config_from_record(record: PersistentRecord, source: str) -> GeneratorConfig
             f"{source}: unknown architecture: synthesis layers are {layers} ... "
             "(not StyleGAN2 blocks b4, b8, ...; StyleGAN3 generators are not supported)"
         )
-    architecture = synthesis_kwargs.get("architecture", synthesis.child("b4").attr("architecture", "skip"))
+    architecture = synthesis.child("b4").attr("architecture", synthesis_kwargs.get("architecture", "skip"))
     if architecture != "skip":
         raise CheckpointError(f"{source}: unknown architecture {architecture!r}: aufx supports StyleGAN2 'skip' generators")
     taps = synthesis_kwargs.get("resample_filter", _STANDARD_FILTER)
@@ -306,7 +306,12 @@ def config_from_record(record: PersistentRecord, source: str) -> GeneratorConfig
     if fc0 is not None and fc0.attr("bias_gain") is not None:
         lr_multiplier = float(fc0.attr("bias_gain"))
     w_avg_beta = mapping.attr("w_avg_beta", mapping_kwargs.get("w_avg_beta", 0.995))
+    # The recorded layer attribute wins: the stylegan3 repo's blocks default to conv_clamp=256,
+    # stylegan2-ada-pytorch's to None, and kwargs omit defaults.
     conv_clamp = synthesis_kwargs.get("conv_clamp")
+    first_layer = synthesis.child("b4").child("conv1")
+    if first_layer is not None and "conv_clamp" in first_layer.state:
+        conv_clamp = first_layer.attr("conv_clamp")
     try:
         return GeneratorConfig(
             img_resolution=int(kwargs["img_resolution"]),

@@ -112,10 +112,11 @@ def _class_name(module: torch.nn.Module) -> str:
 
 
 def record(module: torch.nn.Module, kwargs: dict, marker: Path | None, extra: dict | None = None,
-           legacy_buffers: bool = False) -> _Persistent:  # fmt: skip
+           legacy_buffers: bool = False, architecture: str = "skip") -> _Persistent:  # fmt: skip
     """A persistent stand-in for ``module`` (children recursively), state as NVIDIA's ``__dict__``."""
     children = collections.OrderedDict(
-        (name, record(child, {}, marker, legacy_buffers=legacy_buffers)) for name, child in module.named_children()
+        (name, record(child, {}, marker, legacy_buffers=legacy_buffers, architecture=architecture))
+        for name, child in module.named_children()
     )
     buffers: collections.OrderedDict[str, Any] = collections.OrderedDict()
     for name, buf in module._buffers.items():
@@ -141,7 +142,9 @@ def record(module: torch.nn.Module, kwargs: dict, marker: Path | None, extra: di
         state["num_layers"] = module.num_layers
         state["w_avg_beta"] = module.w_avg_beta
     if type(module).__name__ == "SynthesisBlock":
-        state["architecture"] = "skip"
+        state["architecture"] = architecture
+    if type(module).__name__ in ("SynthesisLayer", "ToRGBLayer"):
+        state["conv_clamp"] = module.conv_clamp
     state.update(extra or {})
     meta = dict(type="class", version=4, module_src=_module_src(marker), class_name=_class_name(module), state=state)
     return _Persistent(meta)
@@ -162,7 +165,9 @@ def write_nvidia_pickle(generator: Generator, path: Path, marker: Path | None = 
                         legacy_buffers: bool = False, extra_entries: dict | None = None) -> Path:  # fmt: skip
     """Pickle ``{'G': ..., 'G_ema': ..., 'training_set_kwargs': ...}`` as NVIDIA's training loop does."""
     with fake_nvidia_modules():
-        g_ema = record(generator, dict(kwargs or nvidia_kwargs(generator)), marker, legacy_buffers=legacy_buffers)
+        kwargs = dict(kwargs or nvidia_kwargs(generator))
+        architecture = kwargs["synthesis_kwargs"].get("architecture", "skip")
+        g_ema = record(generator, kwargs, marker, legacy_buffers=legacy_buffers, architecture=architecture)
         data = {
             "G": g_ema,
             "D": None,

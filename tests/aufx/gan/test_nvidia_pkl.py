@@ -140,3 +140,13 @@ def test_easydict_kwargs_become_config(tmp_path):
     loaded = load_generator(write_nvidia_pickle(generator, tmp_path / "k.pkl", kwargs=kwargs))
     assert loaded.config.mapping_layers == 2 and loaded.config.mapping_lr_multiplier == pytest.approx(0.01)
     assert loaded.metadata["init_kwargs"]["synthesis_kwargs"]["num_fp16_res"] == 4
+
+
+def test_recorded_conv_clamp_wins_over_missing_kwarg(tmp_path):
+    """The stylegan3 repo's blocks default to conv_clamp=256 and its kwargs may omit it."""
+    config = GeneratorConfig(**{**TINY.to_dict(), "conv_clamp": 256.0})
+    generator = random_generator(config)
+    kwargs = nvidia_kwargs(generator)
+    del kwargs["synthesis_kwargs"]["conv_clamp"]
+    loaded = load_generator(write_nvidia_pickle(generator, tmp_path / "sg3repo.pkl", kwargs=kwargs))
+    assert loaded.config.conv_clamp == 256.0
