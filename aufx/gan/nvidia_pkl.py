@@ -209,6 +209,11 @@ class SafeUnpickler(pickle.Unpickler):
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
+            if module.startswith("dnnlib.tflib"):
+                raise UnsafePickleError(
+                    f"{self.source}: a TensorFlow StyleGAN pickle ({module}.{name}); convert it to the "
+                    "PyTorch format with NVIDIA's stylegan2-ada-pytorch legacy.py first"
+                ) from None
             raise UnsafePickleError(
                 f"{self.source}: refused to load global {module}.{name} "
                 "(not on the allow-list of harmless globals; nothing was executed)"

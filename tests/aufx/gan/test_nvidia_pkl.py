@@ -150,3 +150,10 @@ def test_recorded_conv_clamp_wins_over_missing_kwarg(tmp_path):
     del kwargs["synthesis_kwargs"]["conv_clamp"]
     loaded = load_generator(write_nvidia_pickle(generator, tmp_path / "sg3repo.pkl", kwargs=kwargs))
     assert loaded.config.conv_clamp == 256.0
+
+
+def test_tensorflow_pickle_gets_a_conversion_hint(tmp_path):
+    path = tmp_path / "tf.pkl"
+    path.write_bytes(b"\x80\x02cdnnlib.tflib.network\nNetwork\n)\x81.")  # GLOBAL, EMPTY_TUPLE, NEWOBJ
+    with pytest.raises(UnsafePickleError, match=r"tf.pkl: a TensorFlow StyleGAN pickle.*legacy.py"):
+        load_generator(path)
