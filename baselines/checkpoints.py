@@ -77,16 +77,25 @@ def is_bundle(payload: Any) -> bool:
     return isinstance(payload, Mapping) and payload.get("format") == BUNDLE_FORMAT
 
 
+def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
+    tensor = tensor.detach().cpu().clone()
+    return tensor.half() if half and tensor.dtype == torch.float32 else tensor
+
+
 def save_bundle(path: str | os.PathLike, method: str, config: Mapping, state_dict: Mapping,
-                metadata: Mapping | None = None, extra: Mapping[str, Mapping] | None = None) -> Path:  # fmt: skip
-    """Write an aufx baseline bundle atomically (fp32 tensors, cloned to CPU)."""
+                metadata: Mapping | None = None, extra: Mapping[str, Mapping] | None = None,
+                half: bool = False) -> Path:  # fmt: skip
+    """Write an aufx baseline bundle atomically (tensors cloned to CPU; float32 stored as float16 if ``half``).
+
+    Loading casts back to the network's float32 parameters (``load_state_dict`` copies with a cast).
+    """
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "method": method, "config": dict(config),
-        "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
-        "extra": {name: {k: v.detach().cpu().clone() for k, v in sd.items()} for name, sd in (extra or {}).items()},
-        "metadata": dict(metadata or {}),
+        "state_dict": {k: _stored(v, half) for k, v in state_dict.items()},
+        "extra": {name: {k: _stored(v, half) for k, v in sd.items()} for name, sd in (extra or {}).items()},
+        "metadata": {**dict(metadata or {}), "stored_dtype": "float16" if half else "float32"},
     }  # fmt: skip
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.budget_minutes > 0:
         trainer.run(max_steps=args.max_steps, budget_seconds=args.budget_minutes * 60, progress=True)
     if args.export:
-        path = trainer.export(args.export, command=reproduce(args.method))
+        path = trainer.export(args.export, command=reproduce(args.method), half=True)
         print(f"exported {path} (+ {path.with_suffix('.md').name})")
     print(f"{args.method}: {trainer.step} steps, {trainer.elapsed / 60:.1f} min of training")
     return 0

@@ -208,16 +208,20 @@ class GANTrainer:
     def export_extra(self) -> dict[str, dict]:
         return {}
 
-    def export(self, path: str | os.PathLike, command: str = "", notes: str = "") -> Path:
-        """Write the generator as an aufx bundle plus a model card ``<path>.md`` beside it."""
+    def export(self, path: str | os.PathLike, command: str = "", notes: str = "", half: bool = False) -> Path:
+        """Write the generator as an aufx bundle plus a model card ``<path>.md`` beside it.
+
+        ``half``: store float16 (half the size; the bundled files use it), loaded back as float32.
+        """
         metadata = {
             "steps": self.step, "images_seen": self.step * self.settings.batch,
             "train_seconds": round(self.elapsed, 1), "threads": torch.get_num_threads(),
             "settings": {k: v for k, v in asdict(self.settings).items() if k != "losses"},
             "loss_weights": self.losses, "last_losses": self.last_losses, "command": command, "notes": notes,
+            "half": half,
             "exported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }  # fmt: skip
-        path = save_bundle(path, self.method, asdict(self.config), self.G.state_dict(), metadata, self.export_extra())
+        path = save_bundle(path, self.method, asdict(self.config), self.G.state_dict(), metadata, self.export_extra(), half=half)
         path.with_suffix(".md").write_text(model_card(self.method, asdict(self.config), metadata))
         return path
 
@@ -231,7 +235,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         f"- steps: {metadata['steps']} (critic updates; generator every {metadata['settings']['n_critic']}), "
         f"images seen: {metadata['images_seen']}",
         f"- CPU time: {metadata['train_seconds'] / 60:.1f} min on {metadata['threads']} thread(s)",
-        f"- config: `{json.dumps(config)}`",
+        f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
         f"- last losses: `{json.dumps({k: round(v, 4) for k, v in metadata['last_losses'].items()})}`",
         f"- reproduce: `{metadata['command']}`",

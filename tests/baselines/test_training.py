@@ -98,6 +98,9 @@ def test_cli_trains_resumes_and_exports(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "resumed" in out and "ganimation: 3 steps" in out
     assert GANimation().load(tmp_path / "g.pt").config.g_conv_dim == 4
+    stored = torch.load(tmp_path / "g.pt", weights_only=True)
+    assert stored["state_dict"]["main.0.weight"].dtype == torch.float16  # bundled files are half size
+    assert "float16" in (tmp_path / "g.md").read_text()
     assert main(["train", "stargan", "--budget-minutes", "-1"]) == 2
 
 
