@@ -77,7 +77,7 @@ def complete_block(data: pd.DataFrame, unit: str = "stimulus_id", rater: str = "
                    value: str = "rating") -> pd.DataFrame:
     """A large complete units × raters block: all units with the raters who rated them all (or
     all raters with the units they all rated) when that keeps half the matrix, else greedily
-    dropping the rater or unit with the largest share of missing values. May be empty."""
+    dropping the raters (or units) with the largest shares of missing values. May be empty."""
     matrix = data.pivot_table(index=unit, columns=rater, values=value, aggfunc="first", observed=True)
     present = matrix.notna().to_numpy()
     if present.size == 0 or present.all():
@@ -96,10 +96,11 @@ def complete_block(data: pd.DataFrame, unit: str = "stimulus_id", rater: str = "
             break
         row_missing = 1 - block.mean(axis=1)
         col_missing = 1 - block.mean(axis=0)
+        # drop, on the worse axis, every line at least half as incomplete as the worst one
         if row_missing.max() >= col_missing.max():
-            rows[np.flatnonzero(rows)[row_missing.argmax()]] = False
+            rows[np.flatnonzero(rows)[row_missing >= row_missing.max() / 2]] = False
         else:
-            cols[np.flatnonzero(cols)[col_missing.argmax()]] = False
+            cols[np.flatnonzero(cols)[col_missing >= col_missing.max() / 2]] = False
     return matrix.loc[rows, cols]
 
 
