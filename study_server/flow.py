@@ -119,6 +119,10 @@ def advance(factory: sessionmaker[Session], participant: Participant, from_stage
             for name, value in fields.items():
                 setattr(row, name, value)
             row.stage = STAGES[STAGES.index(from_stage) + 1]
+            if row.stage == "trials":  # the first trial page follows at once
+                session.execute(
+                    update(Trial).where(Trial.participant_id == row.id, Trial.seq == 0).values(shown_at=utcnow())
+                )
             session.commit()
 
 
@@ -147,6 +151,11 @@ _CURRENT_LAST = select(func.min(case((T.c.answered_at.is_(None), T.c.seq))), fun
 )
 _INSERT_ANSWERS = insert(A)
 _MARK_ANSWERED = update(T).where(T.c.id == bindparam("tid")).values(answered_at=bindparam("now"))
+_SHOW_NEXT = (
+    update(T)
+    .where(T.c.participant_id == bindparam("participant"), T.c.seq == bindparam("next_seq"), T.c.shown_at.is_(None))
+    .values(shown_at=bindparam("now"))
+)
 _MARK_DONE = update(P).where(P.c.id == bindparam("participant")).values(completed_at=bindparam("now"), stage="done")
 
 
@@ -155,8 +164,10 @@ def current_trial(
 ) -> tuple[SimpleNamespace | None, SimpleNamespace | None, SimpleNamespace | None]:
     """``(participant, trial to answer now, the one after it)`` as rows (SQLAlchemy Core: hot path).
 
-    The participant row has ``stage``. Marks the current trial as shown (the start of its
-    server-side response time). Trials are answered in order, so ``seq`` counts those answered.
+    The participant row has ``stage``. A trial counts as shown (the start of its server-side
+    response time) from when the previous answer or the instructions were stored, since the
+    browser is redirected to it at once; only where that is missing is it marked here. Trials
+    are answered in order, so ``seq`` counts those answered.
     """
     if not public_id:
         return None, None, None
@@ -242,6 +253,8 @@ def submit_answer(
             completed = seq == last
             if completed:
                 conn.execute(_MARK_DONE, {"participant": participant.id, "now": now})
+            else:  # the browser is redirected to the next trial at once: it is shown from now
+                conn.execute(_SHOW_NEXT, {"participant": participant.id, "next_seq": seq + 1, "now": now})
             return Stored(seq, ratings, False, completed)
     except IntegrityError:
         if not retry:
