@@ -202,7 +202,7 @@ def participant(i: int, port: int, shared: Shared, think: tuple[float, float], d
             time.sleep(rng.uniform(*think))
             body = "&".join(f"q_{q}={rating}" for q in QS) + f"&rt_ms={rng.randint(800, 4000)}&csrf_token={token}"
 
-            def post() -> tuple[int, str, str, float, float]:
+            def post(seq: int = seq, body: str = body) -> tuple[int, str, str, float, float]:
                 began = time.monotonic()
                 result = c.request("POST", f"/trial/{seq}", body)
                 return (*result, began, time.monotonic() - began)
@@ -358,7 +358,7 @@ def run_database(kind: str, args: argparse.Namespace, work: Path) -> dict[str, f
         for _ in range(args.rounds):  # interleaved, so that both see the same machine load
             study_rates.append(closed_loop(server.port, study_steps, args.threads, args.seconds))
             bare_rates.append(closed_loop(bare.port, bare_steps, args.threads, args.seconds))
-        ratios = [s / b for s, b in zip(study_rates, bare_rates)]
+        ratios = [s / b for s, b in zip(study_rates, bare_rates, strict=True)]
         result.update(study_rps=statistics.median(study_rates), bare_rps=statistics.median(bare_rates),
                       ratio=statistics.median(ratios))
         return result

@@ -9,14 +9,20 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request, session
-from markupsafe import Markup
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
 from study_server.config import ServerConfig, _coerce, load_config
-from study_server.db import create_schema, ensure_study_state, make_engine, session_factory, shared_secret
+from study_server.db import (
+    create_schema,
+    ensure_study_state,
+    make_engine,
+    session_factory,
+    shared_secret,
+)
 from study_server.errors import RequestRejected
 from study_server.images import ImageStore
 from study_server.study import Study, load_study

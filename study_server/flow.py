@@ -7,8 +7,8 @@ acknowledges to the browser is already on disk.
 from __future__ import annotations
 
 import secrets
-from types import SimpleNamespace
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError

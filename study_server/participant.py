@@ -15,7 +15,15 @@ from study_server import flow
 from study_server.app import error_response, runtime
 from study_server.errors import RequestRejected
 from study_server.models import Participant
-from study_server.validation import GENDERS, MAX_RT_MS, check_fields, parse_int, parse_ratings, parse_recruitment, parse_seq
+from study_server.validation import (
+    GENDERS,
+    MAX_RT_MS,
+    check_fields,
+    parse_int,
+    parse_ratings,
+    parse_recruitment,
+    parse_seq,
+)
 
 bp = Blueprint("participant", __name__)
 
