@@ -28,6 +28,7 @@ def test_whole_session_in_order(app, client) -> None:  # type: ignore[no-untyped
     for q in QS:
         assert f'name="q_{q}" value="5"' in html
     assert "Completely" in html and "No artifacts" in html  # labelled anchors
+    assert html.count('rel="preload" as="image"') == 3  # the next trial's three images
     w.finish()
     done = w.get("/done").get_data(as_text=True)
     assert "DONE123" in done
@@ -208,6 +209,18 @@ def test_minimum_viewing_time_is_enforced_by_the_server(tmp_path: Path) -> None:
     r = w.answer(seq, dict.fromkeys(QS, 3))
     assert r.status_code == 422 and "minimum viewing time of 60000 ms" in r.get_data(as_text=True)
     assert counts(app)[1] == 0
+
+
+def test_within_design_session_rates_every_stimulus(tmp_path: Path) -> None:
+    folder = make_study(tmp_path / "s", n_items=2, design="within", attention_checks=[], practice_trials=0)
+    app = create_app({"study_dir": str(folder), "database_url": f"sqlite:///{tmp_path / 'r.db'}"})
+    w = Walker(app.test_client())
+    w.start()
+    w.finish()
+    rt = app.extensions["aufx_study"]
+    with rt.db() as s:
+        rated = sorted(s.scalars(select(Trial.stimulus_id)).all())
+    assert rated == sorted(rt.study.stimuli) and counts(app)[1] == 8 * 3
 
 
 def test_latin_square_lists_rotate_across_participants(app) -> None:  # type: ignore[no-untyped-def]
