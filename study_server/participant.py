@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from study_server import flow
 from study_server.app import error_response, runtime
+from study_server.db import study_is_open
 from study_server.errors import RequestRejected
 from study_server.models import Participant
 from study_server.validation import (
@@ -67,8 +68,6 @@ def information() -> BaseResponse | str | tuple[str, int]:
     if flow.already_started(rt.db, flow.start_key(rt.study, session.get("recruit", {}))):
         raise RequestRejected(409, "this participant id has already started the study; each participant can take part once")
     with rt.db() as db:
-        from study_server.db import study_is_open
-
         is_open = study_is_open(db, rt.study.study_id)
     if not is_open:
         return render_template("information.html", study=rt.study, preview=False, is_open=False), 403
