@@ -1,0 +1,222 @@
+"""One object that ties the editing pieces together: generator, global editor, directions,
+region catalog and (optionally) the face analyzer — the engine behind ``aufx edit``.
+
+Modes (``EditingModel.edit``):
+
+- ``global-opt``: editor optimisation on w (Sec. 3.1);
+- ``global-linear``: calibrated Eq. 1–2 directions (optionally orthogonalised, Fig. 5);
+- ``local-opt``: global-opt, then masked optimisation (Eq. 3–6);
+- ``local-mux``: global-opt, then activation multiplexing (Eq. 7).
+
+Latents are W [N, w_dim] or W+ [N, num_ws, w_dim]; images [N, 3, R, R] in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from aufx.aus import AU_CODES, AU_MAX, AU_MIN, AUError, normalize_au
+from aufx.edit.analyzer import Analyzer, analyze
+from aufx.edit.catalog import RegionCatalog
+from aufx.edit.dataset import seed_latents
+from aufx.edit.directions import AUDirections
+from aufx.edit.global_editor import GlobalEditor, load_editor, optimize_edit, target_matrix
+from aufx.edit.local import edit_mask, masked_optimization, multiplex
+
+MODES: tuple[str, ...] = ("global-opt", "global-linear", "local-opt", "local-mux")
+
+
+def check_changes(changes: Mapping[str, float], relative: bool) -> dict[str, float]:
+    """Validate AU arguments: absolute targets on 0..5, changes within ±5. Returns canonical codes."""
+    result = {}
+    for name, value in changes.items():
+        code = normalize_au(name)
+        if relative and not -AU_MAX <= value <= AU_MAX:
+            raise AUError(f"{code} change {value:+g} is outside [-{AU_MAX:g}, +{AU_MAX:g}]")
+        if not relative and not AU_MIN <= value <= AU_MAX:
+            raise AUError(f"{code} target {value:g} is outside the scale [{AU_MIN:g}, {AU_MAX:g}]")
+        result[code] = float(value)
+    if not result:
+        raise AUError("no AU to edit; give at least one, e.g. AU12=+2")
+    return result
+
+
+def artefact_paths(model_spec: str | os.PathLike) -> tuple[Path, Path]:
+    """Default editor and region-catalog paths for a model: beside the file, ``<stem>_editor.pt``
+    and ``<stem>_regions.json`` (bundled names resolve to ``aufx/weights/<name>_...``)."""
+    text = os.fspath(model_spec)
+    from aufx.gan.loaders import BUNDLED_MODELS, WEIGHTS_DIR
+
+    if text in BUNDLED_MODELS:
+        base = WEIGHTS_DIR / text
+    else:
+        path = Path(text)
+        base = path.with_name(path.stem)
+    return base.with_name(base.name + "_editor.pt"), base.with_name(base.name + "_regions.json")
+
+
+@dataclass
+class EditOutcome:
+    """Result of one edit: images [N, 3, R, R], latents, and the editor's AU predictions [N, 16]."""
+
+    image_orig: torch.Tensor
+    image: torch.Tensor
+    image_global: torch.Tensor
+    w_orig: torch.Tensor
+    w_global: torch.Tensor
+    w_local: torch.Tensor | None
+    mask: torch.Tensor | None
+    target: torch.Tensor
+    predicted_before: torch.Tensor
+    predicted_after: torch.Tensor
+
+
+@dataclass
+class EditingModel:
+    """Generator plus the editing artefacts; any of editor/catalog/analyzer may be absent
+    (methods that need one raise a ValueError naming it)."""
+
+    generator: torch.nn.Module
+    editor: GlobalEditor | None = None
+    directions: AUDirections | None = None
+    catalog: RegionCatalog | None = None
+    analyzer: Analyzer | None = None
+    truncation_psi: float = 1.0
+    opt_steps: int = 200
+    opt_lr: float = 0.01
+    local_steps: int = 100
+    local_lr: float = 0.01
+    alpha: float = 1.0
+    beta: float = 1.0
+    sigma: float = 0.0
+
+    @classmethod
+    def load(
+        cls,
+        model: str | os.PathLike,
+        editor: str | os.PathLike | None = None,
+        regions: str | os.PathLike | None = None,
+        analyzer: str | os.PathLike | None = None,
+        need_regions: bool = False,
+    ) -> EditingModel:
+        """Load a generator (bundled name or path) and its editor / catalog (defaults beside it)."""
+        from aufx.gan.loaders import load_generator
+
+        generator = load_generator(model).generator
+        default_editor, default_regions = artefact_paths(model)
+        editor_path = Path(editor) if editor else default_editor
+        loaded = load_editor(editor_path)
+        if loaded.editor.config.w_dim != generator.w_dim:
+            raise ValueError(f"{editor_path}: editor expects w of {loaded.editor.config.w_dim} dims, model has {generator.w_dim}")
+        directions = AUDirections.from_editor(loaded.editor, loaded.calibration)
+        catalog = None
+        regions_path = Path(regions) if regions else default_regions
+        if need_regions or regions:
+            catalog, _ = RegionCatalog.load(regions_path)
+        analyzer_model = None
+        if analyzer:
+            from aufx.edit.analyzer import load_analyzer
+
+            analyzer_model = load_analyzer(analyzer)
+        return cls(generator, loaded.editor, directions, catalog, analyzer_model)
+
+    # ------------------------------------------------------------------ basics
+    def latents_from_seeds(self, seeds: Sequence[int], truncation_psi: float | None = None) -> torch.Tensor:
+        """W [len(seeds), w_dim] for NVIDIA-style seeds (``RandomState(seed).randn``)."""
+        psi = self.truncation_psi if truncation_psi is None else truncation_psi
+        with torch.no_grad():
+            return self.generator.mapping(seed_latents(self.generator.z_dim, seeds), truncation_psi=psi)[:, 0]
+
+    @torch.no_grad()
+    def synthesize(self, w: torch.Tensor) -> torch.Tensor:
+        return self.generator.synthesis(w)
+
+    def _need_editor(self) -> GlobalEditor:
+        if self.editor is None:
+            raise ValueError("this edit needs a global editor (train one with `aufx train editor`)")
+        return self.editor
+
+    def _need_catalog(self) -> RegionCatalog:
+        if self.catalog is None:
+            raise ValueError("local editing needs a region catalog (make one with `aufx train regions`)")
+        return self.catalog
+
+    @torch.no_grad()
+    def predict(self, w: torch.Tensor) -> torch.Tensor:
+        """Editor's AU prediction [N, 16] for W or W+."""
+        return self._need_editor()(w)
+
+    # ------------------------------------------------------------------ global
+    def global_edit(
+        self, w: torch.Tensor, changes: Mapping[str, float], relative: bool = True, method: str = "opt", orthogonal: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """w_global and the full target [N, 16] (unspecified AUs at their predicted values)."""
+        editor = self._need_editor()
+        changes = check_changes(changes, relative)
+        current = self.predict(w)
+        target, mask = target_matrix(current, changes, relative)
+        target = torch.where(mask, target.clamp(AU_MIN, AU_MAX), target)
+        if method == "opt":
+            result = optimize_edit(editor, w, target.masked_fill(~mask, float("nan")), steps=self.opt_steps, lr=self.opt_lr)
+            return result.w, target
+        if method == "linear":
+            if self.directions is None:
+                raise ValueError("linear editing needs AU directions (from the global editor)")
+            deltas = (target - current)  # per face: λ_au so that the AU lands on its target
+            w_new = torch.stack([
+                self.directions.apply(w[i], {code: float(deltas[i, j]) for j, code in enumerate(AU_CODES) if mask[i, j]}, orthogonal)
+                for i in range(w.shape[0])
+            ])  # fmt: skip
+            return w_new, target
+        raise ValueError(f"global method must be 'opt' or 'linear', got {method!r}")
+
+    # ------------------------------------------------------------------ local
+    def local_edit(
+        self, w_orig: torch.Tensor, w_global: torch.Tensor, aus: Sequence[str], method: str = "mux"
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """(I_local, w_local or None, mask) restricting the w_orig → w_global edit to the AUs' clusters."""
+        catalog = self._need_catalog()
+        if method == "mux":
+            result = multiplex(self.generator, w_orig, w_global, catalog=catalog, aus=aus, sigma=self.sigma)
+            return result.image, None, result.mask
+        if method == "opt":
+            a_global = self.generator.synthesis.run(w_global, stop_after=catalog.layer).state.x
+            size = self.generator.img_resolution
+            scale = size / a_global.shape[-1]
+            mask = edit_mask(catalog, a_global, aus, size=size, sigma=self.sigma * scale)
+            result = masked_optimization(
+                self.generator, w_orig, w_global, mask, alpha=self.alpha, beta=self.beta,
+                steps=self.local_steps, lr=self.local_lr,
+            )  # fmt: skip
+            return result.image, result.w, mask
+        raise ValueError(f"local method must be 'mux' or 'opt', got {method!r}")
+
+    # ------------------------------------------------------------------ all modes
+    def edit(
+        self, w: torch.Tensor, changes: Mapping[str, float], mode: str = "local-mux", relative: bool = True, orthogonal: bool = False
+    ) -> EditOutcome:
+        """Edit faces w (W or W+) by ``changes`` (``{"AU12": +2}``; absolute targets with ``relative=False``)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; modes are: {', '.join(MODES)}")
+        changes = check_changes(changes, relative)
+        before = self.predict(w)
+        w_global, target = self.global_edit(w, changes, relative, "linear" if mode == "global-linear" else "opt", orthogonal)
+        image_orig = self.synthesize(w)
+        image_global = self.synthesize(w_global)
+        image, w_local, mask = image_global, None, None
+        if mode.startswith("local-"):
+            image, w_local, mask = self.local_edit(w, w_global, list(changes), mode.split("-")[1])
+        after = self.predict(w_local if w_local is not None else w_global)
+        return EditOutcome(image_orig, image, image_global, w, w_global, w_local, mask, target, before, after)
+
+    # ------------------------------------------------------------------ images
+    def analyze_aus(self, images: torch.Tensor) -> torch.Tensor:
+        """Analyzer AUs [N, 16] of images; ValueError when no analyzer is loaded."""
+        if self.analyzer is None:
+            raise ValueError("this step needs the face analyzer (--analyzer PATH or the bundled analyzer.pt)")
+        return analyze(self.analyzer, images).aus

@@ -1,0 +1,183 @@
+"""Objective measures of an edit, for any pair (original, edited) of face images.
+
+Per pair:
+
+- ``change_<AU>`` / ``target_change``: achieved change of each target AU (edited − original, as
+  the analyzer measures it) and its mean over the targets;
+- ``leakage``: mean absolute change of the other (non-target) AUs;
+- ``outside_share``: share of the pixel change (per-pixel mean absolute RGB difference) that lies
+  outside the target AUs' facial region — the union of the AUs' parts
+  (:data:`aufx.edit.au_parts.AU_PARTS`) on the original and the edited face's part maps;
+- ``identity_drift``: 1 − cosine similarity of the analyzer's identity embeddings;
+- ``realism``: how typical the edited face's analyzer features (AUs and identity embedding, or
+  ``analyzer.features(images)`` when the analyzer has it) are of the SynthFACS distribution —
+  see :class:`RealismScorer`: the share of reference faces that lie at least as far from the
+  reference mean (Mahalanobis distance, shrunk covariance); 1 = as typical as the most central
+  reference face, near 0 = farther than all of them.
+
+Functions take tensors; :func:`measure_edits` runs the analyzer and returns a tidy DataFrame
+(one row per pair). Real photographs need an analyzer for real faces; the dlib-based identity
+and landmark models are not wired in yet (see ``docs/editing.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from aufx.aus import AU_CODES, AU_INDEX, normalize_au
+from aufx.edit.analyzer import Analysis, Analyzer, analyze
+from aufx.edit.au_parts import AU_PARTS, region_mask
+
+__all__ = [
+    "AU_PARTS", "RealismScorer", "identity_drift", "leakage", "measure_edits", "outside_share",
+    "pixel_change", "target_change", "summarize",
+]  # fmt: skip
+
+
+def _indices(targets: Sequence[str]) -> list[int]:
+    return [AU_INDEX[normalize_au(t)] for t in targets]
+
+
+def target_change(aus_orig: torch.Tensor, aus_edit: torch.Tensor, targets: Sequence[str]) -> torch.Tensor:
+    """Achieved change of the target AUs: [N, 16] x2 -> [N, T] (edited − original)."""
+    idx = _indices(targets)
+    return (aus_edit - aus_orig)[:, idx]
+
+
+def leakage(aus_orig: torch.Tensor, aus_edit: torch.Tensor, targets: Sequence[str]) -> torch.Tensor:
+    """Mean absolute change of the non-target AUs: [N] (0 when all 16 are targets)."""
+    keep = [i for i in range(len(AU_CODES)) if i not in set(_indices(targets))]
+    if not keep:
+        return torch.zeros(aus_orig.shape[0])
+    return (aus_edit - aus_orig)[:, keep].abs().mean(dim=1)
+
+
+def pixel_change(orig: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
+    """Per-pixel mean absolute RGB difference: [N, 3, H, W] x2 -> [N, H, W]."""
+    if orig.shape != edited.shape:
+        raise ValueError(f"original and edited images differ in shape: {list(orig.shape)} vs {list(edited.shape)}")
+    return (edited.float() - orig.float()).abs().mean(dim=1)
+
+
+def outside_share(orig: torch.Tensor, edited: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Share of the pixel change outside ``region`` (bool [N, H, W]): [N] in [0, 1]; 0 when nothing changed."""
+    change = pixel_change(orig, edited)
+    if region.shape != change.shape:
+        raise ValueError(f"region mask {list(region.shape)} does not match the images {list(change.shape)}")
+    total = change.flatten(1).sum(dim=1)
+    outside = (change * (~region.bool())).flatten(1).sum(dim=1)
+    return torch.where(total > 0, outside / total.clamp_min(1e-12), torch.zeros_like(total))
+
+
+def identity_drift(id_orig: torch.Tensor, id_edit: torch.Tensor) -> torch.Tensor:
+    """1 − cosine similarity of identity embeddings [N, E] x2 -> [N] (0 = same identity)."""
+    return 1.0 - torch.nn.functional.cosine_similarity(id_orig.float(), id_edit.float(), dim=1, eps=1e-12)
+
+
+def realism_features(analyzer: Analyzer, images: torch.Tensor, analysis: Analysis | None = None) -> torch.Tensor:
+    """Features used for realism [N, F]: ``analyzer.features(images)`` if it exists, else AUs ⊕ identity."""
+    features = getattr(analyzer, "features", None)
+    if callable(features):
+        with torch.no_grad():
+            return features(images).flatten(1).float()
+    analysis = analysis or analyze(analyzer, images)
+    return torch.cat([analysis.aus.float(), analysis.identity.float()], dim=1)
+
+
+@dataclass
+class RealismScorer:
+    """Typicality of faces under a reference (SynthFACS) distribution of analyzer features.
+
+    ``fit(features [M, F])`` stores the mean, a shrunk covariance's inverse
+    (``(1 − s)·Σ + s·mean(diag Σ)·I``, s = ``shrinkage``), and the reference faces' own distances.
+    ``distance(features)`` is the Mahalanobis distance [N]; ``score(features)`` the share of
+    reference faces at least as far (in [0, 1], higher = more realistic).
+    """
+
+    shrinkage: float = 0.1
+
+    def fit(self, features: torch.Tensor | np.ndarray) -> RealismScorer:
+        x = np.asarray(torch.as_tensor(features).double())
+        if x.ndim != 2 or x.shape[0] < 2:
+            raise ValueError(f"realism reference needs [M >= 2, F] features, got shape {x.shape}")
+        self.mean_ = x.mean(axis=0)
+        cov = np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1])
+        target = np.eye(x.shape[1]) * max(float(np.trace(cov)) / x.shape[1], 1e-12)
+        self.precision_ = np.linalg.pinv((1 - self.shrinkage) * cov + self.shrinkage * target)
+        self.reference_distances_ = np.sort(self._distance(x))
+        return self
+
+    def _distance(self, x: np.ndarray) -> np.ndarray:
+        d = x - self.mean_
+        return np.sqrt(np.maximum(np.einsum("nf,fg,ng->n", d, self.precision_, d), 0.0))
+
+    def distance(self, features: torch.Tensor | np.ndarray) -> np.ndarray:
+        if not hasattr(self, "mean_"):
+            raise ValueError("RealismScorer is not fitted; call fit on reference features first")
+        return self._distance(np.asarray(torch.as_tensor(features).double()))
+
+    def score(self, features: torch.Tensor | np.ndarray) -> np.ndarray:
+        d = self.distance(features)
+        ref = self.reference_distances_
+        return 1.0 - np.searchsorted(ref, d, side="left") / len(ref)
+
+
+def measure_edits(
+    analyzer: Analyzer,
+    originals: torch.Tensor,
+    edited: torch.Tensor,
+    targets: Sequence[str] | Sequence[Sequence[str]],
+    realism: RealismScorer | None = None,
+    batch_size: int = 64,
+) -> pd.DataFrame:
+    """All measures for pairs originals[i] -> edited[i] ([N, 3, H, W] each) in one DataFrame.
+
+    ``targets``: the target AUs of every pair (one list), or one list per pair. Columns:
+    ``targets`` (space-separated codes), ``target_change``, ``change_<AU>`` for each AU (target
+    or not), ``leakage``, ``outside_share``, ``identity_drift``, and ``realism`` if a scorer is given.
+    """
+    n = originals.shape[0]
+    if edited.shape[0] != n:
+        raise ValueError(f"{n} originals but {edited.shape[0]} edited images")
+    per_pair = [list(targets)] * n if targets and isinstance(targets[0], str) else [list(t) for t in targets]
+    if len(per_pair) != n:
+        raise ValueError(f"{len(per_pair)} target lists for {n} pairs")
+    per_pair = [[normalize_au(t) for t in ts] for ts in per_pair]
+    a_orig = analyze(analyzer, originals, batch_size)
+    a_edit = analyze(analyzer, edited, batch_size)
+    size = originals.shape[-1]
+    parts_o, parts_e = a_orig.parts_at(size), a_edit.parts_at(size)
+    delta = (a_edit.aus - a_orig.aus).float()
+    drift = identity_drift(a_orig.identity, a_edit.identity)
+    rows = []
+    realism_scores = None
+    if realism is not None:
+        realism_scores = realism.score(realism_features(analyzer, edited, a_edit))
+    for i, ts in enumerate(per_pair):
+        region = region_mask(parts_o[i : i + 1], ts) | region_mask(parts_e[i : i + 1], ts)
+        row = {
+            "pair": i,
+            "targets": " ".join(ts),
+            "target_change": float(target_change(a_orig.aus[i : i + 1], a_edit.aus[i : i + 1], ts).mean()),
+            "leakage": float(leakage(a_orig.aus[i : i + 1], a_edit.aus[i : i + 1], ts)[0]),
+            "outside_share": float(outside_share(originals[i : i + 1], edited[i : i + 1], region)[0]),
+            "identity_drift": float(drift[i]),
+        }
+        row.update({f"change_{code}": float(delta[i, j]) for j, code in enumerate(AU_CODES)})
+        if realism_scores is not None:
+            row["realism"] = float(realism_scores[i])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize(frame: pd.DataFrame, by: str | None = "targets") -> pd.DataFrame:
+    """Mean of the headline measures (per ``by`` group, or overall with ``by=None``)."""
+    cols = [c for c in ("target_change", "leakage", "outside_share", "identity_drift", "realism") if c in frame]
+    if by is None:
+        return frame[cols].mean().to_frame().T
+    return frame.groupby(by)[cols].mean().reset_index()
