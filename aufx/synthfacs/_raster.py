@@ -75,3 +75,35 @@ def over(image: Tensor, colour: Tensor, alpha: Tensor) -> Tensor:
 def shade(image: Tensor, amount: Tensor) -> Tensor:
     """Multiply ``image`` by ``1 - amount`` (``amount`` ``[N, H, W]``; negative values brighten)."""
     return image * (1.0 - amount).unsqueeze(1)
+
+
+class Window:
+    """A rectangular crop of the pixel grid that holds all of a feature's non-zero pixels.
+
+    Built from bounds in image units (per-face tensors or floats; the batch's extremes are used,
+    widened by two pixels). ``x``, ``y`` and ``ax = |x|`` are the cropped grids; :meth:`crop`
+    cuts the same rectangle out of any ``[..., H, W]`` tensor. Drawing a feature inside its window
+    gives the same pixels as drawing it on the whole image, at a fraction of the cost.
+    """
+
+    def __init__(self, x: Tensor, y: Tensor, px: float, y0, y1, x_max) -> None:
+        xs = x.reshape(-1)
+        ys = y.reshape(-1)
+        margin = 2.0 * px
+        lo = float(torch.as_tensor(y0).min()) - margin
+        hi = float(torch.as_tensor(y1).max()) + margin
+        half = float(torch.as_tensor(x_max).max()) + margin
+        r0 = int(torch.searchsorted(ys, torch.tensor([lo], dtype=ys.dtype)))
+        r1 = int(torch.searchsorted(ys, torch.tensor([hi], dtype=ys.dtype), right=True))
+        c0 = int(torch.searchsorted(xs, torch.tensor([-half], dtype=xs.dtype)))
+        c1 = int(torch.searchsorted(xs, torch.tensor([half], dtype=xs.dtype), right=True))
+        self.rows = slice(r0, max(r0, r1))
+        self.cols = slice(c0, max(c0, c1))
+        self.x = x[..., self.cols]
+        self.y = y[:, self.rows, :]
+        self.ax = self.x.abs()
+        self.px = px
+
+    def crop(self, full: Tensor) -> Tensor:
+        """The window's rectangle of ``full`` (``[..., H, W]``), as a view."""
+        return full[..., self.rows, self.cols]
