@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from aufx.synthfacs import shapes
-from aufx.synthfacs._raster import ellipse_sdf
+from aufx.synthfacs._raster import ellipse_radius, ellipse_sdf
 from aufx.synthfacs.geometry import Geometry
 
 Tensor = torch.Tensor
@@ -70,10 +70,11 @@ def part_map(g: Geometry, x: Tensor, y: Tensor) -> Tensor:
     frac = ((y - nose_top) / (nose_bottom - nose_top)).clamp(0, 1)
     nose = face & (y > nose_top) & (y < nose_bottom) & (ax < 0.05 + (g.nose_w + 0.05 - 0.05) * frac**2)
     paint(nose, "nose")
-    mouth = ellipse_sdf(x, y, 0.0, (top + bottom) / 2, g.mouth_w + 0.075, (bottom - top) / 2 + 0.05) < 0
+    mouth = ellipse_radius(x, y, 0.0, (top + bottom) / 2, g.mouth_w + 0.08, (bottom - top) / 2 + 0.06, 3.0) < 1
     paint(face & mouth, "mouth")
-    eye_region = ellipse_sdf(ax, y, g.eye_x + 0.02, g.eye_y, g.eye_w + 0.08, 0.1) < 0
+    eye_region = ellipse_radius(ax, y, g.eye_x + 0.02, g.eye_y - 0.025, g.eye_w + 0.08, 0.125, 2.5) < 1
     paint_sided(face & eye_region, "eye")
-    paint_sided(face & (shapes.brow(g, ax, y).sdf < 0.015), "brow")
+    paint(nose, "nose")
+    paint_sided(face & (shapes.brow(g, ax, y).sdf < 0.01), "brow")
     paint(face & (shapes.top_hair_sdf(g, x, y) < 0), "hair")
     return labels
