@@ -24,20 +24,20 @@ _CHEEKS = ("left_cheek", "right_cheek")
 AU_PARTS: dict[str, tuple[str, ...]] = {
     "AU01": _BROWS,
     "AU02": _BROWS,
-    "AU04": (*_BROWS, "nose"),
+    "AU04": (*_BROWS, "nose", *_EYES),  # lowered brows reach into the eye regions
     "AU05": _EYES,
     "AU06": (*_EYES, *_CHEEKS),
     "AU07": _EYES,
-    "AU09": ("nose", *_CHEEKS),
+    "AU09": ("nose", *_CHEEKS, "mouth"),  # nostril wings and nasolabial folds reach the lip
     "AU10": ("mouth", "nose", *_CHEEKS),
     "AU12": ("mouth", *_CHEEKS),
     "AU14": ("mouth", *_CHEEKS),
     "AU15": ("mouth", "chin", *_CHEEKS),
-    "AU17": ("mouth", "chin"),
+    "AU17": ("mouth", "chin", "neck"),  # the chin outline moves over the neck
     "AU20": ("mouth", *_CHEEKS),
     "AU23": ("mouth",),
     "AU25": ("mouth",),
-    "AU26": ("mouth", "chin"),
+    "AU26": ("mouth", "chin", "neck"),  # the dropped jaw covers neck
 }
 assert set(AU_PARTS) == set(AU_CODES)
 assert all(p in PART_INDEX for parts in AU_PARTS.values() for p in parts)

@@ -1,0 +1,137 @@
+"""Objective edit metrics on SynthFACS pairs with known AU changes (an oracle analyzer reads the truth)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from aufx.aus import AU_CODES, AU_INDEX, N_AUS
+from aufx.edit.au_parts import AU_PARTS, region_mask
+from aufx.metrics import RealismScorer, identity_drift, leakage, measure_edits, outside_share, summarize, target_change
+from aufx.synthfacs import render, sample_params
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # the CPU is shared with a training run
+    yield
+    torch.set_num_threads(previous)
+
+
+class OracleAnalyzer:
+    """Returns the ground truth SynthFACS rendered each image with (looked up by pixel content)."""
+
+    def __init__(self) -> None:
+        self.truth: dict[bytes, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+
+    def add(self, images, aus, identity, parts) -> torch.Tensor:
+        for i in range(images.shape[0]):
+            self.truth[images[i].numpy().tobytes()] = (aus[i], identity[i], parts[i])
+        return images
+
+    def __call__(self, images):
+        rows = [self.truth[images[i].numpy().tobytes()] for i in range(images.shape[0])]
+        return {"aus": torch.stack([r[0] for r in rows]), "identity": torch.stack([r[1] for r in rows]),
+                "parts": torch.stack([r[2] for r in rows])}  # fmt: skip
+
+
+def renders(aus: torch.Tensor, identity: torch.Tensor, oracle: OracleAnalyzer) -> torch.Tensor:
+    out = render(aus, identity, size=64)
+    return oracle.add(out.images, aus, torch.as_tensor(identity, dtype=torch.float32), out.parts)
+
+
+@pytest.fixture(scope="module")
+def world():
+    params = sample_params(6, seed=11)
+    identity = torch.as_tensor(params.identity, dtype=torch.float32)
+    return identity, OracleAnalyzer()
+
+
+def test_known_single_au_edit(world):
+    identity, oracle = world
+    neutral = torch.zeros(6, N_AUS)
+    edited_aus = neutral.clone()
+    edited_aus[:, AU_INDEX["AU12"]] = 3.0
+    frame = measure_edits(oracle, renders(neutral, identity, oracle), renders(edited_aus, identity, oracle), ["AU12"])
+    assert len(frame) == 6
+    assert np.allclose(frame["target_change"], 3.0) and np.allclose(frame["change_AU12"], 3.0)
+    assert np.allclose(frame["leakage"], 0.0) and np.allclose(frame["identity_drift"], 0.0, atol=1e-6)
+    assert (frame["outside_share"] < 0.05).all()  # SynthFACS moves AU12 only around mouth and cheeks
+
+
+def test_leakage_of_unrequested_aus(world):
+    identity, oracle = world
+    start = torch.zeros(6, N_AUS)
+    start[:, AU_INDEX["AU06"]] = 1.0
+    end = start.clone()
+    end[:, AU_INDEX["AU12"]] = 2.0
+    end[:, AU_INDEX["AU04"]] = 1.5  # leaked
+    end[:, AU_INDEX["AU06"]] = 0.0  # leaked the other way
+    frame = measure_edits(oracle, renders(start, identity, oracle), renders(end, identity, oracle), ["AU12"])
+    assert np.allclose(frame["leakage"], (1.5 + 1.0) / 15)
+    assert np.allclose(frame["change_AU06"], -1.0) and np.allclose(frame["target_change"], 2.0)
+    per_pair = measure_edits(oracle, renders(start, identity, oracle), renders(end, identity, oracle), [["AU12", "AU04"]] * 6)
+    assert np.allclose(per_pair["target_change"], (2.0 + 1.5) / 2) and np.allclose(per_pair["leakage"], 1.0 / 14)
+    assert set(summarize(frame)["targets"]) == {"AU12"}
+
+
+def test_out_of_region_share_and_identity_drift(world):
+    identity, oracle = world
+    neutral = torch.zeros(6, N_AUS)
+    originals = renders(neutral, identity, oracle)
+    parts = oracle(originals)["parts"]
+    brow_region = region_mask(parts, "AU01")
+    shifted = originals + 0.3 * brow_region[:, None].float()  # change only inside AU01's parts
+    oracle.add(shifted, neutral, identity, parts)
+    assert np.allclose(measure_edits(oracle, originals, shifted, ["AU01"])["outside_share"], 0.0)
+    assert np.allclose(measure_edits(oracle, originals, shifted, ["AU25"])["outside_share"], 1.0)
+    other_identity = torch.roll(identity, 1, dims=0)
+    frame = measure_edits(oracle, originals, renders(neutral, other_identity, oracle), ["AU12"])
+    expected = 1 - torch.nn.functional.cosine_similarity(identity, other_identity, dim=1)
+    assert np.allclose(frame["identity_drift"], expected.numpy(), atol=1e-6) and (frame["identity_drift"] > 0).all()
+
+
+def test_pure_functions():
+    a0 = torch.zeros(2, N_AUS)
+    a1 = a0.clone()
+    a1[:, 0] = 2
+    a1[:, 5] = -1
+    assert torch.equal(target_change(a0, a1, ["AU01"]), torch.full((2, 1), 2.0))
+    assert torch.allclose(leakage(a0, a1, ["AU01"]), torch.full((2,), 1 / 15))
+    assert torch.equal(leakage(a0, a1, list(AU_CODES)), torch.zeros(2))
+    img = torch.zeros(1, 3, 4, 4)
+    assert outside_share(img, img, torch.zeros(1, 4, 4, dtype=torch.bool)).item() == 0.0  # no change at all
+    with pytest.raises(ValueError, match="region mask"):
+        outside_share(img, img + 1, torch.zeros(1, 3, 3, dtype=torch.bool))
+    assert identity_drift(torch.tensor([[1.0, 0]]), torch.tensor([[0.0, 2]])).item() == pytest.approx(1.0)
+
+
+def test_realism_scorer_ranks_typical_above_outliers():
+    params = sample_params(400, seed=0)
+    features = torch.cat([torch.as_tensor(params.aus, dtype=torch.float32), torch.as_tensor(params.identity, dtype=torch.float32)], 1)
+    scorer = RealismScorer().fit(features)
+    typical = scorer.score(features[:50])
+    assert typical.mean() > 0.4 and (typical >= 0).all() and (typical <= 1).all()
+    weird = features[:5].clone()
+    weird[:, :N_AUS] = 25.0
+    assert scorer.score(weird).max() == 0.0
+    assert (scorer.distance(weird) > scorer.distance(features[:5])).all()
+    with pytest.raises(ValueError, match="not fitted"):
+        RealismScorer().score(features)
+
+
+def test_au_parts_table_matches_synthfacs_ground_truth():
+    """Each AU's pixel change in SynthFACS falls (almost) entirely in its AU_PARTS region."""
+    params = sample_params(4, seed=3)
+    neutral = torch.zeros(4, N_AUS)
+    base = render(neutral, params.identity, size=64)
+    for i, code in enumerate(AU_CODES):
+        aus = neutral.clone()
+        aus[:, i] = 4.0
+        edited = render(aus, params.identity, size=64)
+        region = region_mask(base.parts, code) | region_mask(edited.parts, code)
+        share = outside_share(base.images, edited.images, region)
+        assert share.mean() < 0.2, (code, AU_PARTS[code], share)
