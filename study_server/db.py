@@ -9,10 +9,17 @@ special: uniqueness constraints settle races.
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: threads queue, processes use SQLite's busy wait
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
@@ -63,10 +70,66 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+class WriterLock:
+    """Queues SQLite writers: a thread lock, plus ``flock`` on a file beside the database so that
+    gunicorn's worker processes queue too. Waiters wake as soon as the lock is free, unlike
+    SQLite's own busy handler, which sleeps in steps of up to 100 ms."""
+
+    def __init__(self, database: str | None) -> None:
+        self._thread_lock = threading.Lock()
+        self._path = f"{database}.writer-lock" if database and database != ":memory:" else None
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _descriptor(self) -> int | None:
+        if self._path is None or fcntl is None:
+            return None
+        if self._pid != os.getpid():  # after a fork: flock must not be shared with the parent
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._thread_lock:
+            fd = self._descriptor()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+_writer_locks: dict[str, WriterLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> WriterLock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    key = str(engine.url)
+    with _writer_locks_guard:
+        if key not in _writer_locks:
+            _writer_locks[key] = WriterLock(engine.url.database)
+        return _writer_locks[key]
+
+
+@contextmanager
+def _queued(engine: Engine) -> Iterator[None]:
+    lock = _writer_lock(engine)
+    if lock is None:
+        yield
+    else:
+        with lock.hold():
+            yield
+
+
 @contextmanager
 def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose transaction takes the write lock at once on SQLite."""
-    with factory() as session:
+    with _queued(factory.kw["bind"]), factory() as session:
         session.connection(execution_options=WRITE)
         yield session
 
@@ -75,7 +138,7 @@ def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
 def write_connection(factory: sessionmaker[Session]) -> Iterator[Connection]:
     """A Core connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit."""
     engine: Engine = factory.kw["bind"]
-    with engine.connect() as connection:
+    with _queued(engine), engine.connect() as connection:
         connection.execution_options(**WRITE)
         with connection.begin():
             yield connection

@@ -97,3 +97,34 @@ def test_concurrent_resubmissions_store_one_answer(kind: str, study_dir: Path, t
     winner = stored[0][1]
     assert statuses.count(303) == (6 if winner == 3 else 2)
     assert statuses.count(409) == 8 - statuses.count(303)
+
+
+def test_sqlite_writers_queue_across_processes(tmp_path: Path) -> None:
+    """The flock-based writer lock admits one writer at a time, also across processes."""
+    import multiprocessing
+    import time
+
+    from study_server.db import WriterLock
+
+    database = str(tmp_path / "w.db")
+    marker = tmp_path / "inside"
+    context = multiprocessing.get_context("fork")
+    overlaps = context.Value("i", 0)
+
+    def writer() -> None:
+        lock = WriterLock(database)
+        for _ in range(20):
+            with lock.hold():
+                if marker.exists():
+                    overlaps.value += 1
+                marker.touch()
+                time.sleep(0.002)
+                marker.unlink()
+
+    processes = [context.Process(target=writer) for _ in range(3)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(30)
+    assert all(p.exitcode == 0 for p in processes)
+    assert overlaps.value == 0
