@@ -76,6 +76,8 @@ def test_likert_7_point_scale(tmp_path):
     result = analyze(ratings, tmp_path, scale="1-7", models=False)
     assert result.summary.scale.high == 7
     assert (tmp_path / "figures" / "likert.png").is_file()
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "were not fitted (--skip-models)" in html and "1-7 Likert scale" in html
 
 
 def test_metrics_validation(fixture_files):
