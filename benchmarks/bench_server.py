@@ -389,7 +389,42 @@ def run_database(kind: str, args: argparse.Namespace, work: Path) -> dict[str, f
             pg.stop()
 
 
-def write_results(results: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
+def cpu_per_request(work: Path) -> dict[str, float]:
+    """CPU ms per request in process (Flask test client, SQLite, no HTTP): trial page, answer, bare route."""
+    from flask import Flask
+
+    from study_server.app import create_app
+
+    study = make_study(work / "study-cpu", n_items=40)
+    app = create_app({"study_dir": str(study), "database_url": f"sqlite:///{work / 'cpu.sqlite3'}"})
+    client = app.test_client()
+    client.get("/?PROLIFIC_PID=cpu1")
+    token = CSRF_RE.search(client.get("/consent").get_data(as_text=True)).group(1)
+    client.post("/consent", data={"consent": "yes", "csrf_token": token})
+    client.post("/instructions", data={"csrf_token": token})
+    page = answer = 0.0
+    n = 0
+    while True:
+        t0 = time.process_time()
+        response = client.get("/trial")
+        t1 = time.process_time()
+        if response.status_code != 200:
+            break
+        seq = int(TRIAL_RE.search(response.get_data(as_text=True)).group(1))
+        client.post(f"/trial/{seq}", data={"csrf_token": token, **{f"q_{q}": "3" for q in QS}, "rt_ms": "900"})
+        t2 = time.process_time()
+        page, answer, n = page + t1 - t0, answer + t2 - t1, n + 1
+    bare = Flask("bare")
+    bare.add_url_rule("/bare", "bare", lambda: "ok", methods=["POST"])
+    bare_client = bare.test_client()
+    t0 = time.process_time()
+    for _ in range(500):
+        bare_client.post("/bare", data={"x": "1"})
+    bare_ms = (time.process_time() - t0) / 500 * 1000
+    return {"page_cpu_ms": page / n * 1000, "answer_cpu_ms": answer / n * 1000, "bare_cpu_ms": bare_ms}
+
+
+def write_results(results: dict[str, dict[str, float]], args: argparse.Namespace, cpu: dict[str, float]) -> str:
     lines = [
         "## Study server",
         "",
@@ -419,7 +454,10 @@ def write_results(results: dict[str, dict[str, float]], args: argparse.Namespace
         "clients that post every trial in turn (their four start-up requests are not counted). The bare route "
         "is `POST /bare` returning a constant. Latency is the client-side time of the answer POST; "
         "'outside the outage' leaves out answers sent between the kill and 5 s after the restart. "
-        f"Load average on the machine during the run: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores.",
+        f"Load average on the machine at the end of the run: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores.",
+        "",
+        f"CPU time per request in process (Flask test client, SQLite, no HTTP, same run): trial page "
+        f"{cpu['page_cpu_ms']:.2f} ms, answer {cpu['answer_cpu_ms']:.2f} ms, bare route {cpu['bare_cpu_ms']:.2f} ms.",
         "",
     ]
     return "\n".join(lines)
@@ -449,6 +487,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="20 participants, 3 s throughput runs")
     parser.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up (servers, PostgreSQL)
     if args.quick:
         args.participants, args.seconds, args.rounds, args.think_min, args.think_max = 20, 2.0, 1, 0.2, 0.5
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
@@ -457,7 +496,9 @@ def main() -> int:
         for kind in kinds:
             results[kind] = run_database(kind, args, Path(tmp))
             print(kind, {k: (round(v, 2) if isinstance(v, float) else v) for k, v in results[kind].items()}, flush=True)
-    section = write_results(results, args)
+        cpu = cpu_per_request(Path(tmp))
+    print("cpu", cpu)
+    section = write_results(results, args, cpu)
     print(section)
     if not args.no_write and not args.quick:
         update_results_md(section)
