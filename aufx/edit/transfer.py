@@ -36,13 +36,16 @@ def transfer_expression(
     """Edit one source face (w [1, w_dim] or W+ [1, L, w_dim]) to the target face's AUs.
 
     Local modes keep the change inside the clusters of the AUs whose target differs from the
-    source's predicted value by at least ``min_change``; if none does, the global result is kept.
+    source's predicted value by at least ``min_change`` (AUs without clusters in the catalog's
+    dictionary are left out); if none is left, the global result is kept.
     """
     if w_source.shape[0] != 1:
         raise ValueError(f"transfer edits one source face at a time, got {w_source.shape[0]}")
     targets = target_aus(model, w_target, image_target)[0]
     current = model.predict(w_source)[0]
     changing = [code for i, code in enumerate(AU_CODES) if abs(float(targets[i] - current[i])) >= min_change]
+    if mode.startswith("local-") and model.catalog is not None:  # AUs without regions cannot be localised
+        changing = [code for code in changing if model.catalog.au_clusters_.get(code)]
     all_targets = {code: float(targets[i]) for i, code in enumerate(AU_CODES)}
     effective = mode if (changing or not mode.startswith("local-")) else "global-opt"
     outcome = model.edit(w_source, all_targets, mode="global-opt" if effective.startswith("local-") else effective, relative=False)

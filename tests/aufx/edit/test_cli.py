@@ -1,0 +1,125 @@
+"""``aufx edit / emotion / transfer / regions / train editor / train regions`` on a tiny model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from aufx.cli import main
+from aufx.edit.catalog import RegionCatalog
+from aufx.edit.dataset import sample_latent_dataset
+from aufx.edit.directions import au_directions, calibrate
+from aufx.edit.global_editor import EditorConfig, save_editor, train_editor
+from aufx.edit.regions import capture_activations, sample_ws
+from aufx.gan.checkpoint import save_aufx
+from tests.aufx.edit.tiny import TinyAnalyzer, tiny_generator
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """tiny.pt with tiny_editor.pt and tiny_regions.{json,npz} beside it, plus a latent dataset."""
+    root = tmp_path_factory.mktemp("model")
+    G = tiny_generator()
+    path = save_aufx(G, root / "tiny.pt")
+    dataset = sample_latent_dataset(G, TinyAnalyzer(), 120)
+    dataset.save(root / "latents.npz")
+    editor, report = train_editor(dataset, EditorConfig(w_dim=16, shared=(32, 32), branch=(8, 8)), epochs=3)
+    slopes = calibrate(au_directions(editor), editor, torch.from_numpy(dataset.w[:8]))
+    save_editor(editor, root / "tiny_editor.pt", report, slopes.tolist())
+    acts, _ = capture_activations(G, sample_ws(G, 12, 0))
+    catalog = RegionCatalog(n_clusters=5, random_state=0, batch_size=512).fit(acts)
+    catalog.set_au_clusters({code: [0, 1] for code in ("AU01", "AU04", "AU06", "AU12", "AU15", "AU26")})
+    catalog.save(root / "tiny_regions.json")
+    return root, path
+
+
+def run(*argv: str) -> int:
+    return main([str(a) for a in argv])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["global-opt", "global-linear", "local-opt", "local-mux"])
+def test_edit_modes_write_images(model, tmp_path, mode, capsys):
+    root, path = model
+    out = tmp_path / f"{mode}.png"
+    code = run("edit", "--model", path, "--seed", 1, "--au", "AU12=+1", "--au", "au06=0.5", "--mode", mode,
+               "--steps", 20, "--local-steps", 3, "--out", out, "--compare", tmp_path / "cmp.png",
+               "--save-latent", tmp_path / "w.npz")  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert out.read_bytes()[:4] == b"\x89PNG" and (tmp_path / "cmp.png").is_file()
+    saved = np.load(tmp_path / "w.npz")
+    assert saved["w"].shape == (1, 16) and ("w_local" in saved.files) == (mode == "local-opt")
+    assert "AU12: predicted" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_edit_from_latent_file_emotion_and_transfer(model, tmp_path):
+    root, path = model
+    assert run("edit", "--model", path, "--latent", root / "latents.npz", "--index", 3, "--au", "AU26=+1",
+               "--mode", "global-linear", "--orthogonal", "--out", tmp_path / "a.png") == 0  # fmt: skip
+    assert run("emotion", "--model", path, "--seed", 2, "--emotion", "happiness", "--intensity", 2,
+               "--steps", 10, "--out", tmp_path / "e.png") == 0  # fmt: skip
+    assert run("transfer", "--model", path, "--source-seed", 1, "--target-seed", 5, "--steps", 10,
+               "--min-change", 0.0, "--out", tmp_path / "t.png") == 0  # fmt: skip
+    for name in ("a.png", "e.png", "t.png"):
+        assert (tmp_path / name).is_file()
+
+
+@pytest.mark.slow
+def test_regions_command_writes_tables_and_figures(model, tmp_path):
+    root, path = model
+    assert run("regions", "--model", path, "--faces", 2, "--out", tmp_path / "r") == 0
+    for name in ("cluster_maps.png", "fig4_direction_correlation.csv", "fig4_direction_correlation.png",
+                 "fig6_channels.png", "au_clusters.json"):  # fmt: skip
+        assert (tmp_path / "r" / name).is_file(), name
+
+
+@pytest.mark.slow
+def test_train_editor_and_regions_commands(model, tmp_path):
+    root, path = model
+    editor_out = tmp_path / "e.pt"
+    assert run("train", "editor", "--model", path, "--dataset", root / "latents.npz", "--epochs", 2,
+               "--calibrate", "editor", "--calibration-faces", 4, "--out", editor_out,
+               "--report", tmp_path / "r2.csv") == 0  # fmt: skip
+    assert editor_out.is_file() and (tmp_path / "r2.csv").read_text().startswith("AU,r2,mse")
+    assert run("train", "regions", "--model", path, "--editor", editor_out, "--analyzer", "none", "--faces", 6,
+               "--neutral", 2, "--clusters", 4, "--steps", 3, "--out", tmp_path / "reg") == 0  # fmt: skip
+    catalog, arrays = RegionCatalog.load(tmp_path / "reg.json")
+    channels = tiny_generator().synthesis.layer_shapes()["b32.conv1"][0]
+    assert arrays["r_au_cluster"].shape == (16, 4) and arrays["r_cluster_channel"].shape == (4, channels)
+    assert arrays["r_au_cluster_channel"].shape == (16, 4, channels)
+    assert len(catalog.au_clusters_) == 16 and catalog.layer == "b32.conv1"
+    assert run("regions", "--model", path, "--editor", editor_out, "--regions", tmp_path / "reg.json",
+               "--faces", 1, "--out", tmp_path / "out") == 0  # fmt: skip
+    assert (tmp_path / "out" / "table1.csv").is_file() and (tmp_path / "out" / "table1.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--au", "AU99=+1"], "unknown action unit 'AU99'; valid AUs are: AU01"),
+        (["--au", "AU12=7", "--absolute"], "AU12 target 7 is outside the scale"),
+        (["--au", "AU12=+9"], "AU12 change +9 is outside"),
+        (["--au", "AU12=abc"], "value for AU12 must be a number"),
+    ],
+)
+def test_edit_errors_are_one_line(model, tmp_path, capsys, argv, message):
+    root, path = model
+    code = run("edit", "--model", path, "--seed", 1, "--mode", "global-opt", "--out", tmp_path / "x.png", *argv)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_missing_files_are_one_line_errors(model, tmp_path, capsys):
+    root, path = model
+    assert run("edit", "--model", tmp_path / "nope.pt", "--seed", 1, "--au", "AU12=+1", "--out", tmp_path / "x.png") == 2
+    assert "nope.pt: no such file" in capsys.readouterr().err
+    assert run("edit", "--model", path, "--editor", tmp_path / "none.pt", "--seed", 1, "--au", "AU12=+1",
+               "--out", tmp_path / "x.png") == 2  # fmt: skip
+    assert "none.pt: no such editor file" in capsys.readouterr().err
+    assert run("edit", "--model", path, "--regions", tmp_path / "r.json", "--seed", 1, "--au", "AU12=+1",
+               "--out", tmp_path / "x.png") == 2  # fmt: skip
+    assert "r.json: region catalog file missing" in capsys.readouterr().err
+    assert run("emotion", "--model", path, "--seed", 1, "--emotion", "joy", "--out", tmp_path / "x.png") == 2
+    assert "unknown emotion 'joy'" in capsys.readouterr().err
