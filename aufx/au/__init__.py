@@ -7,5 +7,6 @@
 """
 
 from aufx.au.model import AnalyzerConfig, AnalyzerOutput, FaceAnalyzer
+from aufx.au.openface import read_openface_csv
 
-__all__ = ["AnalyzerConfig", "AnalyzerOutput", "FaceAnalyzer"]
+__all__ = ["AnalyzerConfig", "AnalyzerOutput", "FaceAnalyzer", "read_openface_csv"]

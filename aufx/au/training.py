@@ -1,7 +1,7 @@
 """Train the face analyzer on SynthFACS renders; resumable, checkpointed, logged.
 
-Losses per batch (``B`` faces, :func:`aufx.au.data.paired_batch`): smooth-L1 on the 16 AU
-intensities, cross-entropy on the part map, MSE of the identity parameters predicted from the
+Losses per batch (``B`` faces, :func:`aufx.au.data.paired_batch`): MSE on the 16 AU
+intensities (weight 2), cross-entropy on the part map, MSE of the identity parameters predicted from the
 embedding, and a symmetric InfoNCE loss (temperature 0.1) that pulls the two renders of each
 identity (different AUs) together and pushes other identities apart. AdamW with linear warm-up
 and cosine decay over ``steps``. Batches are a function of ``(seed, step)``, so a resumed run
@@ -37,7 +37,7 @@ class TrainConfig:
     warmup: int = 100
     seed: int = 0
     checkpoint_minutes: float = 3.0
-    w_aus: float = 1.0
+    w_aus: float = 2.0
     w_parts: float = 1.0
     w_identity: float = 4.0
     w_contrast: float = 0.5
@@ -48,7 +48,7 @@ class TrainConfig:
 def analyzer_losses(out: AnalyzerOutput, batch: Batch, config: TrainConfig) -> dict[str, torch.Tensor]:
     """The four training losses and their weighted sum (``"total"``)."""
     losses = {
-        "aus": F.smooth_l1_loss(out.aus, batch.aus, beta=0.5),
+        "aus": F.mse_loss(out.aus, batch.aus),
         "parts": F.cross_entropy(out.part_logits, batch.parts),
         "identity": F.mse_loss(out.extras["identity_params"], batch.identity),
     }
