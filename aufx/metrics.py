@@ -9,8 +9,9 @@ Per pair:
   outside the target AUs' facial region — the union of the AUs' parts
   (:data:`aufx.edit.au_parts.AU_PARTS`) on the original and the edited face's part maps;
 - ``identity_drift``: 1 − cosine similarity of the analyzer's identity embeddings;
-- ``realism``: how typical the edited face's analyzer features (AUs and identity embedding, or
-  ``analyzer.features(images)`` when the analyzer has it) are of the SynthFACS distribution —
+- ``realism``: how typical the edited face's analyzer features (``analyzer.features(images)``
+  when the analyzer has it — the bundled one returns a feature pyramid, averaged over space per
+  level — else its AUs and identity embedding) are of the SynthFACS distribution —
   see :class:`RealismScorer`: the share of reference faces that lie at least as far from the
   reference mean (Mahalanobis distance, shrunk covariance); 1 = as typical as the most central
   reference face, near 0 = farther than all of them.
@@ -84,7 +85,10 @@ def realism_features(analyzer: Analyzer, images: torch.Tensor, analysis: Analysi
     features = getattr(analyzer, "features", None)
     if callable(features):
         with torch.no_grad():
-            return features(images).flatten(1).float()
+            out = features(images)
+        maps = out if isinstance(out, (tuple, list)) else (out,)
+        # a feature pyramid: global average of every level, concatenated
+        return torch.cat([m.float().mean(dim=(2, 3)) if m.ndim == 4 else m.float().flatten(1) for m in maps], dim=1)
     analysis = analysis or analyze(analyzer, images)
     return torch.cat([analysis.aus.float(), analysis.identity.float()], dim=1)
 

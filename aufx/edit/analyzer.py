@@ -131,15 +131,11 @@ def load_analyzer(spec: str | os.PathLike = "synthfacs") -> Analyzer:
     if not path.is_file():
         raise ValueError(f"{path}: analyzer weights not found (train them with `aufx train analyzer`)")
     try:
-        import aufx.au as au_package
+        from aufx.au import FaceAnalyzer
     except ImportError as error:  # pragma: no cover - depends on the analyzer package
         raise ValueError(f"the face analyzer package aufx.au cannot be imported ({error})") from None
-    for loader_name in ("load_analyzer", "load"):
-        loader = getattr(au_package, loader_name, None)
-        if loader is not None:
-            model = loader(path)
-            model = getattr(model, "model", model)
-            if isinstance(model, torch.nn.Module):
-                model.eval().requires_grad_(False)
-            return model
-    raise ValueError("aufx.au has no load_analyzer(path); cannot load the face analyzer")
+    try:
+        model = FaceAnalyzer.load(path)
+    except (RuntimeError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a loadable analyzer file ({type(error).__name__}: {error})") from None
+    return model.eval().requires_grad_(False)

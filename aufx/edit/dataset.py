@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from aufx.aus import AU_CODES, N_AUS, OPENFACE_INTENSITY_COLUMNS
+from aufx.aus import AU_CODES, N_AUS
 from aufx.edit.analyzer import Analyzer, analyze
 
 
@@ -134,24 +134,15 @@ def sample_latent_dataset(
 
 
 def read_openface_csv(path: str | os.PathLike) -> np.ndarray:
-    """AU intensities [16] of one OpenFace 2.0 ``FeatureExtraction`` CSV (mean over successful frames).
-
-    Column names may carry OpenFace's leading space (`` AU01_r``) or not.
+    """AU intensities [16] of one OpenFace 2.0 ``FeatureExtraction`` CSV: the mean over the
+    frames where a face was found (``success`` = 1). Parsing is :func:`aufx.au.read_openface_csv`'s.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such OpenFace CSV")
-    frame = pd.read_csv(path)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    columns = [OPENFACE_INTENSITY_COLUMNS[code].strip() for code in AU_CODES]
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: not an OpenFace CSV, missing AU columns {', '.join(missing)}")
-    if "success" in frame.columns:
-        frame = frame[frame["success"].astype(float) > 0]
+    from aufx.au.openface import read_openface_csv as read_frames
+
+    frame = read_frames(path, successful_only=True)
     if frame.empty:
         raise ValueError(f"{path}: no frame with a detected face (success = 1)")
-    return frame[columns].astype(float).mean(axis=0).to_numpy(dtype=np.float32)
+    return frame[list(AU_CODES)].astype(float).mean(axis=0).to_numpy(dtype=np.float32)
 
 
 def dataset_from_openface(latents: str | os.PathLike, csv_paths: Sequence[str | os.PathLike]) -> LatentDataset:
