@@ -26,7 +26,9 @@ output channels of the previous layer (``b4.conv1``: the learned constant; ``tor
 
 Defaults of ours (the authors' notebook, which held their per-layer values, is not in their
 repository): ``rho = 0.1``, ``epsilon = 20`` for every layer; k = 20 clusters on ``b32.conv1``
-(the paper's layer). Part annotation of clusters: by default from the SynthFACS part *template*
+(the paper's layer). ``torgb`` styles are interpolated like the others. Part annotation of
+clusters (``_annotate``: a cluster joins the region that holds >= 40 % of its pixels): by default
+from the SynthFACS part *template*
 (the majority part label of each pixel over rendered faces), valid for generators of aligned
 SynthFACS faces such as the bundled one; pass real part maps (e.g. from the face analyzer), or
 edit ``annotations`` by hand, for another generator.
@@ -214,14 +216,24 @@ class GanLocalEditing(Baseline):
         self.weights_source = f"fitted on {ws.shape[0]} faces"
         return self
 
-    def _annotate(self, catalog: Any) -> dict[str, list[int]]:
-        from aufx.synthfacs.parts import PART_NAMES
+    def _annotate(self, catalog: Any, min_share: float = 0.4, fallback_share: float = 0.2) -> dict[str, list[int]]:
+        """Region -> clusters: a cluster joins the region holding the largest share of its pixels when
+        that share is >= ``min_share``; a region left empty takes its best cluster if that one's
+        share is >= ``fallback_share``. Shares come from ``catalog.part_overlap_`` [K, parts]."""
+        from aufx.synthfacs.parts import PART_INDEX
 
-        result = {}
-        for region, parts in self.config.regions.items():
-            ids = [k for k in range(catalog.n_clusters)
-                   if catalog.part_overlap_[k].sum() > 0 and PART_NAMES[int(catalog.part_overlap_[k].argmax())] in parts]  # fmt: skip
-            result[region] = ids
+        overlap = np.asarray(catalog.part_overlap_)
+        regions = list(self.config.regions)
+        share = np.stack([overlap[:, [PART_INDEX[p] for p in self.config.regions[r]]].sum(1) for r in regions], 1)
+        result: dict[str, list[int]] = {r: [] for r in regions}
+        for k in range(share.shape[0]):
+            best = int(share[k].argmax())
+            if share[k, best] >= min_share:
+                result[regions[best]].append(k)
+        for i, region in enumerate(regions):
+            k = int(share[:, i].argmax())
+            if not result[region] and share[k, i] >= fallback_share:
+                result[region].append(k)
         return result
 
     def region_masks(self, acts: torch.Tensor) -> torch.Tensor:
@@ -341,3 +353,26 @@ class GanLocalEditing(Baseline):
         self.M = {k[2:]: v for k, v in state.items() if k.startswith("M.")}
         self.weights_source = "bundled" if checkpoint is None else str(path)
         return self
+
+
+def comparison_sheet(adapter: GanLocalEditing, path: str | os.PathLike, n_targets: int = 4, n_references: int = 2,
+                     regions: Sequence[str] = ("eyes", "nose", "mouth"), seed: int = 100) -> Path:  # fmt: skip
+    """A Fig. 7–8 style contact sheet: one row per (target, reference) pair.
+
+    Columns: target, reference, then the target with each region transferred from the
+    reference. Faces are sampled from seeds ``seed`` (targets) and ``seed + 1`` (references).
+    Returns the PNG path.
+    """
+    from aufx.imageio import save_grid
+
+    g = adapter.generator
+    targets, references = adapter.sample_ws(n_targets, seed), adapter.sample_ws(n_references, seed + 1)
+    rows = []
+    with torch.no_grad():
+        for r in range(n_references):
+            ref = references[r : r + 1].expand(n_targets, -1, -1)
+            columns = [g.synthesis(targets), g.synthesis(ref)]
+            columns += [adapter.transfer(targets, ref, region) for region in regions]
+            rows.append(torch.stack(columns, dim=1))  # [T, 2 + R, 3, H, W]
+    grid = torch.cat(rows).flatten(0, 1).clamp(-1, 1)
+    return save_grid(grid, path, nrow=2 + len(regions))

@@ -1,5 +1,6 @@
 """GAN Local Editing: the authors' q rule, style-coefficient interpolation on our generator, catalog files."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -92,3 +93,27 @@ def test_catalog_of_another_generator_is_refused(fitted, tmp_path):
         GanLocalEditing(wide).load(path)
     with pytest.raises(ValueError, match="not fitted"):
         GanLocalEditing(wide).q_weights("mouth")
+
+
+def test_comparison_sheet(fitted, tmp_path):
+    from PIL import Image
+
+    from baselines.gan_local_editing import comparison_sheet
+
+    path = comparison_sheet(fitted, tmp_path / "sheet.png", n_targets=2, n_references=1, regions=("mouth", "eyes"))
+    width, height = Image.open(path).size
+    assert (width, height) == (4 * 16 + 3 * 2, 2 * 16 + 2)  # 4 columns, 2 rows, 2-px gaps
+
+
+def test_annotation_by_region_share(fitted):
+    from types import SimpleNamespace
+
+    from aufx.synthfacs import PART_INDEX, PART_NAMES
+
+    overlap = np.zeros((4, len(PART_NAMES)))
+    overlap[0, PART_INDEX["left_eye"]], overlap[0, PART_INDEX["right_eye"]], overlap[0, 0] = 0.3, 0.3, 0.4  # eyes 60 %
+    overlap[1, PART_INDEX["mouth"]], overlap[1, 0] = 0.25, 0.75  # mouth only as fallback (25 %)
+    overlap[2, PART_INDEX["nose"]], overlap[2, 0] = 0.1, 0.9  # too little nose
+    overlap[3, 0] = 1.0
+    result = fitted._annotate(SimpleNamespace(part_overlap_=overlap))
+    assert result == {"eyes": [0], "nose": [], "mouth": [1], "brows": []}
