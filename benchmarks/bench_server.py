@@ -446,6 +446,17 @@ def write_results(results: dict[str, dict[str, float]], args: argparse.Namespace
             f"{r['restart_s']:.1f} | {r['retries']} | {r['study_rps']:.0f} | {r['answer_rps']:.0f} | {r['bare_rps']:.0f} | "
             f"{r['ratio']:.2f} | {r['answer_ratio']:.2f} |"
         )
+    missed = [
+        f"{kind}: {what}"
+        for kind, r in results.items()
+        for what, bad in (
+            (f"{r['lost']} acknowledged answers lost", r["lost"] > 0),
+            (f"p99 {r['steady_p99_ms']:.0f} ms outside the outage", r["steady_p99_ms"] >= 100),
+            (f"answers/bare ratio {r['answer_ratio']:.2f}", r["answer_ratio"] < 1 / 3),
+        )
+        if bad
+    ]
+    lines += ["", "Goals missed in this run: " + "; ".join(missed) + "." if missed else "All goals met in this run."]
     lines += [
         "",
         "The participant mix is what a participant's browser sends (study link, consent, instructions, then per "
