@@ -78,6 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="keep the generator's constant noise (default) or also fit noise maps")  # fmt: skip
     inv.add_argument("--seed", type=int, default=0, help="seed of the optimiser's randomness")
     inv.add_argument("--recon", type=Path, default=None, metavar="DIR", help="also write the reconstructions here")
+    inv.add_argument("--features", choices=("auto", "analyzer", "none"), default="auto",
+                     help="feature loss from the face analyzer (auto: when its weights are installed)")  # fmt: skip
+    inv.add_argument("--analyzer", type=Path, default=None, metavar="FILE",
+                     help="analyzer weights for the feature loss (default: the bundled analyzer)")  # fmt: skip
     inv.set_defaults(handler=run_invert)
 
 
@@ -168,6 +172,22 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feature_net(args: argparse.Namespace):
+    """The face analyzer's feature pyramid as the projector's feature loss, or ``None``."""
+    if args.features == "none":
+        return None
+    from aufx.au.model import BUNDLED_PATH, FaceAnalyzer
+
+    path = args.analyzer or BUNDLED_PATH
+    if not Path(path).is_file():
+        if args.features == "analyzer" or args.analyzer is not None:
+            raise FileNotFoundError(f"{path}: analyzer weights not found")
+        print(f"note: no analyzer weights at {path}; inverting with pixel and gradient losses only")
+        return None
+    analyzer = FaceAnalyzer.load(path).eval().requires_grad_(False)
+    return analyzer.features
+
+
 def run_invert(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -179,10 +199,11 @@ def run_invert(args: argparse.Namespace) -> int:
     if args.out.suffix != ".npz":
         raise ValueError(f"{args.out}: --out must name a .npz file")
     config = ProjectorConfig(steps=args.steps, wplus=args.wplus, noise=args.noise, seed=args.seed)
+    feature_net = _feature_net(args)
     loaded = load_generator(args.model)
     size = loaded.generator.img_resolution
     targets = torch.stack([load_image(path, size) for path in args.images])
-    result = project(loaded.generator, targets, config)
+    result = project(loaded.generator, targets, config, feature_net=feature_net)
     scores = psnr(result.images, targets)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(

@@ -91,6 +91,7 @@ def test_errors_are_one_line(tiny_pkl, tmp_path, capsys):
     assert "unconditional" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_invert_writes_latents(tiny_pkl, tmp_path, capsys):
     from aufx.imageio import save_image
 
@@ -109,3 +110,22 @@ def test_invert_writes_latents(tiny_pkl, tmp_path, capsys):
     assert main(["invert", str(files[0]), "--model", str(path), "--out", str(tmp_path / "x.txt")]) == 2
     assert main(["invert", str(tmp_path / "nope.png"), "--model", str(path), "--out", str(out)]) == 2
     assert "nope.png: no such image file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_invert_with_analyzer_features(tiny_pkl, tmp_path, capsys):
+    from aufx.au.model import FaceAnalyzer
+    from aufx.imageio import save_image
+
+    generator, path = tiny_pkl
+    torch.manual_seed(0)
+    analyzer_path = FaceAnalyzer().save(tmp_path / "analyzer.pt")
+    with torch.no_grad():
+        image = generator(torch.zeros(1, generator.z_dim))[0]
+    face = save_image(image, tmp_path / "face.png")
+    out = tmp_path / "lat.npz"
+    base = ["invert", str(face), "--model", str(path), "--out", str(out), "--steps", "2"]
+    assert main([*base, "--analyzer", str(analyzer_path)]) == 0
+    assert np.load(out)["w"].shape == (1, generator.num_ws, generator.w_dim)
+    assert main([*base, "--features", "analyzer", "--analyzer", str(tmp_path / "none.pt")]) == 2
+    assert "none.pt: analyzer weights not found" in capsys.readouterr().err
