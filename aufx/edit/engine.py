@@ -26,7 +26,7 @@ from aufx.edit.catalog import RegionCatalog
 from aufx.edit.dataset import seed_latents
 from aufx.edit.directions import AUDirections
 from aufx.edit.global_editor import GlobalEditor, load_editor, optimize_edit, target_matrix
-from aufx.edit.local import edit_mask, masked_optimization, multiplex
+from aufx.edit.local import PrefixCache, edit_mask, masked_optimization, multiplex, original_prefix, resume_image
 
 MODES: tuple[str, ...] = ("global-opt", "global-linear", "local-opt", "local-mux")
 
@@ -177,12 +177,17 @@ class EditingModel:
 
     # ------------------------------------------------------------------ local
     def local_edit(
-        self, w_orig: torch.Tensor, w_global: torch.Tensor, aus: Sequence[str], method: str = "mux"
+        self, w_orig: torch.Tensor, w_global: torch.Tensor, aus: Sequence[str], method: str = "mux",
+        cache: PrefixCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """(I_local, w_local or None, mask) restricting the w_orig → w_global edit to the AUs' clusters."""
+        """(I_local, w_local or None, mask) restricting the w_orig → w_global edit to the AUs' clusters.
+
+        ``cache``: the original's pass up to the catalog layer (``original_prefix``), reused by
+        multiplexing instead of recomputing it.
+        """
         catalog = self._need_catalog()
         if method == "mux":
-            result = multiplex(self.generator, w_orig, w_global, catalog=catalog, aus=aus, sigma=self.sigma)
+            result = multiplex(self.generator, w_orig, w_global, catalog=catalog, aus=aus, sigma=self.sigma, cache=cache)
             return result.image, None, result.mask
         if method == "opt":
             a_global = self.generator.synthesis.run(w_global, stop_after=catalog.layer).state.x
@@ -206,11 +211,16 @@ class EditingModel:
         changes = check_changes(changes, relative)
         before = self.predict(w)
         w_global, target = self.global_edit(w, changes, relative, "linear" if mode == "global-linear" else "opt", orthogonal)
-        image_orig = self.synthesize(w)
+        cache = None
+        if mode == "local-mux":  # one prefix of the original serves its image and the multiplexing
+            cache = original_prefix(self.generator, w, self._need_catalog().layer)
+            image_orig = resume_image(self.generator, w, cache)
+        else:
+            image_orig = self.synthesize(w)
         image_global = self.synthesize(w_global)
         image, w_local, mask = image_global, None, None
         if mode.startswith("local-"):
-            image, w_local, mask = self.local_edit(w, w_global, list(changes), mode.split("-")[1])
+            image, w_local, mask = self.local_edit(w, w_global, list(changes), mode.split("-")[1], cache)
         after = self.predict(w_local if w_local is not None else w_global)
         return EditOutcome(image_orig, image, image_global, w, w_global, w_local, mask, target, before, after)
 

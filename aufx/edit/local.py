@@ -145,12 +145,21 @@ class PrefixCache:
     activations: torch.Tensor
 
 
+@torch.no_grad()
 def original_prefix(generator: torch.nn.Module, ws_orig: torch.Tensor, layer: str = PAPER_LAYER) -> PrefixCache:
     """Run the original latent up to ``layer`` (inclusive), keeping what a resume needs."""
     result = generator.synthesis.run(ws_orig, stop_after=layer, skip_rgb=False)
     return PrefixCache(state=result.state, activations=result.state.x)
 
 
+@torch.no_grad()
+def resume_image(generator: torch.nn.Module, ws: torch.Tensor, cache: PrefixCache) -> torch.Tensor:
+    """Finish a cached pass unchanged: the same image as ``synthesis(ws)``, computing only the suffix."""
+    state = SynthesisState(cache.state.next_layer, cache.activations, cache.state.img, True)
+    return generator.synthesis.run(ws, resume=state).image
+
+
+@torch.no_grad()
 def global_prefix(generator: torch.nn.Module, ws_global: torch.Tensor, layer: str = PAPER_LAYER) -> PrefixCache:
     """The globally edited latent up to ``layer`` only (no suffix): state and A_global [N, C, h, w]."""
     result = generator.synthesis.run(ws_global, stop_after=layer, skip_rgb=False)

@@ -124,3 +124,10 @@ def test_masked_optimisation_lowers_its_loss(setup):
     assert result.const_losses[-1] < result.const_losses[0]  # the outside moves back to the original
     with pytest.raises(ValueError, match="mask side 16"):
         masked_optimization(G, ws, w_global, torch.ones(3, 1, 16, 16), steps=1)
+
+
+def test_resume_image_from_cache_is_the_forward(setup):
+    from aufx.edit.local import resume_image
+
+    G, ws, _ = setup
+    assert torch.equal(resume_image(G, ws, original_prefix(G, ws)), G.synthesis(ws))
