@@ -165,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.speed_only:
         return 0
 
-    from aufx.edit.global_editor import load_editor
     from aufx.edit.engine import artefact_paths
+    from aufx.edit.global_editor import load_editor
 
     loaded = load_editor(args.editor or artefact_paths(args.model)[0])
     if loaded.report:

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             measure = editor
         calibration = calibrate(au_directions(editor), measure, ws).tolist()
         source = mode
-        print("calibration (AU per unit direction, " + mode + "): " + " ".join(f"{c}={s:.3g}" for c, s in zip(AU_CODES, calibration)))
+        print("calibration (AU per unit direction, " + mode + "): " + " ".join(f"{c}={s:.3g}" for c, s in zip(AU_CODES, calibration, strict=True)))
     out = args.out or artefact_paths(args.model)[0]
     save_editor(editor, out, report, calibration, {"model": str(args.model), "calibration_source": source, "n_faces": len(dataset)})
     print(f"wrote {out}")

@@ -39,7 +39,14 @@ def run(args: argparse.Namespace) -> int:
     from aufx.edit.analyzer import load_analyzer
     from aufx.edit.engine import artefact_paths
     from aufx.edit.global_editor import load_editor
-    from aufx.edit.regions import au_relations, fit_catalog, neutralize, region_channel, relation_arrays, sample_ws
+    from aufx.edit.regions import (
+        au_relations,
+        fit_catalog,
+        neutralize,
+        region_channel,
+        relation_arrays,
+        sample_ws,
+    )
     from aufx.edit.relations import table1
     from aufx.gan.loaders import load_generator
 

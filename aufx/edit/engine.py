@@ -26,7 +26,14 @@ from aufx.edit.catalog import RegionCatalog
 from aufx.edit.dataset import seed_latents
 from aufx.edit.directions import AUDirections
 from aufx.edit.global_editor import GlobalEditor, load_editor, optimize_edit, target_matrix
-from aufx.edit.local import PrefixCache, edit_mask, masked_optimization, multiplex, original_prefix, resume_image
+from aufx.edit.local import (
+    PrefixCache,
+    edit_mask,
+    masked_optimization,
+    multiplex,
+    original_prefix,
+    resume_image,
+)
 
 MODES: tuple[str, ...] = ("global-opt", "global-linear", "local-opt", "local-mux")
 

@@ -8,9 +8,16 @@ import torch
 
 from aufx.aus import AU_CODES, AU_INDEX, N_AUS
 from aufx.edit.au_parts import AU_PARTS, region_mask
-from aufx.metrics import RealismScorer, identity_drift, leakage, measure_edits, outside_share, summarize, target_change
+from aufx.metrics import (
+    RealismScorer,
+    identity_drift,
+    leakage,
+    measure_edits,
+    outside_share,
+    summarize,
+    target_change,
+)
 from aufx.synthfacs import render, sample_params
-
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -27,7 +27,7 @@ def test_spherical_kmeans_recovers_directions_and_ignores_norms():
     assert np.allclose(np.linalg.norm(km.cluster_centers_, axis=1), 1.0)
     labels = km.predict(x)
     # one-to-one match between found and true clusters
-    pairs = {(int(a), int(b)) for a, b in zip(labels, truth)}
+    pairs = {(int(a), int(b)) for a, b in zip(labels, truth, strict=True)}
     assert len(pairs) == 3
     assert np.array_equal(km.predict(x * 7.0), labels)
     assert km.transform(x).shape == (len(x), 3)

@@ -8,7 +8,13 @@ import pytest
 import torch
 
 from aufx.aus import AU_CODES, N_AUS
-from aufx.edit.dataset import LatentDataset, dataset_from_openface, read_openface_csv, sample_latent_dataset, seed_latents
+from aufx.edit.dataset import (
+    LatentDataset,
+    dataset_from_openface,
+    read_openface_csv,
+    sample_latent_dataset,
+    seed_latents,
+)
 from tests.aufx.edit.tiny import TinyAnalyzer, tiny_generator
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from aufx.edit.relations import au_cluster, au_cluster_channel, cluster_channel, table1, top_clusters
+from aufx.edit.relations import (
+    au_cluster,
+    au_cluster_channel,
+    cluster_channel,
+    table1,
+    top_clusters,
+)
 
 
 def random_case(seed: int = 0, aus: int = 3, n: int = 4, k: int = 5, c: int = 3, h: int = 4, w: int = 4):
