@@ -42,6 +42,7 @@ def test_augment_keeps_range_and_moves_parts_with_images():
     assert parts.shape == batch.parts.shape and parts.dtype == torch.int64
 
 
+@pytest.mark.slow
 def test_train_checkpoint_resume_and_export(tmp_path):
     trainer = tiny_trainer(tmp_path, steps=2)
     trainer.run(log_every=1)

@@ -23,6 +23,7 @@ def test_expected_parts_cover_all_aus():
     assert set(AU_EXPECTED_PARTS) == set(AU_CODES)
 
 
+@pytest.mark.slow
 def test_each_au_changes_pixels_mostly_inside_its_parts(identities):
     fractions = influence_inside_fraction(identities)
     assert not np.isnan(fractions).any()
