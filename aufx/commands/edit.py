@@ -199,6 +199,8 @@ def run_transfer(args: argparse.Namespace) -> int:
     from aufx.edit.transfer import transfer_expression
     from aufx.imageio import load_image
 
+    if args.target is not None and args.analyzer is None:
+        args.analyzer = "synthfacs"  # the target image's AUs come from the (bundled) analyzer
     model = _load(args, need_regions=args.mode.startswith("local-"))
     w_source = model.latents_from_seeds([args.source_seed]) if args.source_seed is not None else invert_image(model, args.source, args.invert_steps)
     if args.target_seed is not None:

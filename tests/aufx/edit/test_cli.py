@@ -67,6 +67,25 @@ def test_edit_from_latent_file_emotion_and_transfer(model, tmp_path):
 
 
 @pytest.mark.slow
+def test_image_inputs_use_projector_and_analyzer(model, tmp_path):
+    from aufx.au import FaceAnalyzer
+    from aufx.imageio import save_image
+
+    root, path = model
+    G = tiny_generator()
+    with torch.no_grad():
+        save_image(G.synthesis(sample_ws(G, 1, 3))[0], tmp_path / "face.png")
+    torch.manual_seed(0)
+    analyzer = FaceAnalyzer().save(tmp_path / "an.pt")
+    assert run("edit", "--model", path, "--image", tmp_path / "face.png", "--invert-steps", 3, "--au", "AU12=+1",
+               "--mode", "global-opt", "--steps", 5, "--out", tmp_path / "a.png") == 0  # fmt: skip
+    assert run("transfer", "--model", path, "--source", tmp_path / "face.png", "--target", tmp_path / "face.png",
+               "--analyzer", analyzer, "--invert-steps", 3, "--steps", 5, "--mode", "global-opt",
+               "--out", tmp_path / "t.png") == 0  # fmt: skip
+    assert (tmp_path / "a.png").is_file() and (tmp_path / "t.png").is_file()
+
+
+@pytest.mark.slow
 def test_regions_command_writes_tables_and_figures(model, tmp_path):
     root, path = model
     assert run("regions", "--model", path, "--faces", 2, "--out", tmp_path / "r") == 0
