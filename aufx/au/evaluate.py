@@ -83,7 +83,7 @@ def evaluate(model: FaceAnalyzer, n: int = 2000, seed: int = 0, batch: int = 250
                           index=pd.Index(AU_CODES, name="au"))  # fmt: skip
     present = union > 0
     part_iou = pd.Series((inter[present] / union[present]).numpy(),
-                         index=[name for name, ok in zip(PART_NAMES, present.tolist()) if ok], name="iou")  # fmt: skip
+                         index=[name for name, ok in zip(PART_NAMES, present.tolist(), strict=True) if ok], name="iou")  # fmt: skip
     emb = torch.cat(embeddings)
     half = n // 2
     nearest = (emb[:half] @ emb[half:].T).argmax(1)

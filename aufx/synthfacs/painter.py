@@ -12,9 +12,9 @@ import torch
 
 from aufx.synthfacs import shapes
 from aufx.synthfacs._raster import (
+    Window,
     band_sdf,
     coverage,
-    Window,
     ellipse_sdf,
     over,
     segment_sdf,
