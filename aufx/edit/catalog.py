@@ -131,10 +131,14 @@ class RegionCatalog:
     # ---------------------------------------------------------------- fitting and prediction
     def fit(self, activations: torch.Tensor | np.ndarray) -> RegionCatalog:
         """Fit on activations [N, C, H, W]; names start as ``cluster<k>``, all flagged as face."""
-        x = _flatten_activations(activations)
-        if x.shape[0] > self.max_vectors:
-            rows = np.random.default_rng(self.random_state).choice(x.shape[0], self.max_vectors, replace=False)
-            x = x[np.sort(rows)]
+        a = torch.as_tensor(activations)
+        if a.ndim != 4:
+            raise ValueError(f"activations must be [N, C, H, W], got {list(a.shape)}")
+        flat = a.detach().permute(0, 2, 3, 1).reshape(-1, a.shape[1])  # [N·H·W, C], still float32
+        if flat.shape[0] > self.max_vectors:  # sample before converting: N·H·W can be large
+            rows = np.random.default_rng(self.random_state).choice(flat.shape[0], self.max_vectors, replace=False)
+            flat = flat[torch.from_numpy(np.sort(rows))]
+        x = flat.double().cpu().numpy()
         self.kmeans_ = SphericalKMeans(self.n_clusters, self.batch_size, self.max_iter, self.n_init, self.random_state).fit(x)
         self.n_channels_ = int(x.shape[1])
         self.cluster_names_ = [f"cluster{k}" for k in range(self.n_clusters)]

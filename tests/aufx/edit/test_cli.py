@@ -34,6 +34,18 @@ def model(tmp_path_factory):
     return root, path
 
 
+@pytest.fixture(scope="module")
+def bare_model(tmp_path_factory):
+    """tiny.pt with an untrained editor beside it (enough for argument and file errors)."""
+    root = tmp_path_factory.mktemp("bare")
+    path = save_aufx(tiny_generator(), root / "tiny.pt")
+    from aufx.edit.global_editor import GlobalEditor
+
+    torch.manual_seed(0)
+    save_editor(GlobalEditor(EditorConfig(w_dim=16, shared=(8, 8), branch=(4, 4))), root / "tiny_editor.pt")
+    return root, path
+
+
 def run(*argv: str) -> int:
     return main([str(a) for a in argv])
 
@@ -123,15 +135,15 @@ def test_train_editor_and_regions_commands(model, tmp_path):
         (["--au", "AU12=abc"], "value for AU12 must be a number"),
     ],
 )
-def test_edit_errors_are_one_line(model, tmp_path, capsys, argv, message):
-    root, path = model
+def test_edit_errors_are_one_line(bare_model, tmp_path, capsys, argv, message):
+    root, path = bare_model
     code = run("edit", "--model", path, "--seed", 1, "--mode", "global-opt", "--out", tmp_path / "x.png", *argv)
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
 
 
-def test_missing_files_are_one_line_errors(model, tmp_path, capsys):
-    root, path = model
+def test_missing_files_are_one_line_errors(bare_model, tmp_path, capsys):
+    root, path = bare_model
     assert run("edit", "--model", tmp_path / "nope.pt", "--seed", 1, "--au", "AU12=+1", "--out", tmp_path / "x.png") == 2
     assert "nope.pt: no such file" in capsys.readouterr().err
     assert run("edit", "--model", path, "--editor", tmp_path / "none.pt", "--seed", 1, "--au", "AU12=+1",
