@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--random-architecture", action="store_true", help="bundled architecture, random weights")
+    parser.add_argument("--strip", default=None, help="also write a before/after strip PNG (local-mux, +change)")
+    parser.add_argument("--strip-aus", default="AU01,AU04,AU12,AU26")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         from aufx.edit.engine import EditingModel
 
         model = EditingModel.load(args.model, args.editor, args.regions, None if args.speed_only else args.analyzer,
-                                  need_regions=not args.speed_only)  # fmt: skip
+                                  need_regions=not args.speed_only or bool(args.strip))  # fmt: skip
         generator, vectors = model.generator, model.directions.vectors
         label = f"model {args.model}"
     t = speed(generator, vectors, args.repeats)
@@ -162,6 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     print("| operation | CPU ms | × forward |\n|---|---:|---:|")
     for name, seconds in t.items():
         print(f"| {name} | {seconds * 1000:.1f} | {seconds / t['forward']:.2f} |")
+    if args.strip and model is not None:
+        from aufx.edit.figures import save_strip
+
+        w = model.latents_from_seeds([1])
+        images, labels = [model.synthesize(w)[0]], ["original"]
+        for code in args.strip_aus.split(","):
+            images.append(model.edit(w, {code: args.change}, mode="local-mux").image[0])
+            labels.append(f"{code} +{args.change:g}")
+        print(f"wrote {save_strip(images, args.strip, labels)}")
     if args.speed_only:
         return 0
 
