@@ -23,7 +23,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 def from_uint8(array: np.ndarray) -> torch.Tensor:
     """uint8 [N, H, W, 3] or [H, W, 3] -> float [N, 3, H, W] / [3, H, W] in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(array)).float()
+    x = torch.from_numpy(np.array(array, dtype=np.float32))  # a writable copy, also of read-only arrays
     return (x.movedim(-1, -3) - 127.5) / 127.5
 
 
