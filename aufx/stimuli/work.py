@@ -372,7 +372,7 @@ def run_stimulus(unit: dict[str, Any], out: Path) -> dict[str, Any]:
     png = png_bytes(_resize(image.detach().float(), size)[0])
     from PIL import Image
 
-    edited = from_uint8(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))[None]
+    edited = from_uint8(np.array(Image.open(io.BytesIO(png)).convert("RGB")))[None]
     metrics = stimulus_metrics(unit, source_png, edited, src, tgt)
     rel = f"images/{unit['stimulus_id']}.png"
     atomic_write(out / rel, png)
