@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stim.add_argument("--workers", type=int, default=1, help="Dask LocalCluster worker processes (0: plain loop, no Dask)")
     stim.add_argument("--scheduler", default=None, metavar="ADDRESS", help="use an existing Dask scheduler instead")
     stim.add_argument("--model", default=None, metavar="MODEL", help="generator overriding the spec's model.generator")
+    stim.add_argument("--analyzer", default=None, metavar="PATH", help="face analyzer overriding model.analyzer (or 'none')")
     stim.add_argument("--validate", action="store_true", help="only check the spec and print the plan's size")
     stim.add_argument("--quiet", action="store_true", help="no progress bar")
     stim.set_defaults(handler=run_stimuli_command)
@@ -34,12 +35,7 @@ def run_stimuli_command(args: argparse.Namespace) -> int:
     from aufx.stimuli import load_spec
 
     spec = load_spec(args.spec)
-    if args.model:
-        from pathlib import Path
-
-        from aufx.gan.loaders import BUNDLED_MODELS
-
-        spec = spec.with_generator(args.model if args.model in BUNDLED_MODELS else str(Path(args.model).resolve()))
+    spec = spec.with_model(args.model, args.analyzer)
     if args.validate:
         from aufx.stimuli.plan import build_plan
 

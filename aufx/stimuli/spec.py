@@ -143,10 +143,18 @@ class Spec:
     def methods_for(self, task: Task) -> list[Method]:
         return [m for m in self.methods if (not task.methods or m.name in task.methods) and task.kind in SUPPORTS[m.kind]]
 
-    def with_generator(self, generator: str) -> Spec:
+    def with_model(self, generator: str | None = None, analyzer: str | None = None) -> Spec:
+        """This spec with another generator and/or analyzer (``aufx stimuli --model / --analyzer``)."""
         from dataclasses import replace
 
-        return replace(self, model=replace(self.model, generator=generator))
+        from aufx.gan.loaders import BUNDLED_MODELS
+
+        model = self.model
+        if generator:
+            model = replace(model, generator=generator if generator in BUNDLED_MODELS else str(Path(generator).resolve()))
+        if analyzer:
+            model = replace(model, analyzer=analyzer if analyzer in ("synthfacs", "none") else str(Path(analyzer).resolve()))
+        return replace(self, model=model)
 
 
 # ---------------------------------------------------------------------------- checks

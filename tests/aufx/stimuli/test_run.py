@@ -176,3 +176,11 @@ def test_changed_image_is_redone_and_failures_are_reported(model_dir, tmp_path, 
         err = capsys.readouterr().err.strip()
         assert err.startswith("aufx: error: 1 unit(s) failed") and "method 'stargan' (stargan) is unavailable" in err
         assert "aufx train stargan" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_example_spec_plans_on_a_tiny_model(model_dir, capsys):
+    example = REPO / "examples" / "study.toml"
+    assert run("stimuli", example, "--out", "unused", "--model", model_dir / "tiny.pt",
+               "--analyzer", model_dir / "analyzer.pt", "--validate") == 0  # fmt: skip
+    assert "valid; 40 faces, 20 items, 160 stimuli" in capsys.readouterr().out
