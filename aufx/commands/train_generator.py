@@ -1,6 +1,6 @@
 """``aufx train generator``: train (or resume) the bundled SynthFACS StyleGAN2 in the background.
 
-    aufx train pool --chunks 30                          # render 30k SynthFACS faces once
+    aufx train pool --chunks 38                          # render 38k SynthFACS faces once
     aufx train generator --budget-minutes 120            # resumes ~/.cache/aufx/generator if there
     aufx train generator --export aufx/weights/synthfacs64.pt --budget-minutes 0   # export only
 
@@ -17,9 +17,45 @@ from pathlib import Path
 
 DEFAULT_STATE_DIR = "~/.cache/aufx/generator"
 REPRODUCE = (
-    "aufx train pool --chunks 30 && aufx train generator --state-dir ~/.cache/aufx/generator "
+    "aufx train pool --chunks 38 && aufx train generator --state-dir ~/.cache/aufx/generator "
     "--budget-minutes 600 --export aufx/weights/synthfacs64.pt --seed 0"
 )
+
+
+DATA_NOTE = "SynthFACS render pool: 38,000 faces from `aufx train pool` (seeds 1000000+chunk)"
+
+
+def model_card(trainer, name: str) -> str:
+    """A Markdown model card for an exported generator: architecture, data, budget, reproduction."""
+    cfg = trainer.config
+    g = trainer.G_ema.config
+    samples = sorted((trainer.state_dir / "samples").glob("kimg*.png"))
+    return f"""# Model card: `{name}`
+
+StyleGAN2 (aufx's pure-PyTorch engine, NVIDIA layer names) trained on SynthFACS renders.
+
+| | |
+|---|---|
+| resolution | {g.img_resolution}×{g.img_resolution}, 3 channels; `b32.conv1` is the paper's 7th layer (32×32) |
+| channels | min({g.channel_base} // res, {g.channel_max}); z_dim {g.z_dim}, w_dim {g.w_dim}, {g.mapping_layers} mapping layers |
+| parameters | {sum(p.numel() for p in trainer.G_ema.parameters()) / 1e6:.2f} M (G), {sum(p.numel() for p in trainer.D.parameters()) / 1e6:.2f} M (D) |
+| data | {DATA_NOTE} |
+| loss | non-saturating logistic, lazy R1 (gamma {cfg.gamma:g}, every {cfg.r1_interval} D steps), style mixing {cfg.style_mixing:g} |
+| optimiser | Adam lr {cfg.lr:g}, betas (0, 0.99), batch {cfg.batch}; G_ema half-life {cfg.ema_nimg / 1000:g} kimg |
+| seed | {cfg.seed} |
+| trained so far | **{trainer.nimg / 1000:.1f} kimg**, {trainer.step} steps, {trainer.elapsed / 3600:.2f} h of wall time on a shared 2-core CPU |
+| latest sample grid | `{samples[-1].name if samples else "none yet"}` (in the training state directory) |
+
+Reproduce (resumes where the state directory stands; on a new machine it starts from this file,
+whose metadata carries an fp16 copy of D):
+
+```
+{REPRODUCE}
+```
+
+Status: training is in progress across sessions; quality measures (Fréchet distance of analyzer
+features vs renders, AU marginals) are not measured yet.
+"""
 
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
@@ -94,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
 
     def on_checkpoint(t: GeneratorTrainer) -> None:
         if export is not None:
-            t.export(export, {"command": REPRODUCE, "data": "SynthFACS renders, fresh each batch"})
+            t.export(export, {"command": REPRODUCE, "data": DATA_NOTE})
+            export.with_suffix(".md").write_text(model_card(t, export.stem))
 
     if args.budget_minutes > 0:
         trainer.run(budget_seconds=args.budget_minutes * 60, total_kimg=args.total_kimg, on_checkpoint=on_checkpoint)
