@@ -47,7 +47,10 @@ weights = "random"
 
 
 def cpu_seconds() -> float:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
@@ -63,7 +66,9 @@ def one(config: str, spec: Path, out: Path) -> dict:
     cpu0, t0 = cpu_seconds(), time.perf_counter()
     summary = run_stimuli(load_spec(spec), out, workers=workers, progress=False)
     wall = time.perf_counter() - t0
-    time.sleep(0.5)  # let the closed cluster's worker processes be reaped (their CPU joins RUSAGE_CHILDREN)
+    time.sleep(
+        0.5
+    )  # let the closed cluster's worker processes be reaped (their CPU joins RUSAGE_CHILDREN)
     n = len(summary.plan.stimuli)
     return {"config": config, "stimuli": n, "wall_s": wall, "wave_s": summary.seconds["stimuli"],
             "faces_s": summary.seconds["faces"], "cpu_s": cpu_seconds() - cpu0,
@@ -71,7 +76,9 @@ def one(config: str, spec: Path, out: Path) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--one", choices=("loop", "dask1", "dask2"), help=argparse.SUPPRESS)
@@ -104,12 +111,17 @@ def main() -> int:
                 print(f"{config:6s} {result['stimuli']} stimuli  wall {result['wall_s']:7.1f} s ({result['per_s']:.3f}/s)  "
                       f"stimuli wave {result['wave_s']:7.1f} s ({result['wave_per_s']:.3f}/s)  CPU {result['cpu_s']:7.1f} s",
                       flush=True)  # fmt: skip
-    best = {c: min((r for r in results if r["config"] == c), key=lambda r: r["wall_s"]) for c in ("loop", "dask1", "dask2")}
+    best = {
+        c: min((r for r in results if r["config"] == c), key=lambda r: r["wall_s"])
+        for c in ("loop", "dask1", "dask2")
+    }
     overhead = best["dask1"]["wall_s"] / best["loop"]["wall_s"] - 1
     wave_overhead = best["dask1"]["wave_s"] / best["loop"]["wave_s"] - 1
     cpu_overhead = best["dask1"]["cpu_s"] / best["loop"]["cpu_s"] - 1
     speedup = best["dask1"]["wave_s"] / best["dask2"]["wave_s"]
-    print(f"Dask (1 worker) vs loop: wall {overhead:+.1%}, stimuli wave {wave_overhead:+.1%}, CPU {cpu_overhead:+.1%} (goal <= +10%)")
+    print(
+        f"Dask (1 worker) vs loop: wall {overhead:+.1%}, stimuli wave {wave_overhead:+.1%}, CPU {cpu_overhead:+.1%} (goal <= +10%)"
+    )
     print(f"2 vs 1 Dask workers: stimuli-wave speed-up x{speedup:.2f}")
     print(json.dumps({"results": results, "overhead_wall": overhead, "overhead_wave": wave_overhead,
                       "overhead_cpu": cpu_overhead, "speedup_2v1": speedup}))  # fmt: skip

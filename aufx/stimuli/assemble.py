@@ -45,7 +45,9 @@ def _records(plan: Plan, out: Path) -> list[dict[str, Any]]:
     for unit in plan.stimuli:
         record = read_record(out, unit)
         if record is None:
-            raise ValueError(f"{out}: stimulus {unit['stimulus_id']} has no record; rerun `aufx stimuli`")
+            raise ValueError(
+                f"{out}: stimulus {unit['stimulus_id']} has no record; rerun `aufx stimuli`"
+            )
         records.append(record)
     return records
 
@@ -126,7 +128,11 @@ def write_contact_sheet(spec: Spec, plan: Plan, out: Path) -> Path:
     for c, name in enumerate(columns):
         draw.text((pad + c * (size + pad), 1), name[: max(4, size // 6)], fill=(0, 0, 0))
     for r, item in enumerate(items):
-        files = [item["source_id"], item["target_id"], *[by_cell.get((item["item_id"], m), "") for m in methods]]
+        files = [
+            item["source_id"],
+            item["target_id"],
+            *[by_cell.get((item["item_id"], m), "") for m in methods],
+        ]
         for c, ident in enumerate(files):
             if not ident:
                 continue
@@ -142,7 +148,10 @@ def write_contact_sheet(spec: Spec, plan: Plan, out: Path) -> Path:
 def assemble(spec: Spec, plan: Plan, out: Path) -> dict[str, Path]:
     """Write manifest, metrics, study config and contact sheet from the records; returns their paths."""
     records = _records(plan, out)
-    paths = {"manifest": write_manifest(plan, records, out), "metrics": write_metrics(plan, records, out)}
+    paths = {
+        "manifest": write_manifest(plan, records, out),
+        "metrics": write_metrics(plan, records, out),
+    }
     study = out / "study.toml"
     atomic_write(study, study_toml(spec).encode("utf-8"))
     paths["study"] = study

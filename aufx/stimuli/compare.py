@@ -26,13 +26,17 @@ def read_study_metrics(folder: str | Path) -> pd.DataFrame:
     folder = Path(folder)
     for name in ("manifest.csv", "metrics.csv"):
         if not (folder / name).is_file():
-            raise FileNotFoundError(f"{folder / name}: not found (write the folder with `aufx stimuli`)")
+            raise FileNotFoundError(
+                f"{folder / name}: not found (write the folder with `aufx stimuli`)"
+            )
     manifest = pd.read_csv(folder / "manifest.csv", dtype=str, keep_default_na=False)
     metrics = pd.read_csv(folder / "metrics.csv", dtype={c: str for c in METRICS_KEY_COLUMNS})
     missing = [c for c in METRICS_KEY_COLUMNS if c not in metrics.columns]
     if missing:
         raise ValueError(f"{folder / 'metrics.csv'}: missing column(s) {', '.join(missing)}")
-    return metrics.merge(manifest[["stimulus_id", "task"]], on="stimulus_id", how="left", validate="one_to_one")
+    return metrics.merge(
+        manifest[["stimulus_id", "task"]], on="stimulus_id", how="left", validate="one_to_one"
+    )
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[int, float, float, float, float]:
@@ -65,7 +69,9 @@ def comparison_table(frame: pd.DataFrame, metrics: list[str] | None = None) -> p
                 if n:
                     rows.append({"task": task, "method": method, "metric": metric, "n": n, "mean": mean, "sd": sd,
                                  "ci_low": lo, "ci_high": hi})  # fmt: skip
-    return pd.DataFrame(rows, columns=["task", "method", "metric", "n", "mean", "sd", "ci_low", "ci_high"])
+    return pd.DataFrame(
+        rows, columns=["task", "method", "metric", "n", "mean", "sd", "ci_low", "ci_high"]
+    )
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -106,7 +112,11 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
         for j, method in enumerate(methods):
             xs, ys, errs = [], [], []
             for i, task in enumerate(tasks):
-                row = table[(table["task"] == task) & (table["method"] == method) & (table["metric"] == metric)]
+                row = table[
+                    (table["task"] == task)
+                    & (table["method"] == method)
+                    & (table["metric"] == metric)
+                ]
                 if row.empty:
                     continue
                 r = row.iloc[0]
@@ -115,7 +125,10 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
                 errs.append(0.0 if math.isnan(r["ci_high"]) else (r["ci_high"] - r["ci_low"]) / 2)
             ax.bar(xs, ys, width, yerr=errs, capsize=2, color=colors(j % 10), label=method)
         ax.set_xticks(range(len(tasks)), tasks)
-        ax.set_title(f"{metric} ({BETTER[metric]} is better)" if BETTER[metric] != "-" else metric, fontsize=9)
+        ax.set_title(
+            f"{metric} ({BETTER[metric]} is better)" if BETTER[metric] != "-" else metric,
+            fontsize=9,
+        )
     axes[0][0].legend(fontsize=7, loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +145,11 @@ def compare(folder: str | Path, out: str | Path | None = None) -> dict[str, Path
         raise ValueError(f"{folder}: metrics.csv has no numeric metric values to compare")
     target = Path(out) if out else Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": target / "comparison.csv", "markdown": target / "comparison.md", "figure": target / "comparison.png"}
+    paths = {
+        "csv": target / "comparison.csv",
+        "markdown": target / "comparison.md",
+        "figure": target / "comparison.png",
+    }
     table.to_csv(paths["csv"], index=False, float_format="%.6g")
     paths["markdown"].write_text(markdown(table) + "\n", encoding="utf-8")
     figure(table, paths["figure"])

@@ -36,7 +36,9 @@ def unit_key(unit: dict[str, Any]) -> str:
 
 def opaque_id(spec: Spec, prefix: str, description: Any, length: int) -> str:
     key = f"aufx-stimuli\x00{spec.name}\x00{spec.seed}".encode()
-    return prefix + hmac.new(key, canonical(description).encode(), hashlib.sha256).hexdigest()[:length]
+    return (
+        prefix + hmac.new(key, canonical(description).encode(), hashlib.sha256).hexdigest()[:length]
+    )
 
 
 def file_digest(path: str | Path) -> str:
@@ -59,9 +61,13 @@ class Plan:
 
 def folder_faces(faces: Faces) -> list[dict[str, Any]]:
     """Images of a folder source (sorted by name) with the row of their latent in ``latents``."""
-    files = sorted(p for p in Path(faces.path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = sorted(
+        p for p in Path(faces.path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
     if not files:
-        raise ValueError(f"{faces.path}: no images ({', '.join(IMAGE_SUFFIXES)}) in the sources/targets folder")
+        raise ValueError(
+            f"{faces.path}: no images ({', '.join(IMAGE_SUFFIXES)}) in the sources/targets folder"
+        )
     rows: dict[str, int] = {}
     if faces.latents:
         import numpy as np
@@ -73,7 +79,9 @@ def folder_faces(faces: Faces) -> list[dict[str, Any]]:
         rows = {name: i for i, name in enumerate(names)}
         missing = [p.name for p in files if p.stem not in rows]
         if missing:
-            raise ValueError(f"{faces.latents}: no latent for image {missing[0]!r} (names in the file: {', '.join(names[:5])}...)")
+            raise ValueError(
+                f"{faces.latents}: no latent for image {missing[0]!r} (names in the file: {', '.join(names[:5])}...)"
+            )
     return [{"kind": "folder", "file": str(p), "sha256": file_digest(p), "latents": faces.latents,
              "row": rows.get(p.stem, -1)} for p in files]  # fmt: skip
 
@@ -83,7 +91,10 @@ def expand_faces(faces: Faces) -> list[dict[str, Any]]:
     if faces.kind == "seeds":
         return [{"kind": "seeds", "seed": s} for s in faces.seeds]
     if faces.kind == "synthfacs":
-        return [{"kind": "synthfacs", "n": faces.n, "seed": faces.seed, "index": i} for i in range(faces.n)]
+        return [
+            {"kind": "synthfacs", "n": faces.n, "seed": faces.seed, "index": i}
+            for i in range(faces.n)
+        ]
     return folder_faces(faces)
 
 
@@ -94,7 +105,11 @@ def model_context(spec: Spec, need_editor: bool, need_regions: bool) -> dict[str
 
     generator = str(resolve_spec(spec.model.generator))
     default_editor, default_regions = artefact_paths(spec.model.generator)
-    context: dict[str, Any] = {"generator": generator, "psi": spec.model.psi, "image_size": spec.image_size}
+    context: dict[str, Any] = {
+        "generator": generator,
+        "psi": spec.model.psi,
+        "image_size": spec.image_size,
+    }
     files = {"generator": generator}
     if need_editor:
         editor = spec.model.editor or str(default_editor)
@@ -139,9 +154,15 @@ def build_plan(spec: Spec) -> Plan:
     kinds = {m.kind for m in methods_used.values()}
     need_latent = bool(kinds & {"aufx", "gan-local-editing"})
     modes = {m.options["mode"] for m in methods_used.values() if m.kind == "aufx"}
-    context = model_context(spec, need_editor="aufx" in kinds, need_regions=any(m.startswith("local-") for m in modes))
+    context = model_context(
+        spec, need_editor="aufx" in kinds, need_regions=any(m.startswith("local-") for m in modes)
+    )
     sources = expand_faces(spec.sources)
-    targets = expand_faces(spec.targets) if spec.targets is not None and any(t.kind == "transfer" for t in spec.tasks) else []
+    targets = (
+        expand_faces(spec.targets)
+        if spec.targets is not None and any(t.kind == "transfer" for t in spec.tasks)
+        else []
+    )
     face_units: dict[str, dict[str, Any]] = {}
 
     def face_id(description: dict[str, Any]) -> str:
@@ -162,16 +183,30 @@ def build_plan(spec: Spec) -> Plan:
                 pairs = [(s, target_ids[i % len(target_ids)]) for i, s in enumerate(source_ids)]
             else:
                 pairs = [(s, t) for s in source_ids for t in target_ids]
-            per_source = [(s, {"kind": "transfer", "min_change": task.min_change}, t) for s, t in pairs]
+            per_source = [
+                (s, {"kind": "transfer", "min_change": task.min_change}, t) for s, t in pairs
+            ]
         elif task.kind == "au":
-            per_source = [(s, {"kind": "au", "aus": dict(e), "relative": task.relative}, "") for s in source_ids for e in task.edits]
+            per_source = [
+                (s, {"kind": "au", "aus": dict(e), "relative": task.relative}, "")
+                for s in source_ids
+                for e in task.edits
+            ]
         else:
             per_source = [(s, {"kind": "emotion", "emotion": e, "intensity": task.intensity}, "")
                           for s in source_ids for e in task.emotions]  # fmt: skip
         for source_id, edit, target_id in per_source:
             description = {"task": t_index, "edit": edit, "source": source_id, "target": target_id}
             item_id = opaque_id(spec, "i", description, 12)
-            items.append({"item_id": item_id, "task": task.kind, "source_id": source_id, "target_id": target_id, "edit": edit})
+            items.append(
+                {
+                    "item_id": item_id,
+                    "task": task.kind,
+                    "source_id": source_id,
+                    "target_id": target_id,
+                    "edit": edit,
+                }
+            )
             for method in spec.methods_for(task):
                 stimulus_id = opaque_id(spec, "s", {"item": description, "method": method.name}, 16)
                 stimuli.append({
@@ -182,5 +217,7 @@ def build_plan(spec: Spec) -> Plan:
                 })  # fmt: skip
     ids = [s["stimulus_id"] for s in stimuli]
     if len(set(ids)) != len(ids):  # identical items listed twice in the spec
-        raise ValueError(f"{spec.path}: two stimuli would be identical (the same edit listed twice in a task?)")
+        raise ValueError(
+            f"{spec.path}: two stimuli would be identical (the same edit listed twice in a task?)"
+        )
     return Plan(list(face_units.values()), stimuli, context, items)

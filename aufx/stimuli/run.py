@@ -35,10 +35,14 @@ class RunSummary:
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
-Executor = Callable[[list[dict[str, Any]], str, str], Iterable[tuple[dict[str, Any], dict[str, Any] | Exception]]]
+Executor = Callable[
+    [list[dict[str, Any]], str, str], Iterable[tuple[dict[str, Any], dict[str, Any] | Exception]]
+]
 
 
-def loop_executor(units: list[dict[str, Any]], out: str, label: str) -> Iterable[tuple[dict[str, Any], Any]]:
+def loop_executor(
+    units: list[dict[str, Any]], out: str, label: str
+) -> Iterable[tuple[dict[str, Any], Any]]:
     """Run units one after another in this process; yields (unit, record or exception)."""
     for unit in units:
         try:
@@ -60,10 +64,14 @@ def dask_executor(workers: int = 1, scheduler: str | None = None):
                                silence_logs=40)  # fmt: skip
         client = Client(cluster)
 
-    def run(units: list[dict[str, Any]], out: str, label: str) -> Iterable[tuple[dict[str, Any], Any]]:
+    def run(
+        units: list[dict[str, Any]], out: str, label: str
+    ) -> Iterable[tuple[dict[str, Any], Any]]:
         from aufx.stimuli.plan import unit_key
 
-        futures = client.map(run_unit, units, out=out, pure=False, key=[f"{label}-{unit_key(u)[:24]}" for u in units])
+        futures = client.map(
+            run_unit, units, out=out, pure=False, key=[f"{label}-{unit_key(u)[:24]}" for u in units]
+        )
         by_key = {f.key: u for f, u in zip(futures, units, strict=True)}
         for future in as_completed(futures):
             unit = by_key[future.key]
@@ -84,10 +92,19 @@ def dask_executor(workers: int = 1, scheduler: str | None = None):
 def _progress(total: int, label: str, enabled: bool) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=label, unit="img", disable=not enabled or total == 0, dynamic_ncols=True)
+    return tqdm(
+        total=total, desc=label, unit="img", disable=not enabled or total == 0, dynamic_ncols=True
+    )
 
 
-def _wave(units: list[dict[str, Any]], out: Path, label: str, executor: Executor, summary: RunSummary, progress: bool) -> None:
+def _wave(
+    units: list[dict[str, Any]],
+    out: Path,
+    label: str,
+    executor: Executor,
+    summary: RunSummary,
+    progress: bool,
+) -> None:
     pending = [u for u in units if read_record(out, u) is None]
     summary.skipped += len(units) - len(pending)
     start = time.perf_counter()
@@ -96,7 +113,9 @@ def _wave(units: list[dict[str, Any]], out: Path, label: str, executor: Executor
             bar.update(1)
             if isinstance(result, Exception):
                 ident = unit.get("stimulus_id") or unit.get("face_id")
-                summary.failed.append(f"{label} {ident}: {type(result).__name__}: {str(result).splitlines()[0] if str(result) else ''}")
+                summary.failed.append(
+                    f"{label} {ident}: {type(result).__name__}: {str(result).splitlines()[0] if str(result) else ''}"
+                )
             elif result.get("skipped"):
                 summary.skipped += 1
             else:

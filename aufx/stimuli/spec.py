@@ -45,7 +45,9 @@ SUPPORTS: dict[str, tuple[str, ...]] = {
 }
 
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
-_EMOTIONS = tuple(EMOTION_PROTOTYPES) + tuple(k for k, v in RAFD_TO_PROTOTYPE.items() if v is not None)
+_EMOTIONS = tuple(EMOTION_PROTOTYPES) + tuple(
+    k for k, v in RAFD_TO_PROTOTYPE.items() if v is not None
+)
 
 #: Keys of ``[study]`` that are passed to the study server's ``study.toml``.
 STUDY_KEYS = (
@@ -85,8 +87,18 @@ class Faces:
         if self.kind == "seeds":
             return {"kind": "seeds", "seeds": list(self.seeds)}
         if self.kind == "synthfacs":
-            return {"kind": "synthfacs", "n": self.n, "seed": self.seed, "invert_steps": self.invert_steps}
-        return {"kind": "folder", "path": self.path, "latents": self.latents, "invert_steps": self.invert_steps}
+            return {
+                "kind": "synthfacs",
+                "n": self.n,
+                "seed": self.seed,
+                "invert_steps": self.invert_steps,
+            }
+        return {
+            "kind": "folder",
+            "path": self.path,
+            "latents": self.latents,
+            "invert_steps": self.invert_steps,
+        }
 
 
 @dataclass(frozen=True)
@@ -141,7 +153,11 @@ class Spec:
     study: dict[str, Any] = field(default_factory=dict)
 
     def methods_for(self, task: Task) -> list[Method]:
-        return [m for m in self.methods if (not task.methods or m.name in task.methods) and task.kind in SUPPORTS[m.kind]]
+        return [
+            m
+            for m in self.methods
+            if (not task.methods or m.name in task.methods) and task.kind in SUPPORTS[m.kind]
+        ]
 
     def with_model(self, generator: str | None = None, analyzer: str | None = None) -> Spec:
         """This spec with another generator and/or analyzer (``aufx stimuli --model / --analyzer``)."""
@@ -151,9 +167,19 @@ class Spec:
 
         model = self.model
         if generator:
-            model = replace(model, generator=generator if generator in BUNDLED_MODELS else str(Path(generator).resolve()))
+            model = replace(
+                model,
+                generator=generator
+                if generator in BUNDLED_MODELS
+                else str(Path(generator).resolve()),
+            )
         if analyzer:
-            model = replace(model, analyzer=analyzer if analyzer in ("synthfacs", "none") else str(Path(analyzer).resolve()))
+            model = replace(
+                model,
+                analyzer=analyzer
+                if analyzer in ("synthfacs", "none")
+                else str(Path(analyzer).resolve()),
+            )
         return replace(self, model=model)
 
 
@@ -170,10 +196,15 @@ class _Checker:
             raise self.fail(key, f"must be a table, got {data!r}")
         unknown = sorted(set(data) - set(allowed))
         if unknown:
-            raise self.fail(f"{key}.{unknown[0]}" if key else unknown[0], f"unknown key (allowed: {', '.join(allowed)})")
+            raise self.fail(
+                f"{key}.{unknown[0]}" if key else unknown[0],
+                f"unknown key (allowed: {', '.join(allowed)})",
+            )
         return data
 
-    def value(self, data: dict, key: str, prefix: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+    def value(
+        self, data: dict, key: str, prefix: str, kind: type | tuple[type, ...], default: Any = ...
+    ) -> Any:
         full = f"{prefix}.{key}" if prefix else key
         if key not in data:
             if default is ...:
@@ -189,13 +220,20 @@ class _Checker:
             raise self.fail(full, f"must be {_names(kinds)}, got {value!r}")
         return value
 
-    def choice(self, data: dict, key: str, prefix: str, allowed: tuple[str, ...], default: Any = ...) -> str:
+    def choice(
+        self, data: dict, key: str, prefix: str, allowed: tuple[str, ...], default: Any = ...
+    ) -> str:
         value = self.value(data, key, prefix, str, default)
         if value not in allowed:
-            raise self.fail(f"{prefix}.{key}" if prefix else key, f"must be one of {', '.join(allowed)}, got {value!r}")
+            raise self.fail(
+                f"{prefix}.{key}" if prefix else key,
+                f"must be one of {', '.join(allowed)}, got {value!r}",
+            )
         return value
 
-    def positive(self, data: dict, key: str, prefix: str, default: Any = ..., minimum: int = 1) -> int:
+    def positive(
+        self, data: dict, key: str, prefix: str, default: Any = ..., minimum: int = 1
+    ) -> int:
         value = self.value(data, key, prefix, int, default)
         if value < minimum:
             raise self.fail(f"{prefix}.{key}", f"must be an integer >= {minimum}, got {value}")
@@ -203,20 +241,31 @@ class _Checker:
 
 
 def _names(kinds: tuple[type, ...]) -> str:
-    words = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array", dict: "a table"}
+    words = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "an array",
+        dict: "a table",
+    }
     return " or ".join(words.get(k, k.__name__) for k in kinds)
 
 
 def parse_seeds(value: Any, key: str, check: _Checker) -> tuple[int, ...]:
     """``[0, 1, 5]``, ``"0-19"`` or ``"0-3,7"`` -> a tuple of distinct non-negative seeds."""
     seeds: list[int] = []
-    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
         seeds = list(value)
     elif isinstance(value, str):
         for part in value.split(","):
             match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
             if not match:
-                raise check.fail(key, f"must be a list of integers or a range like '0-19', got {value!r}")
+                raise check.fail(
+                    key, f"must be a list of integers or a range like '0-19', got {value!r}"
+                )
             lo, hi = int(match.group(1)), int(match.group(2) or match.group(1))
             if hi < lo:
                 raise check.fail(key, f"range {part.strip()!r} ends before it starts")
@@ -240,13 +289,18 @@ def _resolve(base: Path, text: str) -> str:
 
 
 def _faces(data: Any, key: str, check: _Checker, base: Path) -> Faces:
-    table = check.table(data, key, ("kind", "seeds", "n", "seed", "invert_steps", "path", "latents"))
+    table = check.table(
+        data, key, ("kind", "seeds", "n", "seed", "invert_steps", "path", "latents")
+    )
     kind = check.choice(table, "kind", key, SOURCE_KINDS)
     allowed = {"seeds": {"kind", "seeds"}, "synthfacs": {"kind", "n", "seed", "invert_steps"},
                "folder": {"kind", "path", "latents", "invert_steps"}}[kind]  # fmt: skip
     extra = sorted(set(table) - allowed)
     if extra:
-        raise check.fail(f"{key}.{extra[0]}", f"does not apply to kind = {kind!r} (allowed: {', '.join(sorted(allowed))})")
+        raise check.fail(
+            f"{key}.{extra[0]}",
+            f"does not apply to kind = {kind!r} (allowed: {', '.join(sorted(allowed))})",
+        )
     if kind == "seeds":
         if "seeds" not in table:
             raise check.fail(f"{key}.seeds", "is required for kind = 'seeds'")
@@ -260,7 +314,9 @@ def _faces(data: Any, key: str, check: _Checker, base: Path) -> Faces:
         raise check.fail(f"{key}.path", f"folder {folder!r} does not exist")
     latents = _resolve(base, check.value(table, "latents", key, str, ""))
     if latents and not Path(latents).is_file():
-        raise check.fail(f"{key}.latents", f"file {latents!r} does not exist (write it with `aufx invert`)")
+        raise check.fail(
+            f"{key}.latents", f"file {latents!r} does not exist (write it with `aufx invert`)"
+        )
     return Faces("folder", path=folder, latents=latents, invert_steps=steps)
 
 
@@ -277,7 +333,10 @@ def _edit(value: Any, key: str, check: _Checker, relative: bool) -> tuple[tuple[
             raise check.fail(f"{key}.{name}", f"must be a number, got {amount!r}")
         low, high = (-AU_MAX, AU_MAX) if relative else (AU_MIN, AU_MAX)
         if not low <= amount <= high:
-            raise check.fail(f"{key}.{name}", f"must lie in [{low:g}, {high:g}] ({'a change' if relative else 'a target'}), got {amount}")
+            raise check.fail(
+                f"{key}.{name}",
+                f"must lie in [{low:g}, {high:g}] ({'a change' if relative else 'a target'}), got {amount}",
+            )
         if code in result:
             raise check.fail(key, f"{code} given twice")
         result[code] = float(amount)
@@ -285,12 +344,23 @@ def _edit(value: Any, key: str, check: _Checker, relative: bool) -> tuple[tuple[
 
 
 def _task(data: Any, key: str, check: _Checker) -> Task:
-    table = check.table(data, key, ("kind", "pairing", "min_change", "edits", "relative", "emotions", "intensity", "methods"))
+    table = check.table(
+        data,
+        key,
+        ("kind", "pairing", "min_change", "edits", "relative", "emotions", "intensity", "methods"),
+    )
     kind = check.choice(table, "kind", key, TASK_KINDS)
-    allowed = {"transfer": {"pairing", "min_change"}, "au": {"edits", "relative"}, "emotion": {"emotions", "intensity"}}[kind]
+    allowed = {
+        "transfer": {"pairing", "min_change"},
+        "au": {"edits", "relative"},
+        "emotion": {"emotions", "intensity"},
+    }[kind]
     extra = sorted(set(table) - allowed - {"kind", "methods"})
     if extra:
-        raise check.fail(f"{key}.{extra[0]}", f"does not apply to kind = {kind!r} (allowed: kind, methods, {', '.join(sorted(allowed))})")
+        raise check.fail(
+            f"{key}.{extra[0]}",
+            f"does not apply to kind = {kind!r} (allowed: kind, methods, {', '.join(sorted(allowed))})",
+        )
     methods = check.value(table, "methods", key, list, [])
     if not all(isinstance(m, str) for m in methods):
         raise check.fail(f"{key}.methods", f"must be an array of method names, got {methods!r}")
@@ -298,7 +368,12 @@ def _task(data: Any, key: str, check: _Checker) -> Task:
         min_change = check.value(table, "min_change", key, float, 0.5)
         if not 0 <= min_change <= AU_MAX:
             raise check.fail(f"{key}.min_change", f"must lie in [0, {AU_MAX:g}], got {min_change}")
-        return Task("transfer", pairing=check.choice(table, "pairing", key, PAIRINGS, "zip"), min_change=min_change, methods=tuple(methods))
+        return Task(
+            "transfer",
+            pairing=check.choice(table, "pairing", key, PAIRINGS, "zip"),
+            min_change=min_change,
+            methods=tuple(methods),
+        )
     if kind == "au":
         relative = check.value(table, "relative", key, bool, True)
         edits = check.value(table, "edits", key, list)
@@ -311,11 +386,20 @@ def _task(data: Any, key: str, check: _Checker) -> Task:
         raise check.fail(f"{key}.emotions", f"must list at least one of {', '.join(_EMOTIONS)}")
     for i, emotion in enumerate(emotions):
         if not isinstance(emotion, str) or emotion.strip().lower() not in _EMOTIONS:
-            raise check.fail(f"{key}.emotions[{i}]", f"must be one of {', '.join(_EMOTIONS)}, got {emotion!r}")
+            raise check.fail(
+                f"{key}.emotions[{i}]", f"must be one of {', '.join(_EMOTIONS)}, got {emotion!r}"
+            )
     intensity = check.value(table, "intensity", key, float, 3.0)
     if not AU_MIN < intensity <= AU_MAX:
-        raise check.fail(f"{key}.intensity", f"must lie in ({AU_MIN:g}, {AU_MAX:g}], got {intensity}")
-    return Task("emotion", emotions=tuple(e.strip().lower() for e in emotions), intensity=intensity, methods=tuple(methods))
+        raise check.fail(
+            f"{key}.intensity", f"must lie in ({AU_MIN:g}, {AU_MAX:g}], got {intensity}"
+        )
+    return Task(
+        "emotion",
+        emotions=tuple(e.strip().lower() for e in emotions),
+        intensity=intensity,
+        methods=tuple(methods),
+    )
 
 
 #: Parameters each method kind accepts: name -> (type, default).
@@ -340,29 +424,44 @@ def _method(data: Any, key: str, check: _Checker, base: Path) -> Method:
     if name is None:
         name = f"aufx-{check.choice(data, 'mode', key, AUFX_MODES, 'local-mux')}"
     if not _SLUG.match(name):
-        raise check.fail(f"{key}.name", f"must be letters, digits, '-' or '_' (at most 64), got {name!r}")
+        raise check.fail(
+            f"{key}.name", f"must be letters, digits, '-' or '_' (at most 64), got {name!r}"
+        )
     params: dict[str, Any] = {}
     for param, (kind_, default) in allowed.items():
         params[param] = check.value(data, param, key, kind_, default)
     if kind == "aufx":
         if params["mode"] not in AUFX_MODES:
-            raise check.fail(f"{key}.mode", f"must be one of {', '.join(AUFX_MODES)}, got {params['mode']!r}")
+            raise check.fail(
+                f"{key}.mode", f"must be one of {', '.join(AUFX_MODES)}, got {params['mode']!r}"
+            )
         for param in ("steps", "local_steps"):
             if params[param] < 0:
                 raise check.fail(f"{key}.{param}", f"must be >= 0, got {params[param]}")
         if params["lr"] <= 0 or params["sigma"] < 0:
-            raise check.fail(f"{key}.lr" if params["lr"] <= 0 else f"{key}.sigma", "must be positive (lr) / >= 0 (sigma)")
+            raise check.fail(
+                f"{key}.lr" if params["lr"] <= 0 else f"{key}.sigma",
+                "must be positive (lr) / >= 0 (sigma)",
+            )
     else:
         weights = params["weights"]
-        keywords = ("bundled", "random", "fit") if kind == "gan-local-editing" else ("bundled", "random")
+        keywords = (
+            ("bundled", "random", "fit") if kind == "gan-local-editing" else ("bundled", "random")
+        )
         if weights not in keywords:
             path = _resolve(base, weights)
             if not Path(path).exists():
-                raise check.fail(f"{key}.weights", f"must be one of {', '.join(keywords)} or an existing checkpoint path, got {weights!r}")
+                raise check.fail(
+                    f"{key}.weights",
+                    f"must be one of {', '.join(keywords)} or an existing checkpoint path, got {weights!r}",
+                )
             params["weights"] = path
     if kind == "gan-local-editing":
         if params["region"] not in GLE_REGIONS:
-            raise check.fail(f"{key}.region", f"must be one of {', '.join(GLE_REGIONS)}, got {params['region']!r}")
+            raise check.fail(
+                f"{key}.region",
+                f"must be one of {', '.join(GLE_REGIONS)}, got {params['region']!r}",
+            )
         if params["n_images"] < 2 or params["n_clusters"] < 2:
             raise check.fail(f"{key}.n_images", "n_images and n_clusters must be >= 2")
     return Method(name, kind, tuple(sorted(params.items())))
@@ -373,7 +472,9 @@ def _questions(study: dict, check: _Checker, points: int) -> None:
     if questions is None:
         return
     if not isinstance(questions, list) or not questions:
-        raise check.fail("study.questions", "must be a non-empty array of tables with id, text, anchors")
+        raise check.fail(
+            "study.questions", "must be a non-empty array of tables with id, text, anchors"
+        )
     ids = []
     for i, q in enumerate(questions):
         key = f"study.questions[{i}]"
@@ -384,8 +485,14 @@ def _questions(study: dict, check: _Checker, points: int) -> None:
         if not check.value(q, "text", key, str).strip():
             raise check.fail(f"{key}.text", "must not be empty")
         anchors = q.get("anchors")
-        if anchors is not None and (not isinstance(anchors, list) or len(anchors) != points or not all(isinstance(a, str) for a in anchors)):
-            raise check.fail(f"{key}.anchors", f"must be {points} strings (one per scale point), got {anchors!r}")
+        if anchors is not None and (
+            not isinstance(anchors, list)
+            or len(anchors) != points
+            or not all(isinstance(a, str) for a in anchors)
+        ):
+            raise check.fail(
+                f"{key}.anchors", f"must be {points} strings (one per scale point), got {anchors!r}"
+            )
         ids.append(qid)
     if len(set(ids)) != len(ids):
         raise check.fail("study.questions", f"ids must be unique, got {ids}")
@@ -400,7 +507,11 @@ def _study(data: Any, check: _Checker) -> dict[str, Any]:
     if not 2 <= points <= 9:
         raise check.fail("study.scale.points", f"must be 2..9, got {points}")
     anchors = scale.get("anchors")
-    if anchors is not None and (not isinstance(anchors, list) or len(anchors) != points or not all(isinstance(a, str) for a in anchors)):
+    if anchors is not None and (
+        not isinstance(anchors, list)
+        or len(anchors) != points
+        or not all(isinstance(a, str) for a in anchors)
+    ):
         raise check.fail("study.scale.anchors", f"must be {points} strings, got {anchors!r}")
     _questions(study, check, points)
     if "questions" not in study and points == 5:
@@ -419,7 +530,11 @@ def parse_spec(data: dict[str, Any], path: Path) -> Spec:
     """Validate a parsed TOML document (see the module doc); ``path`` locates relative paths and errors."""
     check = _Checker(str(path))
     base = path.resolve().parent
-    check.table(data, "", ("name", "seed", "image_size", "model", "sources", "targets", "tasks", "methods", "study"))
+    check.table(
+        data,
+        "",
+        ("name", "seed", "image_size", "model", "sources", "targets", "tasks", "methods", "study"),
+    )
     name = check.value(data, "name", "", str)
     if not _SLUG.match(name):
         raise check.fail("name", f"must be letters, digits, '-' or '_' (at most 64), got {name!r}")
@@ -429,7 +544,9 @@ def parse_spec(data: dict[str, Any], path: Path) -> Spec:
     image_size = check.value(data, "image_size", "", int, 64)
     if not 16 <= image_size <= 1024:
         raise check.fail("image_size", f"must lie in 16..1024, got {image_size}")
-    m = check.table(data.get("model", {}), "model", ("generator", "editor", "regions", "analyzer", "psi"))
+    m = check.table(
+        data.get("model", {}), "model", ("generator", "editor", "regions", "analyzer", "psi")
+    )
     generator = check.value(m, "generator", "model", str, "synthfacs64")
     analyzer = check.value(m, "analyzer", "model", str, "synthfacs")
     from aufx.gan.loaders import BUNDLED_MODELS
@@ -447,22 +564,33 @@ def parse_spec(data: dict[str, Any], path: Path) -> Spec:
     targets = _faces(data["targets"], "targets", check, base) if "targets" in data else None
     raw_tasks = check.value(data, "tasks", "", list)
     if not raw_tasks:
-        raise check.fail("tasks", f"must list at least one [[tasks]] (kinds: {', '.join(TASK_KINDS)})")
+        raise check.fail(
+            "tasks", f"must list at least one [[tasks]] (kinds: {', '.join(TASK_KINDS)})"
+        )
     tasks = tuple(_task(t, f"tasks[{i}]", check) for i, t in enumerate(raw_tasks))
     raw_methods = check.value(data, "methods", "", list)
     if not raw_methods:
-        raise check.fail("methods", f"must list at least one [[methods]] (kinds: {', '.join(METHOD_KINDS)})")
+        raise check.fail(
+            "methods", f"must list at least one [[methods]] (kinds: {', '.join(METHOD_KINDS)})"
+        )
     methods = tuple(_method(mm, f"methods[{i}]", check, base) for i, mm in enumerate(raw_methods))
     names = [mm.name for mm in methods]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise check.fail("methods", f"method names must be unique; {dup[0]!r} is used twice (set name = ...)")
+        raise check.fail(
+            "methods", f"method names must be unique; {dup[0]!r} is used twice (set name = ...)"
+        )
     study = _study(data.get("study", {}), check)
-    spec = Spec(path.resolve(), name, seed, image_size, model, sources, targets, tasks, methods, study)
+    spec = Spec(
+        path.resolve(), name, seed, image_size, model, sources, targets, tasks, methods, study
+    )
     for i, task in enumerate(tasks):
         unknown = [n for n in task.methods if n not in names]
         if unknown:
-            raise check.fail(f"tasks[{i}].methods", f"unknown method {unknown[0]!r} (methods: {', '.join(names)})")
+            raise check.fail(
+                f"tasks[{i}].methods",
+                f"unknown method {unknown[0]!r} (methods: {', '.join(names)})",
+            )
         for n in task.methods:
             kind = next(mm.kind for mm in methods if mm.name == n)
             if task.kind not in SUPPORTS[kind]:

@@ -82,7 +82,9 @@ def _resize(images: Any, size: int) -> Any:
 
     if images.shape[-1] == size:
         return images
-    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True).clamp(-1, 1)
+    return F.interpolate(
+        images, size=(size, size), mode="bilinear", align_corners=False, antialias=True
+    ).clamp(-1, 1)
 
 
 def _load_png(path: Path, size: int | None = None) -> Any:
@@ -101,7 +103,10 @@ def _cached(key: str, build: Any) -> Any:
 def generator(context: dict[str, Any]) -> Any:
     from aufx.gan.loaders import load_generator
 
-    return _cached(f"G:{context['sha256']['generator']}", lambda: load_generator(context["generator"]).generator)
+    return _cached(
+        f"G:{context['sha256']['generator']}",
+        lambda: load_generator(context["generator"]).generator,
+    )
 
 
 def editing_model(context: dict[str, Any]) -> Any:
@@ -116,7 +121,9 @@ def editing_model(context: dict[str, Any]) -> Any:
         loaded = load_editor(context["editor"])
         catalog = RegionCatalog.load(context["regions"])[0] if "regions" in context else None
         directions = AUDirections.from_editor(loaded.editor, loaded.calibration)
-        return EditingModel(generator(context), loaded.editor, directions, catalog, analyzer(context))
+        return EditingModel(
+            generator(context), loaded.editor, directions, catalog, analyzer(context)
+        )
 
     return _cached(f"E:{canonical(context['sha256'])}", build)
 
@@ -137,7 +144,9 @@ def realism_scorer(context: dict[str, Any]) -> Any:
         from aufx.synthfacs import render, sample_params
 
         params = sample_params(128, seed=0)
-        images = render(params.aus, params.identity, size=context["image_size"], with_parts=False).images
+        images = render(
+            params.aus, params.identity, size=context["image_size"], with_parts=False
+        ).images
         return RealismScorer().fit(realism_features(analyzer(context), images))
 
     return _cached(f"R:{context['sha256']['analyzer']}:{context['image_size']}", build)
@@ -169,7 +178,9 @@ def baseline(method: dict[str, Any], context: dict[str, Any], seed: int) -> Any:
         try:
             return adapter.load(None if weights == "bundled" else weights)
         except ValueError as error:
-            raise ValueError(f"method {method['name']!r} ({kind}) is unavailable: {error}") from None
+            raise ValueError(
+                f"method {method['name']!r} ({kind}) is unavailable: {error}"
+            ) from None
 
     return _cached(f"B:{canonical(method)}:{seed}:{context['sha256']['generator']}", build)
 
@@ -186,7 +197,9 @@ def _face_image_and_latent(unit: dict[str, Any]) -> tuple[Any, Any, Any, str]:
         from aufx.edit.dataset import seed_latents
 
         with torch.no_grad():
-            w = G.mapping(seed_latents(G.z_dim, [face["seed"]]), truncation_psi=context["psi"])[:, 0]
+            w = G.mapping(seed_latents(G.z_dim, [face["seed"]]), truncation_psi=context["psi"])[
+                :, 0
+            ]
             return G.synthesis(w), w, None, ""
     truth = None
     if face["kind"] == "synthfacs":
@@ -194,7 +207,9 @@ def _face_image_and_latent(unit: dict[str, Any]) -> tuple[Any, Any, Any, str]:
 
         params = sample_params(face["n"], seed=face["seed"])
         i = face["index"]
-        image = render(params.aus[i : i + 1], params.identity[i : i + 1], size=res, with_parts=False).images
+        image = render(
+            params.aus[i : i + 1], params.identity[i : i + 1], size=res, with_parts=False
+        ).images
         truth = torch.as_tensor(params.aus[i : i + 1]).float()
         w = None
     else:
@@ -204,11 +219,15 @@ def _face_image_and_latent(unit: dict[str, Any]) -> tuple[Any, Any, Any, str]:
             with np.load(face["latents"], allow_pickle=False) as data:
                 w = torch.from_numpy(np.asarray(data["w"][face["row"]], dtype=np.float32))[None]
             if w.shape[-1] != G.w_dim:
-                raise ValueError(f"{face['latents']}: latents have {w.shape[-1]} dims but the generator's W has {G.w_dim}")
+                raise ValueError(
+                    f"{face['latents']}: latents have {w.shape[-1]} dims but the generator's W has {G.w_dim}"
+                )
     if w is None and unit["need_latent"]:
         from aufx.gan.projector import ProjectorConfig, project
 
-        w = project(G, image, ProjectorConfig(steps=unit["invert_steps"], seed=0), progress=False).ws
+        w = project(
+            G, image, ProjectorConfig(steps=unit["invert_steps"], seed=0), progress=False
+        ).ws
     return image, w, truth, "synthfacs ground truth" if truth is not None else ""
 
 
@@ -221,7 +240,10 @@ def run_face(unit: dict[str, Any], out: Path) -> dict[str, Any]:
     if aus is None and analyzer(context) is not None:
         from aufx.edit.analyzer import analyze
 
-        aus, source = analyze(analyzer(context), _resize(image, context["image_size"])).aus, "analyzer"
+        aus, source = (
+            analyze(analyzer(context), _resize(image, context["image_size"])).aus,
+            "analyzer",
+        )
     if aus is None and w is not None and "editor" in context:
         aus, source = editing_model(context).predict(w), "editor"
     if aus is None:
@@ -236,7 +258,11 @@ def run_face(unit: dict[str, Any], out: Path) -> dict[str, Any]:
     atomic_write(out / rel_png, png)
     from hashlib import sha256
 
-    return {"face_id": unit["face_id"], "aus_from": source, "files": {rel_png: sha256(png).hexdigest(), rel_npz: ""}}
+    return {
+        "face_id": unit["face_id"],
+        "aus_from": source,
+        "files": {rel_png: sha256(png).hexdigest(), rel_npz: ""},
+    }
 
 
 def load_face(out: Path, face_id: str) -> dict[str, Any]:
@@ -264,7 +290,9 @@ def nearest_emotion(aus: np.ndarray) -> str:
     return best
 
 
-def target_vector(edit: dict[str, Any], source_aus: np.ndarray, target_aus: np.ndarray | None) -> np.ndarray:
+def target_vector(
+    edit: dict[str, Any], source_aus: np.ndarray, target_aus: np.ndarray | None
+) -> np.ndarray:
     """Absolute AU intensities [16] the edit asks for (unknown source AUs count as 0)."""
     from aufx.aus import AU_INDEX, emotion_targets
 
@@ -272,14 +300,18 @@ def target_vector(edit: dict[str, Any], source_aus: np.ndarray, target_aus: np.n
     if edit["kind"] == "transfer":
         return np.nan_to_num(np.asarray(target_aus, dtype=np.float64)).clip(0, 5)
     result = base.copy()
-    changes = edit["aus"] if edit["kind"] == "au" else emotion_targets(edit["emotion"], edit["intensity"])
+    changes = (
+        edit["aus"] if edit["kind"] == "au" else emotion_targets(edit["emotion"], edit["intensity"])
+    )
     relative = edit["kind"] == "au" and edit["relative"]
     for code, value in changes.items():
         result[AU_INDEX[code]] = base[AU_INDEX[code]] + value if relative else value
     return result.clip(0, 5)
 
 
-def target_aus_of(edit: dict[str, Any], source_aus: np.ndarray, target_aus: np.ndarray | None) -> list[str]:
+def target_aus_of(
+    edit: dict[str, Any], source_aus: np.ndarray, target_aus: np.ndarray | None
+) -> list[str]:
     """The AUs an edit is meant to change (the metrics' targets)."""
     from aufx.aus import AU_CODES, EMOTION_PROTOTYPES, RAFD_TO_PROTOTYPE
 
@@ -300,17 +332,28 @@ def _aufx_edit(unit: dict[str, Any], src: dict[str, Any], tgt: dict[str, Any] | 
 
     params, edit = unit["method"]["params"], unit["edit"]
     model = editing_model(unit["context"])
-    model.opt_steps, model.opt_lr, model.local_steps, model.sigma = params["steps"], params["lr"], params["local_steps"], params["sigma"]
+    model.opt_steps, model.opt_lr, model.local_steps, model.sigma = (
+        params["steps"],
+        params["lr"],
+        params["local_steps"],
+        params["sigma"],
+    )
     mode = params["mode"]
     w = torch.from_numpy(src["w"])
     if edit["kind"] == "au":
-        return model.edit(w, edit["aus"], mode=mode, relative=edit["relative"], orthogonal=params["orthogonal"]).image
+        return model.edit(
+            w, edit["aus"], mode=mode, relative=edit["relative"], orthogonal=params["orthogonal"]
+        ).image
     if edit["kind"] == "emotion":
         return edit_emotion(model, w, edit["emotion"], edit["intensity"], mode).image
-    return transfer_expression(model, w, w_target=torch.from_numpy(tgt["w"]), mode=mode, min_change=edit["min_change"]).image
+    return transfer_expression(
+        model, w, w_target=torch.from_numpy(tgt["w"]), mode=mode, min_change=edit["min_change"]
+    ).image
 
 
-def _baseline_edit(unit: dict[str, Any], source_png: Any, src: dict[str, Any], tgt: dict[str, Any] | None) -> tuple[Any, str]:
+def _baseline_edit(
+    unit: dict[str, Any], source_png: Any, src: dict[str, Any], tgt: dict[str, Any] | None
+) -> tuple[Any, str]:
     """(edited [1, 3, S, S], the condition given to the method as text)."""
     import torch
 
@@ -335,11 +378,19 @@ def _baseline_edit(unit: dict[str, Any], source_png: Any, src: dict[str, Any], t
     return adapter.edit(source_png, target), f"aus=[{text}]"
 
 
-def stimulus_metrics(unit: dict[str, Any], original: Any, edited: Any, src: dict[str, Any], tgt: dict[str, Any] | None) -> dict[str, float]:
+def stimulus_metrics(
+    unit: dict[str, Any],
+    original: Any,
+    edited: Any,
+    src: dict[str, Any],
+    tgt: dict[str, Any] | None,
+) -> dict[str, float]:
     """Objective metrics of one (source, stimulus) pair; analyzer measures when an analyzer is set."""
     from aufx.metrics import pixel_change
 
-    metrics = {"pixel_change": float(pixel_change(original, edited).mean()) / 2.0}  # in [0, 1] of the range
+    metrics = {
+        "pixel_change": float(pixel_change(original, edited).mean()) / 2.0
+    }  # in [0, 1] of the range
     model = analyzer(unit["context"])
     if model is None:
         return metrics
@@ -361,7 +412,7 @@ def run_stimulus(unit: dict[str, Any], out: Path) -> dict[str, Any]:
 
     from aufx.imageio import from_uint8
 
-    context, size = unit["context"], unit["context"]["image_size"]
+    size = unit["context"]["image_size"]
     src = load_face(out, unit["source_id"])
     tgt = load_face(out, unit["target_id"]) if unit["target_id"] else None
     source_png = _load_png(out / "images" / f"{unit['source_id']}.png")
@@ -396,5 +447,7 @@ def run_unit(unit: dict[str, Any], out: str) -> dict[str, Any]:
     finally:
         torch.set_num_threads(threads)
     record = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
-    atomic_write(record_path(root, unit), (json.dumps(record, sort_keys=True, indent=1) + "\n").encode())
+    atomic_write(
+        record_path(root, unit), (json.dumps(record, sort_keys=True, indent=1) + "\n").encode()
+    )
     return {**record, "skipped": False}

@@ -19,7 +19,20 @@ from aufx.stimuli.assemble import MANIFEST_COLUMNS
 from tests.aufx.stimuli.tiny_study import ALL_METHODS, make_tiny_model, write_spec
 
 REPO = Path(__file__).resolve().parents[3]
-METHOD_WORDS = ("aufx", "global", "local", "opt", "mux", "stargan", "ganimation", "cascade", "efgan", "gan-local", "editing", "random")
+METHOD_WORDS = (
+    "aufx",
+    "global",
+    "local",
+    "opt",
+    "mux",
+    "stargan",
+    "ganimation",
+    "cascade",
+    "efgan",
+    "gan-local",
+    "editing",
+    "random",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +77,25 @@ attention_checks = [2]
 def test_all_tasks_outputs_blinding_server_and_compare(model_dir, tmp_path, capsys):
     spec = write_spec(model_dir, n=2, extra=MIXED_TASKS, name="mixed")
     out = tmp_path / "out"
-    assert run("stimuli", spec, "--out", out, "--workers", 0, "--quiet") == 0, capsys.readouterr().err
+    assert run("stimuli", spec, "--out", out, "--workers", 0, "--quiet") == 0, (
+        capsys.readouterr().err
+    )
     manifest = rows(out / "manifest.csv")
     assert list(manifest[0]) == list(MANIFEST_COLUMNS)
     assert (out / "manifest.csv").read_text().splitlines()[0] == ",".join(MANIFEST_COLUMNS)
     by_task = {t: [r for r in manifest if r["task"] == t] for t in ("transfer", "au", "emotion")}
-    assert len(by_task["transfer"]) == 2 * 7 and len(by_task["au"]) == 2 * 2 * 3 and len(by_task["emotion"]) == 2 * 3
+    assert (
+        len(by_task["transfer"]) == 2 * 7
+        and len(by_task["au"]) == 2 * 2 * 3
+        and len(by_task["emotion"]) == 2 * 3
+    )
     # blinding: no method word in any id, any image file name, or any file name under the folder
     for row in manifest:
         for column in ("stimulus_id", "item_id", "source_id", "target_id", "path"):
-            assert not any(word in row[column].lower() for word in METHOD_WORDS), (column, row[column])
+            assert not any(word in row[column].lower() for word in METHOD_WORDS), (
+                column,
+                row[column],
+            )
         assert (out / row["path"]).is_file() and (out / f"images/{row['source_id']}.png").is_file()
         if row["task"] == "transfer":
             assert (out / f"images/{row['target_id']}.png").is_file()
@@ -85,13 +107,33 @@ def test_all_tasks_outputs_blinding_server_and_compare(model_dir, tmp_path, caps
     from PIL import Image
 
     image = Image.open(out / manifest[0]["path"])
-    assert image.format == "PNG" and not image.info.get("parameters") and not getattr(image, "text", {})
-    assert "random init (untrained)" in next(r for r in manifest if r["method"] == "stargan")["parameters"]
+    assert (
+        image.format == "PNG"
+        and not image.info.get("parameters")
+        and not getattr(image, "text", {})
+    )
+    assert (
+        "random init (untrained)"
+        in next(r for r in manifest if r["method"] == "stargan")["parameters"]
+    )
     metrics = rows(out / "metrics.csv")
     assert [m["stimulus_id"] for m in metrics] == [r["stimulus_id"] for r in manifest]
-    assert {"target_change", "leakage", "outside_share", "identity_drift", "realism", "pixel_change"} <= set(metrics[0])
-    assert all(m["transfer_error"] for m, r in zip(metrics, manifest, strict=True) if r["task"] == "transfer")
-    assert Image.open(out / "contact_sheet.png").size[1] > 32 * len({r["item_id"] for r in manifest})
+    assert {
+        "target_change",
+        "leakage",
+        "outside_share",
+        "identity_drift",
+        "realism",
+        "pixel_change",
+    } <= set(metrics[0])
+    assert all(
+        m["transfer_error"]
+        for m, r in zip(metrics, manifest, strict=True)
+        if r["task"] == "transfer"
+    )
+    assert Image.open(out / "contact_sheet.png").size[1] > 32 * len(
+        {r["item_id"] for r in manifest}
+    )
     # the study server accepts the folder as it is
     from study_server.study import load_study
 
@@ -133,7 +175,9 @@ def test_resume_after_killed_run_equals_uninterrupted(model_dir, tmp_path):
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            if records.is_dir() and len(list(records.glob("*.json"))) >= 6 + 3:  # 6 faces and a few stimuli
+            if (
+                records.is_dir() and len(list(records.glob("*.json"))) >= 6 + 3
+            ):  # 6 faces and a few stimuli
                 break
             time.sleep(0.2)
     finally:
@@ -159,7 +203,12 @@ def test_resume_after_killed_run_equals_uninterrupted(model_dir, tmp_path):
 
 @pytest.mark.slow
 def test_changed_image_is_redone_and_failures_are_reported(model_dir, tmp_path, capsys):
-    spec = write_spec(model_dir, n=1, methods='[[methods]]\nkind = "ganimation"\nweights = "random"\n', name="redo")
+    spec = write_spec(
+        model_dir,
+        n=1,
+        methods='[[methods]]\nkind = "ganimation"\nweights = "random"\n',
+        name="redo",
+    )
     out = tmp_path / "o"
     assert run("stimuli", spec, "--out", out, "--workers", 0, "--quiet") == 0
     row = rows(out / "manifest.csv")[0]
@@ -167,14 +216,21 @@ def test_changed_image_is_redone_and_failures_are_reported(model_dir, tmp_path, 
     (out / row["path"]).write_bytes(b"tampered")
     assert run("stimuli", spec, "--out", out, "--workers", 0, "--quiet") == 0
     assert (out / row["path"]).read_bytes() == original
-    bad = write_spec(model_dir, n=1, methods='[[methods]]\nkind = "stargan"\nweights = "bundled"\n', name="bad")
+    bad = write_spec(
+        model_dir, n=1, methods='[[methods]]\nkind = "stargan"\nweights = "bundled"\n', name="bad"
+    )
     from baselines.base import WEIGHTS_DIR
 
-    if not (WEIGHTS_DIR / "stargan.pt").is_file():  # no bundled StarGAN yet: a clear, one-line error
+    if not (
+        WEIGHTS_DIR / "stargan.pt"
+    ).is_file():  # no bundled StarGAN yet: a clear, one-line error
         capsys.readouterr()
         assert run("stimuli", bad, "--out", tmp_path / "b", "--workers", 0, "--quiet") == 2
         err = capsys.readouterr().err.strip()
-        assert err.startswith("aufx: error: 1 unit(s) failed") and "method 'stargan' (stargan) is unavailable" in err
+        assert (
+            err.startswith("aufx: error: 1 unit(s) failed")
+            and "method 'stargan' (stargan) is unavailable" in err
+        )
         assert "aufx train stargan" in err and len(err.splitlines()) == 1
 
 

@@ -50,23 +50,62 @@ def test_valid_spec_defaults(tmp_path):
 @pytest.mark.parametrize(
     ("change", "needles"),
     [
-        (("name = \"s\"", "name = \"bad name\""), ["name", "letters, digits"]),
-        (("name = \"s\"", "name = \"s\"\ncolour = 1"), ["colour", "unknown key", "allowed: name, seed"]),
-        (("kind = \"seeds\"\nseeds = \"0-3\"", "kind = \"faces\"\nseeds = \"0-3\""), ["sources.kind", "seeds, synthfacs, folder", "'faces'"]),
-        (("seeds = \"0-3\"", "seeds = \"3-0\""), ["sources.seeds", "ends before it starts"]),
-        (("seeds = \"0-3\"", "seeds = [1, 1]"), ["sources.seeds", "distinct"]),
-        (("seeds = \"0-3\"", "seeds = \"0-3\"\nn = 4"), ["sources.n", "does not apply", "kind = 'seeds'"]),
-        (("kind = \"transfer\"", "kind = \"swap\""), ["tasks[0].kind", "transfer, au, emotion", "'swap'"]),
-        (("kind = \"transfer\"", "kind = \"transfer\"\npairing = \"all\""), ["tasks[0].pairing", "zip, cross"]),
-        (("kind = \"transfer\"", "kind = \"au\"\nedits = [{AU99 = 1}]"), ["tasks[0].edits[0]", "AU99", "AU01, AU02"]),
-        (("kind = \"transfer\"", "kind = \"au\"\nedits = [{AU12 = 9}]"), ["tasks[0].edits[0].AU12", "[-5, 5]"]),
-        (("kind = \"transfer\"", "kind = \"emotion\"\nemotions = [\"joy\"]"), ["tasks[0].emotions[0]", "happiness", "'joy'"]),
-        (("mode = \"local-mux\"", "mode = \"local\""), ["methods[0].mode", "global-opt, global-linear, local-opt, local-mux"]),
-        (("mode = \"local-mux\"", "mode = \"local-mux\"\nsteps = -1"), ["methods[0].steps", ">= 0"]),
-        (("mode = \"local-mux\"", "mode = \"local-mux\"\nsteps = \"many\""), ["methods[0].steps", "an integer"]),
-        (("kind = \"ganimation\"", "kind = \"pix2pix\""), ["methods[1].kind", "aufx, stargan, ganimation, cascade-efgan, gan-local-editing"]),
-        (("weights = \"random\"", "weights = \"nowhere.pt\""), ["methods[1].weights", "bundled, random", "nowhere.pt"]),
-        (("weights = \"random\"", "weights = \"random\"\nregion = \"mouth\""), ["methods[1].region", "unknown key"]),
+        (('name = "s"', 'name = "bad name"'), ["name", "letters, digits"]),
+        (
+            ('name = "s"', 'name = "s"\ncolour = 1'),
+            ["colour", "unknown key", "allowed: name, seed"],
+        ),
+        (
+            ('kind = "seeds"\nseeds = "0-3"', 'kind = "faces"\nseeds = "0-3"'),
+            ["sources.kind", "seeds, synthfacs, folder", "'faces'"],
+        ),
+        (('seeds = "0-3"', 'seeds = "3-0"'), ["sources.seeds", "ends before it starts"]),
+        (('seeds = "0-3"', "seeds = [1, 1]"), ["sources.seeds", "distinct"]),
+        (
+            ('seeds = "0-3"', 'seeds = "0-3"\nn = 4'),
+            ["sources.n", "does not apply", "kind = 'seeds'"],
+        ),
+        (
+            ('kind = "transfer"', 'kind = "swap"'),
+            ["tasks[0].kind", "transfer, au, emotion", "'swap'"],
+        ),
+        (
+            ('kind = "transfer"', 'kind = "transfer"\npairing = "all"'),
+            ["tasks[0].pairing", "zip, cross"],
+        ),
+        (
+            ('kind = "transfer"', 'kind = "au"\nedits = [{AU99 = 1}]'),
+            ["tasks[0].edits[0]", "AU99", "AU01, AU02"],
+        ),
+        (
+            ('kind = "transfer"', 'kind = "au"\nedits = [{AU12 = 9}]'),
+            ["tasks[0].edits[0].AU12", "[-5, 5]"],
+        ),
+        (
+            ('kind = "transfer"', 'kind = "emotion"\nemotions = ["joy"]'),
+            ["tasks[0].emotions[0]", "happiness", "'joy'"],
+        ),
+        (
+            ('mode = "local-mux"', 'mode = "local"'),
+            ["methods[0].mode", "global-opt, global-linear, local-opt, local-mux"],
+        ),
+        (('mode = "local-mux"', 'mode = "local-mux"\nsteps = -1'), ["methods[0].steps", ">= 0"]),
+        (
+            ('mode = "local-mux"', 'mode = "local-mux"\nsteps = "many"'),
+            ["methods[0].steps", "an integer"],
+        ),
+        (
+            ('kind = "ganimation"', 'kind = "pix2pix"'),
+            ["methods[1].kind", "aufx, stargan, ganimation, cascade-efgan, gan-local-editing"],
+        ),
+        (
+            ('weights = "random"', 'weights = "nowhere.pt"'),
+            ["methods[1].weights", "bundled, random", "nowhere.pt"],
+        ),
+        (
+            ('weights = "random"', 'weights = "random"\nregion = "mouth"'),
+            ["methods[1].region", "unknown key"],
+        ),
     ],
 )
 def test_errors_name_key_and_allowed_values(tmp_path, change, needles):
@@ -82,18 +121,23 @@ def test_errors_name_key_and_allowed_values(tmp_path, change, needles):
 
 def test_cross_checks(tmp_path):
     with pytest.raises(SpecError, match=r"targets: is required by transfer tasks"):
-        parse(BASE.replace("[targets]\nkind = \"seeds\"\nseeds = [10, 11]\n", ""), tmp_path)
-    stargan = BASE.replace("kind = \"transfer\"", "kind = \"au\"\nedits = [{AU12 = 1}]") + "[[methods]]\nkind = \"stargan\"\nweights = \"random\"\n"
-    with pytest.raises(SpecError, match=r"tasks\[0\].*latin-square.*'stargan' does not do 'au'.*design = 'within'"):
+        parse(BASE.replace('[targets]\nkind = "seeds"\nseeds = [10, 11]\n', ""), tmp_path)
+    stargan = (
+        BASE.replace('kind = "transfer"', 'kind = "au"\nedits = [{AU12 = 1}]')
+        + '[[methods]]\nkind = "stargan"\nweights = "random"\n'
+    )
+    with pytest.raises(
+        SpecError, match=r"tasks\[0\].*latin-square.*'stargan' does not do 'au'.*design = 'within'"
+    ):
         parse(stargan, tmp_path)
-    within = parse(stargan + "[study]\ndesign = \"within\"\n", tmp_path)
+    within = parse(stargan + '[study]\ndesign = "within"\n', tmp_path)
     assert [m.name for m in within.methods_for(within.tasks[0])] == ["aufx-local-mux", "ganimation"]
     with pytest.raises(SpecError, match=r"methods: method names must be unique; 'ganimation'"):
-        parse(BASE + "[[methods]]\nkind = \"ganimation\"\nweights = \"random\"\n", tmp_path)
+        parse(BASE + '[[methods]]\nkind = "ganimation"\nweights = "random"\n', tmp_path)
     with pytest.raises(SpecError, match=r"study.scale.anchors: must be 3 strings"):
-        parse(BASE + "[study.scale]\npoints = 3\nanchors = [\"a\", \"b\"]\n", tmp_path)
+        parse(BASE + '[study.scale]\npoints = 3\nanchors = ["a", "b"]\n', tmp_path)
     with pytest.raises(SpecError, match=r"study.questions\[0\].anchors: must be 5 strings"):
-        parse(BASE + "[[study.questions]]\nid = \"q\"\ntext = \"Q?\"\nanchors = [\"x\"]\n", tmp_path)
+        parse(BASE + '[[study.questions]]\nid = "q"\ntext = "Q?"\nanchors = ["x"]\n', tmp_path)
 
 
 def test_load_spec_file_errors(tmp_path):
@@ -110,7 +154,12 @@ def test_example_spec_is_valid():
     assert len(spec.sources.seeds) >= 20
     kinds = {m.kind for m in spec.methods}
     assert kinds == {"aufx", "stargan", "ganimation", "cascade-efgan", "gan-local-editing"}
-    assert {m.options.get("mode") for m in spec.methods if m.kind == "aufx"} == {"global-opt", "global-linear", "local-opt", "local-mux"}
+    assert {m.options.get("mode") for m in spec.methods if m.kind == "aufx"} == {
+        "global-opt",
+        "global-linear",
+        "local-opt",
+        "local-mux",
+    }
 
 
 BASELINES_ONLY = """
@@ -168,7 +217,11 @@ def test_plan_items_ids_and_keys(generator_file):
     names = ("stargan", "ganimation", "untrained", "aufx", "gan", "star")
     for unit in plan.stimuli:
         ident = unit["stimulus_id"]
-        assert ident.startswith("s") and len(ident) == 17 and all(c in "0123456789abcdef" for c in ident[1:])
+        assert (
+            ident.startswith("s")
+            and len(ident) == 17
+            and all(c in "0123456789abcdef" for c in ident[1:])
+        )
         assert not any(n in ident for n in names)
     emotion_items = [i for i in plan.items if i["task"] == "emotion"]
     assert all(i["target_id"] == "" for i in emotion_items)
@@ -177,6 +230,8 @@ def test_plan_items_ids_and_keys(generator_file):
 
 def test_plan_needs_editor_for_aufx(generator_file):
     path = generator_file / "a.toml"
-    path.write_text(BASELINES_ONLY.format(seed=1) + "[[methods]]\nkind = \"aufx\"\nmode = \"global-opt\"\n")
+    path.write_text(
+        BASELINES_ONLY.format(seed=1) + '[[methods]]\nkind = "aufx"\nmode = "global-opt"\n'
+    )
     with pytest.raises(ValueError, match=r"model.editor: .*g_editor.pt does not exist"):
         build_plan(load_spec(path))

@@ -25,15 +25,21 @@ def make_tiny_model(root: Path) -> Path:
     G = tiny_generator()
     path = save_aufx(G, root / "tiny.pt")
     dataset = sample_latent_dataset(G, TinyAnalyzer(), 64)
-    editor, report = train_editor(dataset, EditorConfig(w_dim=16, shared=(32, 32), branch=(8, 8)), epochs=2)
+    editor, report = train_editor(
+        dataset, EditorConfig(w_dim=16, shared=(32, 32), branch=(8, 8)), epochs=2
+    )
     slopes = calibrate(au_directions(editor), editor, torch.from_numpy(dataset.w[:8]))
     save_editor(editor, root / "tiny_editor.pt", report, slopes.tolist())
     acts, _ = capture_activations(G, sample_ws(G, 8, 0))
     catalog = RegionCatalog(n_clusters=5, random_state=0, batch_size=512).fit(acts)
-    catalog.set_au_clusters({code: [0, 1] for code in ("AU01", "AU04", "AU06", "AU12", "AU15", "AU25", "AU26")})
+    catalog.set_au_clusters(
+        {code: [0, 1] for code in ("AU01", "AU04", "AU06", "AU12", "AU15", "AU25", "AU26")}
+    )
     catalog.save(root / "tiny_regions.json")
     torch.manual_seed(0)
-    FaceAnalyzer(AnalyzerConfig(channels=(4, 4, 4, 4), hidden=8, embedding=4, pyramid=4)).eval().save(root / "analyzer.pt")
+    FaceAnalyzer(
+        AnalyzerConfig(channels=(4, 4, 4, 4), hidden=8, embedding=4, pyramid=4)
+    ).eval().save(root / "analyzer.pt")
     return path
 
 
@@ -68,7 +74,9 @@ n_clusters = 4
 """
 
 
-def write_spec(root: Path, n: int = 2, methods: str = ALL_METHODS, extra: str = "", name: str = "tiny") -> Path:
+def write_spec(
+    root: Path, n: int = 2, methods: str = ALL_METHODS, extra: str = "", name: str = "tiny"
+) -> Path:
     """A transfer spec over ``n`` seed faces with every method (for the tiny model in ``root``)."""
     text = f"""
 name = "{name}"
