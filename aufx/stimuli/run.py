@@ -123,6 +123,28 @@ def _wave(
     summary.seconds[label] = time.perf_counter() - start
 
 
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Delete ``.<name>.<pid>.tmp`` files left by killed writers on this host (their pid is gone)."""
+    import os
+    import re
+
+    removed = []
+    for path in out.rglob(".*.tmp"):
+        match = re.fullmatch(r"\..+\.(\d+)\.tmp", path.name)
+        if not match:
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+            continue  # a live process may still be writing it
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def run_stimuli(spec: Spec, out: str | Path, workers: int = 1, scheduler: str | None = None,
                 progress: bool = True) -> RunSummary:  # fmt: skip
     """Make every stimulus of ``spec`` under ``out`` (see the module doc); returns a :class:`RunSummary`.
@@ -134,6 +156,8 @@ def run_stimuli(spec: Spec, out: str | Path, workers: int = 1, scheduler: str | 
     out = Path(out).resolve()
     plan = build_plan(spec)
     (out / "images").mkdir(parents=True, exist_ok=True)
+    if not scheduler:  # on a shared cluster, another host's writer may still own a temporary
+        remove_stale_temporaries(out)
     summary = RunSummary(plan)
 
     def waves(executor: Executor) -> None:

@@ -197,6 +197,7 @@ def test_resume_after_killed_run_equals_uninterrupted(model_dir, tmp_path):
         fresh = run_stimuli(load_spec(spec), tmp_path / "fresh", workers=0, progress=False)
     assert fresh.ran == 6 + 3 * 7
     assert folder_bytes(killed) == folder_bytes(tmp_path / "fresh")
+    assert not list(killed.rglob("*.tmp"))  # the killed writers' temporaries are cleaned up
     again = run_stimuli(load_spec(spec), killed, workers=0, progress=False)
     assert again.ran == 0 and again.skipped == 6 + 3 * 7
 
