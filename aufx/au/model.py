@@ -44,6 +44,9 @@ class AnalyzerConfig:
     n_aus: int = N_AUS
     n_parts: int = 15
     n_identity_params: int = 30
+    #: "mlp": AU head on the flattened 4x4 map; "linear": a linear read-out of the 4x4 map and the
+    #: pooled 16x16 pyramid level (fit in closed form by :func:`aufx.au.readout.fit_linear_readout`).
+    au_readout: str = "mlp"
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> AnalyzerConfig:
@@ -99,6 +102,14 @@ class FaceAnalyzer(nn.Module):
         self.lat16 = nn.Conv2d(c2, p, 1)
         self.lat32 = nn.Conv2d(c1, p, 1)
         self.seg = nn.Sequential(_conv(p, p), nn.Conv2d(p, self.config.n_parts, 1))
+        if self.config.au_readout not in ("mlp", "linear"):
+            raise ValueError(f"au_readout must be 'mlp' or 'linear', got {self.config.au_readout!r}")
+        self.au_linear = nn.Linear(self.readout_features, self.config.n_aus)
+
+    @property
+    def readout_features(self) -> int:
+        """Length of the feature vector the linear AU read-out sees (4x4 map + pooled 16x16 level)."""
+        return self.config.channels[3] * 16 + self.config.pyramid * 64
 
     def features(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         size = self.config.image_size
@@ -116,21 +127,41 @@ class FaceAnalyzer(nn.Module):
         """Analyse ``images`` ``[N, 3, H, W]`` in [-1, 1]."""
         out_size = images.shape[-2:]
         f32, f16, f8, f4 = self.features(images)
-        trunk = self.trunk(f4)
-        aus = self.au_head(trunk)
+        p16 = self.lat16(f16) + F.interpolate(self.lat8(f8), scale_factor=2.0, mode="nearest")
+        if self.config.au_readout == "linear":
+            aus = self.au_linear(self.readout_input(f4, p16))
+        else:
+            aus = self.au_head(self.trunk(f4))
         raw_id = self.id_head(f4)
         identity = F.normalize(raw_id, dim=1)
-        p16 = self.lat16(f16) + F.interpolate(self.lat8(f8), scale_factor=2.0, mode="nearest")
         p32 = self.lat32(f32) + F.interpolate(p16, scale_factor=2.0, mode="nearest")
         logits = F.interpolate(self.seg(p32), size=out_size, mode="bilinear", align_corners=False)
         return AnalyzerOutput(aus=aus, identity=identity, part_logits=logits,
                               extras={"identity_params": self.id_params(raw_id)})  # fmt: skip
 
+    @staticmethod
+    def readout_input(f4: torch.Tensor, p16: torch.Tensor) -> torch.Tensor:
+        """Features of the linear AU read-out: ``[N, C4*16 + P*64]``."""
+        return torch.cat([f4.flatten(1), F.avg_pool2d(p16, 2).flatten(1)], dim=1)
+
     # ---- persistence -------------------------------------------------------------------------
+
+    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        """``load_state_dict`` that accepts files from before the linear AU read-out existed
+        (their ``au_linear`` is missing and unused, so it keeps its initial values)."""
+        own = self.state_dict()
+        missing = [k for k in own if k not in state]
+        if missing and not (self.config.au_readout == "mlp" and all(k.startswith("au_linear.") for k in missing)):
+            raise ValueError(f"analyzer weights lack {missing[:4]}")
+        merged = dict(own)
+        merged.update(state)
+        self.load_state_dict(merged)
 
     def save(self, path: str | Path, metadata: dict[str, Any] | None = None, half: bool = True) -> Path:
         """Write ``{"format", "config", "state_dict", "metadata"}`` to ``path`` (fp16 weights if ``half``)."""
-        state = {k: (v.half() if half and v.is_floating_point() else v).clone() for k, v in self.state_dict().items()}
+        # the linear AU read-out folds feature standardisation into its weights: keep it in fp32
+        state = {k: (v.half() if half and v.is_floating_point() and not k.startswith("au_linear.") else v).clone()
+                 for k, v in self.state_dict().items()}  # fmt: skip
         payload = {"format": FORMAT, "config": asdict(self.config), "state_dict": state,
                    "metadata": dict(metadata or {}), "au_codes": list(AU_CODES)}  # fmt: skip
         path = Path(path)
@@ -150,7 +181,7 @@ class FaceAnalyzer(nn.Module):
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError(f"{path} is not an aufx analyzer file (expected format {FORMAT!r})")
         model = cls(AnalyzerConfig.from_dict(payload["config"]))
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+        model.load_weights({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
         model.metadata = payload.get("metadata", {})
         return model.eval()
 

@@ -61,6 +61,11 @@ def analyzer_losses(out: AnalyzerOutput, batch: Batch, config: TrainConfig) -> d
     return losses
 
 
+def _trained_parameters(model: FaceAnalyzer) -> list[torch.nn.Parameter]:
+    """Parameters SGD trains: all but the linear AU read-out (fit in closed form, see readout.py)."""
+    return [p for name, p in model.named_parameters() if not name.startswith("au_linear.")]
+
+
 class AnalyzerTrainer:
     """Holds model, optimiser and progress; :meth:`run` trains until ``steps`` or a time budget."""
 
@@ -74,7 +79,8 @@ class AnalyzerTrainer:
         self.state_dir = Path(state_dir).expanduser()
         torch.manual_seed(config.seed)
         self.model = FaceAnalyzer(model_config or AnalyzerConfig())
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(_trained_parameters(self.model), lr=config.lr,
+                                           weight_decay=config.weight_decay)  # fmt: skip
         self.step = 0
         self.elapsed = 0.0
 
@@ -115,8 +121,8 @@ class AnalyzerTrainer:
             return False
         payload = torch.load(self.state_path, map_location="cpu", weights_only=True)
         self.model = FaceAnalyzer(AnalyzerConfig.from_dict(payload["model_config"]))
-        self.model.load_state_dict(payload["model"])
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.lr,
+        self.model.load_weights(payload["model"])
+        self.optimizer = torch.optim.AdamW(_trained_parameters(self.model), lr=self.config.lr,
                                            weight_decay=self.config.weight_decay)  # fmt: skip
         self.optimizer.load_state_dict(payload["optimizer"])
         self.step = int(payload["step"])

@@ -2,6 +2,8 @@
 
     aufx train analyzer --budget-minutes 45 --threads 1          # resumes ~/.cache/aufx/analyzer
     aufx train analyzer --steps 0 --out aufx/weights/analyzer.pt   # export the checkpoint only
+    aufx train analyzer --steps 0 --readout-faces 4000 --out aufx/weights/analyzer.pt
+                                  # ... with the AU head refit as a closed-form ridge read-out
 
 Checkpoints every few minutes to ``--state-dir`` (``checkpoint.pt``, ``train.log``) and writes the
 final weights to ``--out``.
@@ -15,7 +17,8 @@ from pathlib import Path
 DEFAULT_STATE_DIR = "~/.cache/aufx/analyzer"
 REPRODUCE = (
     "aufx train analyzer --steps 20000 --budget-minutes 45 --batch 16 --seed 0 --threads 1"
-    "  # first 179 steps at --batch 32 with a smooth-L1 AU loss, then resumed (--resume)"
+    "  # first 179 steps at --batch 32 with a smooth-L1 AU loss, then resumed (--resume); then"
+    " aufx train analyzer --steps 0 --readout-faces 4000 --out aufx/weights/analyzer.pt"
 )
 
 
@@ -35,6 +38,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, help="checkpoint and log folder")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --state-dir")
     parser.add_argument("--out", default=None, help="final weights (default STATE_DIR/analyzer.pt)")
+    parser.add_argument("--readout-faces", type=int, default=0,
+                        help="finally replace the AU head by a ridge read-out fit on this many fresh renders")  # fmt: skip
+    parser.add_argument("--readout-ridge", type=float, default=1000.0, help="ridge penalty of that read-out")
     parser.set_defaults(handler=run)
 
 
@@ -48,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--budget-minutes must be > 0, got {args.budget_minutes}")
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if args.readout_faces < 0 or args.readout_faces == 1:
+        raise ValueError(f"--readout-faces must be 0 or >= 2, got {args.readout_faces}")
     import torch
 
     from aufx.au.training import AnalyzerTrainer, TrainConfig
@@ -74,5 +82,12 @@ def run(args: argparse.Namespace) -> int:
     if args.steps > 0:
         trainer.run(on_checkpoint=export)
     export(trainer)
+    if args.readout_faces:
+        from aufx.au.model import FaceAnalyzer
+        from aufx.au.readout import fit_linear_readout
+
+        model = fit_linear_readout(FaceAnalyzer.load(out), n=args.readout_faces, ridge=args.readout_ridge)
+        model.save(out, model.metadata)
+        print(f"AU head replaced by a ridge read-out fit on {args.readout_faces} renders")
     print(f"{trainer.step} steps, {trainer.elapsed / 60:.1f} min of training; weights in {out}")
     return 0

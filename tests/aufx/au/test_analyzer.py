@@ -52,12 +52,13 @@ def test_bad_input_shape_is_named(analyzer):
 def test_held_out_accuracy(analyzer):
     # fresh renders from the evaluation seed range (never seen in training); thresholds sit
     # below the 2000-face figures of the model card so that only a real regression fails
+    # (2000 faces: mean r 0.82, lowest 0.64, MAE 0.40, mIoU 0.84, identity top-1 1.00)
     report = evaluate(analyzer, n=240, seed=12345, batch=120)
-    assert report.mean_r >= 0.85, report.per_au
-    assert report.per_au["r"].min() >= 0.6, report.per_au
-    assert report.per_au["mae"].mean() <= 0.45, report.per_au
-    assert report.miou >= 0.7, report.part_iou
-    assert report.identity_top1 >= 0.6
+    assert report.mean_r >= 0.75, report.per_au
+    assert report.per_au["r"].min() >= 0.45, report.per_au
+    assert report.per_au["mae"].mean() <= 0.5, report.per_au
+    assert report.miou >= 0.78, report.part_iou
+    assert report.identity_top1 >= 0.9
 
 
 def test_save_load_round_trip(analyzer, tmp_path):

@@ -72,6 +72,7 @@ def test_learning_rate_warms_up_and_decays(tmp_path):
         (["--batch", "7"], "--batch must be an even number >= 4, got 7"),
         (["--budget-minutes", "0"], "--budget-minutes must be > 0, got 0.0"),
         (["--threads", "0"], "--threads must be >= 1, got 0"),
+        (["--readout-faces", "1"], "--readout-faces must be 0 or >= 2, got 1"),
     ],
 )
 def test_cli_bad_arguments(tmp_path, capsys, args, message):
@@ -82,3 +83,19 @@ def test_cli_bad_arguments(tmp_path, capsys, args, message):
 def test_cli_export_without_checkpoint_is_an_error(tmp_path, capsys):
     assert main(["train", "analyzer", "--steps", "0", "--state-dir", str(tmp_path / "empty")]) == 2
     assert "no checkpoint to export" in capsys.readouterr().err
+
+
+def test_linear_readout_fits_and_round_trips(tmp_path):
+    from aufx.au.model import AnalyzerConfig
+    from aufx.au.readout import fit_linear_readout
+
+    model = FaceAnalyzer(AnalyzerConfig(**TINY)).eval()
+    fitted = fit_linear_readout(model, n=24, batch=12, ridge=1.0)
+    assert fitted.config.au_readout == "linear" and model.config.au_readout == "mlp"
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    again = FaceAnalyzer.load(fitted.save(tmp_path / "r.pt", fitted.metadata))
+    assert again.config.au_readout == "linear"
+    # weights other than the read-out are stored in fp16
+    assert torch.allclose(again(x).aus, fitted(x).aus, rtol=0.05, atol=0.1)
+    with pytest.raises(ValueError, match="n and batch must be >= 2"):
+        fit_linear_readout(model, n=1)
