@@ -89,6 +89,12 @@ def main() -> int:
     )
     parser.add_argument("--items", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=30,
+        help="aufx optimisation steps per stimulus (work per stimulus)",
+    )
     parser.add_argument("--one", choices=("loop", "dask1", "dask2"), help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -104,7 +110,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench_stimuli_") as tmp:
         root = Path(tmp)
         make_tiny_model(root)
-        spec = write_spec(root, n=args.items, methods=METHODS, name="bench")
+        spec = write_spec(
+            root,
+            n=args.items,
+            methods=METHODS.replace("steps = 30", f"steps = {args.steps}"),
+            name="bench",
+        )
         results = []
         for repeat in range(args.repeats):
             for config in ("loop", "dask1", "dask2"):
