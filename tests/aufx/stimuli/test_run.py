@@ -241,3 +241,28 @@ def test_example_spec_plans_on_a_tiny_model(model_dir, capsys):
     assert run("stimuli", example, "--out", "unused", "--model", model_dir / "tiny.pt",
                "--analyzer", model_dir / "analyzer.pt", "--validate") == 0  # fmt: skip
     assert "valid; 40 faces, 20 items, 160 stimuli" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_existing_scheduler_address(model_dir, tmp_path):
+    from dask.distributed import LocalCluster
+
+    methods = '[[methods]]\nkind = "aufx"\nmode = "local-mux"\nsteps = 3\n[[methods]]\nkind = "ganimation"\nweights = "random"\n'
+    spec = write_spec(model_dir, n=1, methods=methods, name="sched")
+    assert run("stimuli", spec, "--out", tmp_path / "loop", "--workers", 0, "--quiet") == 0
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        assert (
+            run(
+                "stimuli",
+                spec,
+                "--out",
+                tmp_path / "remote",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--quiet",
+            )
+            == 0
+        )
+    assert folder_bytes(tmp_path / "loop") == folder_bytes(tmp_path / "remote")
