@@ -11,6 +11,8 @@ the other AUs keep the face's current values.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from aufx.aus import AU_CODES, AU_MAX, AU_MIN, emotion_targets
@@ -35,6 +37,9 @@ def transfer_expression(
 ) -> EditOutcome:
     """Edit one source face (w [1, w_dim] or W+ [1, L, w_dim]) to the target face's AUs.
 
+    ``global-linear`` steps only along the AUs whose target differs by at least ``min_change``;
+    the optimisation modes target all 16 AUs.
+
     Local modes keep the change inside the clusters of the AUs whose target differs from the
     source's predicted value by at least ``min_change`` (AUs without clusters in the catalog's
     dictionary are left out); if none is left, the global result is kept.
@@ -44,6 +49,19 @@ def transfer_expression(
     targets = target_aus(model, w_target, image_target)[0]
     current = model.predict(w_source)[0]
     changing = [code for i, code in enumerate(AU_CODES) if abs(float(targets[i] - current[i])) >= min_change]
+    if mode == "global-linear":  # a linear step per AU: only the AUs that change (Eq. 2)
+        slopes = model.directions.slopes if model.directions is not None else None
+        if slopes is not None:  # an AU whose calibrated direction does not raise it cannot be stepped
+            stuck = [code for code in changing if not float(slopes[AU_CODES.index(code)]) > 1e-8]
+            if stuck:
+                warnings.warn(f"linear transfer leaves out {', '.join(stuck)}: their directions do not raise them")
+            changing = [code for code in changing if code not in stuck]
+        if not changing:
+            raise ValueError(
+                f"no AU of the target differs from the source's by {min_change:g} or more: nothing to transfer"
+            )
+        all_targets = {code: float(targets[AU_CODES.index(code)]) for code in changing}
+        return model.edit(w_source, all_targets, mode=mode, relative=False)
     if mode.startswith("local-") and model.catalog is not None:  # AUs without regions cannot be localised
         changing = [code for code in changing if model.catalog.au_clusters_.get(code)]
     all_targets = {code: float(targets[i]) for i, code in enumerate(AU_CODES)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -154,3 +156,19 @@ def test_missing_files_are_one_line_errors(bare_model, tmp_path, capsys):
     assert "r.json: region catalog file missing" in capsys.readouterr().err
     assert run("emotion", "--model", path, "--seed", 1, "--emotion", "joy", "--out", tmp_path / "x.png") == 2
     assert "unknown emotion 'joy'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_linear_transfer_steps_only_along_changing_aus(model, tmp_path, capsys):
+    """global-linear transfer steps along the AUs that change only (not all 16 targets)."""
+    root, path = model
+    assert run("transfer", "--model", path, "--source-seed", 1, "--target-seed", 5, "--mode", "global-linear",
+               "--min-change", 100, "--out", tmp_path / "t.png") == 2  # fmt: skip
+    assert "nothing to transfer" in capsys.readouterr().err
+    # AUs whose (tiny, barely trained) editor direction does not raise them are left out with a warning.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="linear transfer leaves out")
+        code = run("transfer", "--model", path, "--source-seed", 1, "--target-seed", 5, "--mode", "global-linear",
+                   "--min-change", 0.01, "--out", tmp_path / "t.png")  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "t.png").is_file()
