@@ -54,7 +54,7 @@ def transfer_expression(
         if slopes is not None:  # an AU whose calibrated direction does not raise it cannot be stepped
             stuck = [code for code in changing if not float(slopes[AU_CODES.index(code)]) > 1e-8]
             if stuck:
-                warnings.warn(f"linear transfer leaves out {', '.join(stuck)}: their directions do not raise them")
+                warnings.warn(f"linear transfer leaves out {', '.join(stuck)}: their directions do not raise them", stacklevel=2)
             changing = [code for code in changing if code not in stuck]
         if not changing:
             raise ValueError(
