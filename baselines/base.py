@@ -40,7 +40,7 @@ from aufx.aus import AU_MAX, AU_MIN, N_AUS, RAFD_EMOTIONS, RAFD_TO_PROTOTYPE, au
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
-class Conditioning(str, enum.Enum):
+class Conditioning(str, enum.Enum):  # noqa: UP042 (str() must stay "Conditioning.X")
     """What a method is conditioned on."""
 
     EMOTION = "emotion"

@@ -219,7 +219,7 @@ class GANTrainer:
             "settings": {k: v for k, v in asdict(self.settings).items() if k != "losses"},
             "loss_weights": self.losses, "last_losses": self.last_losses, "command": command, "notes": notes,
             "half": half,
-            "exported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }  # fmt: skip
         path = save_bundle(path, self.method, asdict(self.config), self.G.state_dict(), metadata, self.export_extra(), half=half)
         path.with_suffix(".md").write_text(model_card(self.method, asdict(self.config), metadata))
