@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stim.set_defaults(handler=run_stimuli_command)
 
     comp = subparsers.add_parser(
-        "compare", help="objective comparison of methods (mean ± 95% CI) for a stimulus folder"
+        "compare", help="objective comparison of methods (mean ± 95%% CI) for a stimulus folder"
     )
     comp.add_argument("folder", metavar="DIR", help="folder written by `aufx stimuli`")
     comp.add_argument(
