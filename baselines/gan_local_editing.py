@@ -284,21 +284,16 @@ class GanLocalEditing(Baseline):
             return g.synthesis(target_ws)
 
     def invert(self, images: torch.Tensor) -> torch.Tensor:
-        """A minimal W+ projector (pixel MSE, Adam, ``invert_steps``, from the mean w) until the engine's lands."""
+        """W+ latents [N, num_ws, w_dim] of images, by the engine's projector (``invert_steps`` steps)."""
+        from aufx.gan.projector import ProjectorConfig, project
+
         g = self.generator
         x = check_images(images)
         if x.shape[-1] != g.img_resolution:
             x = F.interpolate(x, size=(g.img_resolution,) * 2, mode="bilinear", align_corners=False, antialias=True)
-        w_avg = self.sample_ws(512, seed=self.config.seed + 1).mean(0, keepdim=True)
-        ws = w_avg.repeat(x.shape[0], 1, 1).clone().requires_grad_(True)
-        opt = torch.optim.Adam([ws], lr=0.05)
+        config = ProjectorConfig(steps=self.config.invert_steps, wplus=True, seed=self.config.seed)
         with torch.enable_grad():
-            for _ in range(self.config.invert_steps):
-                loss = F.mse_loss(g.synthesis(ws), x)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-        return ws.detach()
+            return project(g, x, config, progress=False).ws.detach()
 
     def _edit(self, images: torch.Tensor, target: Any) -> torch.Tensor:
         if not isinstance(target, ReferenceRegion):
