@@ -37,17 +37,17 @@ def stage_synthfacs(ctx: DemoContext) -> dict[str, str]:
 
 def stage_generate(ctx: DemoContext) -> dict[str, str]:
     """Generate faces from the bundled StyleGAN2 (seeds as in NVIDIA's generate.py, psi 0.7)."""
-    import numpy as np
     import torch
 
     from aufx.gan.loaders import load_generator
+    from aufx.gan.seeds import seed_latents
     from aufx.imageio import save_grid
 
     model = load_generator(ctx.model)
     seeds = range(16 if ctx.quick else 64)
-    z = torch.from_numpy(np.concatenate([np.random.RandomState(s).randn(1, model.generator.z_dim) for s in seeds]))
+    z = seed_latents(model.generator.z_dim, seeds)
     with torch.no_grad():
-        images = model.generator(z.float(), truncation_psi=0.7, noise_mode="const")
+        images = model.generator(z, truncation_psi=0.7, noise_mode="const")
     return {"generated_grid": str(save_grid(images, ctx.out / "generated_grid.png", nrow=8))}
 
 

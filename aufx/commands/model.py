@@ -134,11 +134,11 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    import numpy as np
     import torch
     from tqdm import tqdm
 
     from aufx.gan.loaders import load_generator
+    from aufx.gan.seeds import seed_latents
     from aufx.imageio import save_grid, save_image
 
     if args.batch < 1:
@@ -160,8 +160,7 @@ def run_generate(args: argparse.Namespace) -> int:
         starts = range(0, len(seeds), args.batch)
         for start in tqdm(starts, desc="generate", unit="batch", disable=len(starts) <= 1):
             chunk = seeds[start : start + args.batch]
-            z = np.concatenate([np.random.RandomState(seed).randn(1, generator.z_dim) for seed in chunk])
-            z = torch.from_numpy(z).to(torch.float32)
+            z = seed_latents(generator.z_dim, chunk)
             c = label.expand(len(chunk), -1) if label is not None else None
             batch = generator(z, c, truncation_psi=args.psi, noise_mode=args.noise_mode)
             for seed, image in zip(chunk, batch, strict=True):

@@ -16,7 +16,7 @@ row: ``seed:<s>`` or the image stem).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import torch
 
 from aufx.aus import AU_CODES, N_AUS
 from aufx.edit.analyzer import Analyzer, analyze
+from aufx.gan.seeds import seed_latents  # noqa: F401 (re-exported: the editing modules import it from here)
 
 
 @dataclass
@@ -97,12 +98,6 @@ class LatentDataset:
                 raise ValueError(f"{path}: AU columns {codes} differ from aufx's {AU_CODES}")
             source = data["source"] if "source" in data.files else np.arange(len(data["w"])).astype(str)
             return cls(data["w"], data["aus"], source)
-
-
-def seed_latents(z_dim: int, seeds: Iterable[int]) -> torch.Tensor:
-    """z [len(seeds), z_dim] exactly as NVIDIA's generate.py: ``RandomState(seed).randn(1, z_dim)``."""
-    rows = [np.random.RandomState(int(s)).randn(1, z_dim) for s in seeds]
-    return torch.from_numpy(np.concatenate(rows, axis=0)).float()
 
 
 @torch.no_grad()

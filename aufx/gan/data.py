@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aufx.imageio import from_uint8, to_uint8
+
 DEFAULT_POOL_DIR = "~/.cache/aufx/synthfacs_pool"
 
 
@@ -56,7 +58,7 @@ def build_pool(
         images = []
         for start in range(0, chunk_size, 250):
             out = render(params.aus[start : start + 250], params.identity[start : start + 250], size=size, with_parts=False)
-            images.append((out.images * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())
+            images.append(to_uint8(out.images))
         tmp = paths[index].with_name(paths[index].stem + ".tmp.npz")
         np.savez(tmp, images=np.concatenate(images), aus=params.aus, identity=params.identity)
         os.replace(tmp, paths[index])
@@ -82,7 +84,6 @@ def pool_source(pool_dir: str | os.PathLike, rescan_every: int = 200):
             rescan()
         state["calls"] += 1
         images = state["images"]
-        picked = images[rng.integers(0, len(images), size=batch)]
-        return (torch.from_numpy(picked).permute(0, 3, 1, 2).float() - 127.5) / 127.5
+        return from_uint8(images[rng.integers(0, len(images), size=batch)])
 
     return source

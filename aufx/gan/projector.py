@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from aufx.gan.layers import SynthesisLayer
 from aufx.gan.networks import Generator
+from aufx.gan.seeds import seed_latents
 
 FeatureNet = Callable[[torch.Tensor], torch.Tensor | Sequence[torch.Tensor]]
 NOISE_CHOICES = ("const", "optimize")
@@ -231,6 +232,6 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def generated_targets(generator: Generator, seeds: Sequence[int], psi: float = 0.7) -> tuple[torch.Tensor, torch.Tensor]:
     """Images the generator makes from known w (NVIDIA seed semantics): (images [N,3,R,R], w [N, w_dim])."""
-    z = torch.from_numpy(np.concatenate([np.random.RandomState(s).randn(1, generator.z_dim) for s in seeds])).float()
+    z = seed_latents(generator.z_dim, seeds)
     ws = generator.mapping(z, truncation_psi=psi)
     return generator.synthesis(ws, noise_mode="const"), ws[:, 0]
