@@ -68,8 +68,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--total-kimg", type=float, default=None, help="stop at this many thousand images")
     parser.add_argument("--export", default=None, help="write G_ema here (aufx format) at every checkpoint")
     parser.add_argument("--resolution", type=int, default=64)
-    parser.add_argument("--channel-base", type=int, default=4096)
-    parser.add_argument("--channel-max", type=int, default=128)
+    parser.add_argument("--channel-base", type=int, default=2048)
+    parser.add_argument("--channel-max", type=int, default=64)
+    parser.add_argument("--mapping-layers", type=int, default=2, help="NVIDIA's small-data (auto) config uses 2")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -110,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     config = TrainConfig(
         resolution=args.resolution, channel_base=args.channel_base, channel_max=args.channel_max,
+        mapping_layers=args.mapping_layers,
         batch=args.batch, seed=args.seed, checkpoint_minutes=args.checkpoint_minutes,
     )  # fmt: skip
     if args.data == "pool":

@@ -41,11 +41,11 @@ class TrainConfig:
     """Hyper-parameters of a generator training run."""
 
     resolution: int = 64
-    channel_base: int = 4096
-    channel_max: int = 128
+    channel_base: int = 2048
+    channel_max: int = 64
     z_dim: int = 512
     w_dim: int = 512
-    mapping_layers: int = 8
+    mapping_layers: int = 2  # NVIDIA's small-data (auto) config
     batch: int = 16
     lr: float = 0.0025
     r1_gamma: float | None = None  # None: NVIDIA's auto value 0.0002·R²/batch
