@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aufx.commands.edit",
     "aufx.commands.demo",
     "aufx.commands.stimuli",
+    "aufx.commands.align",
     "baselines.cli",
     "study_server.cli",
     "analysis.cli",
