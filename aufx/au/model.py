@@ -139,6 +139,21 @@ class FaceAnalyzer(nn.Module):
         return AnalyzerOutput(aus=aus, identity=identity, part_logits=logits,
                               extras={"identity_params": self.id_params(raw_id)})  # fmt: skip
 
+    def summary_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-face feature vectors without the part head (for distribution measures).
+
+        ``pooled``: ``[N, C4]`` the 4x4 encoder map averaged over its 16 positions (post-ReLU,
+        like Inception's pool3 for FID); ``identity``: ``[N, E]`` and ``aus``: ``[N, 16]``, equal
+        to :meth:`forward`'s ``identity`` and ``aus``.
+        """
+        _, f16, f8, f4 = self.features(images)
+        if self.config.au_readout == "linear":
+            p16 = self.lat16(f16) + F.interpolate(self.lat8(f8), scale_factor=2.0, mode="nearest")
+            aus = self.au_linear(self.readout_input(f4, p16))
+        else:
+            aus = self.au_head(self.trunk(f4))
+        return {"pooled": f4.mean(dim=(2, 3)), "identity": F.normalize(self.id_head(f4), dim=1), "aus": aus}
+
     @staticmethod
     def readout_input(f4: torch.Tensor, p16: torch.Tensor) -> torch.Tensor:
         """Features of the linear AU read-out: ``[N, C4*16 + P*64]``."""

@@ -1,4 +1,5 @@
-"""``aufx model info`` and ``aufx generate``: inspect a generator, sample faces by seed.
+"""``aufx model info``, ``aufx model quality`` and ``aufx generate``: inspect a generator, measure it
+against SynthFACS (:mod:`aufx.gan.quality`), sample faces by seed.
 
 Seeds mean what they mean in NVIDIA's ``generate.py``: z = ``np.random.RandomState(seed).randn(1,
 z_dim)``, constant noise, truncation ``psi`` around w_avg, and the same float -> uint8 conversion,
@@ -52,6 +53,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.add_argument("model", metavar="MODEL", help="bundled name (synthfacs64) or path to .pkl/.pt")
     info.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     info.set_defaults(handler=run_info)
+    quality = model_sub.add_parser(
+        "quality", help="Fréchet distance, AU marginals and diversity vs SynthFACS renders; sample grid",
+        description="Measure a SynthFACS generator with the face analyzer (aufx.gan.quality): FD of analyzer "
+                    "features, generated vs N renders and renders vs renders (floor), per-AU marginals (CSV, "
+                    "PNG), identity diversity; writes a sample grid and prints Markdown tables.",
+    )  # fmt: skip
+    quality.add_argument("model", metavar="MODEL", help="bundled name (synthfacs64) or path to .pkl/.pt")
+    quality.add_argument("--n", type=int, default=10_000, help="faces per set (default 10000; 3 sets)")
+    quality.add_argument("--seed", type=int, default=0, help="seed of generated z and of the render sets (0..499)")
+    quality.add_argument("--batch", type=int, default=50, help="generated faces per forward pass (default 50)")
+    quality.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    quality.add_argument("--out", type=Path, default=None, metavar="DIR",
+                         help="quality.json, au_marginals.csv/.png, samples.png (default quality/<model>)")  # fmt: skip
+    quality.add_argument("--grid", type=Path, default=None, metavar="PNG",
+                         help="also write the sample grid (seeds 0-31, psi 1 and 0.7) here")  # fmt: skip
+    quality.add_argument("--json", type=Path, default=None, metavar="FILE",
+                         help="also write quality.json here (e.g. beside the export, for its model card)")  # fmt: skip
+    quality.add_argument("--analyzer", type=Path, default=None, metavar="FILE", help="analyzer weights (default: bundled)")
+    quality.add_argument("--no-progress", action="store_true", help="no progress bar")
+    quality.set_defaults(handler=run_quality)
 
     gen = subparsers.add_parser("generate", help="images from seeds (as NVIDIA's generate.py)")
     gen.add_argument("--model", required=True, metavar="MODEL", help="bundled name or path to .pkl/.pt")
@@ -219,4 +240,76 @@ def run_invert(args: argparse.Namespace) -> int:
     for path, score in zip(args.images, scores.tolist(), strict=True):
         print(f"{path}: PSNR {score:.2f} dB")
     print(f"wrote {len(args.images)} latents to {args.out}")
+    return 0
+
+
+def _quality_command(args: argparse.Namespace, out: Path) -> str:
+    parts = ["aufx model quality", str(args.model), f"--n {args.n}", f"--seed {args.seed}", f"--batch {args.batch}"]
+    if args.threads:
+        parts.append(f"--threads {args.threads}")
+    parts.append(f"--out {out}")
+    if args.grid is not None:
+        parts.append(f"--grid {args.grid}")
+    if args.json is not None:
+        parts.append(f"--json {args.json}")
+    if args.analyzer is not None:
+        parts.append(f"--analyzer {args.analyzer}")
+    return " ".join(parts)
+
+
+def run_quality(args: argparse.Namespace) -> int:
+    import os
+    import shutil
+    import time
+    from datetime import datetime, timezone
+
+    import torch
+
+    from aufx.au.model import BUNDLED_PATH, FaceAnalyzer
+    from aufx.gan.loaders import load_generator
+    from aufx.gan.quality import check_n, measure_quality
+    from aufx.gan.quality_figures import plot_au_marginals, sample_grid
+
+    check_n(args.n)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    loaded = load_generator(args.model)
+    analyzer = FaceAnalyzer.load(args.analyzer or BUNDLED_PATH)
+    out = args.out or Path("quality") / Path(str(args.model)).stem
+    kimg = loaded.metadata.get("kimg")
+    load_before = os.getloadavg()[0]
+    wall, cpu = time.perf_counter(), time.process_time()
+    report, sets = measure_quality(loaded.generator, analyzer, n=args.n, seed=args.seed, batch=args.batch,
+                                   progress=not args.no_progress)  # fmt: skip
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    report.info.update({
+        "model": str(args.model), "kimg": kimg, "steps": loaded.metadata.get("steps"),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "threads": torch.get_num_threads(),
+        "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "command": _quality_command(args, out),
+    })  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quality.json").write_text(report.to_json() + "\n")
+    report.marginals.to_csv(out / "au_marginals.csv", float_format="%.5f")
+    kimg_text = f"{kimg:.1f} kimg" if isinstance(kimg, (int, float)) else "kimg unknown"
+    plot_au_marginals(sets["generated"], sets["renders"], out / "au_marginals.png",
+                      title=f"{args.model} ({kimg_text}): AU marginals of {args.n} generated faces vs {args.n} renders")  # fmt: skip
+    sample_grid(loaded.generator, out / "samples.png")
+    if args.grid is not None:
+        args.grid.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "samples.png", args.grid)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "quality.json", args.json)
+    info = report.info
+    print(f"`{info['command']}`, {info['date']}: `{args.model}` at {kimg_text} ({info['steps']} steps), "
+          f"N = {args.n:,} per set, {info['threads']} torch thread(s), {wall:.0f} s wall / {cpu:.0f} s CPU, "
+          f"load average {info['load_average'][0]:.1f} → {info['load_average'][1]:.1f}.")  # fmt: skip
+    print()
+    print(report.markdown())
+    print()
+    print(f"wrote quality.json, au_marginals.csv, au_marginals.png, samples.png to {out}")
     return 0
