@@ -2,7 +2,9 @@
 
 Units run in two waves — faces, then stimuli (which read the faces' files). With ``workers=0``
 they run in this process in a plain loop; otherwise on Dask: a ``LocalCluster`` of ``workers``
-processes (one thread each), or the cluster at ``scheduler``. Units whose record exists are
+processes (one thread each; a single worker is a thread of this process), or the cluster at
+``scheduler``. Units go to Dask in batches of the same method (:func:`batches`); each unit still
+writes its own record when it finishes. Units whose record exists are
 skipped (see :mod:`aufx.stimuli.work`), so an interrupted run resumes where it stopped. The
 manifest, metrics, study config and contact sheet are assembled from the records at the end, in
 plan order, so the same spec + seed gives a byte-identical manifest however the work was split.
@@ -10,6 +12,7 @@ plan order, so the same spec + seed gives a byte-identical manifest however the 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from aufx.stimuli.assemble import assemble
-from aufx.stimuli.plan import Plan, build_plan
+from aufx.stimuli.plan import Plan, build_plan, canonical
 from aufx.stimuli.spec import Spec
 from aufx.stimuli.work import read_record, run_unit
 
@@ -53,46 +56,85 @@ def loop_executor(
 
 #: Dask settings of the local cluster: units run for seconds, so Dask's per-second bookkeeping is
 #: slowed down — no statistical profiler sampling every worker thread every 10 ms, a 200 ms
-#: event-loop watchdog tick (20 ms), memory and system monitors every 1-2 s (0.1-0.5 s).
+#: event-loop watchdog tick (20 ms), memory and system monitors every 1-2 s (0.1-0.5 s). Worker
+#: processes also start without Dask's ``MALLOC_TRIM_THRESHOLD_=65536``: it turns off glibc's
+#: adaptive mmap threshold, so every torch buffer over 128 KiB is mmap'ed and page-faulted anew
+#: (measured: +1.2 CPU-s of system time per 8.6 CPU-s of tiny stimuli, 10x the page faults).
 QUIET_DASK: dict[str, Any] = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "200ms",
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.nanny.pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": None},
 }
+#: Most units in one Dask task (a batch); see :func:`batches`.
+MAX_BATCH = 8
+
+
+def batches(
+    units: list[dict[str, Any]], slots: int, max_batch: int = MAX_BATCH
+) -> list[list[dict[str, Any]]]:
+    """Split units into Dask tasks: grouped by method (plan order within a method), at most
+    ``max_batch`` units and about four tasks per worker thread (``slots``) so the workers stay
+    balanced. A worker then reuses the model it loaded for the previous unit of its batch, and
+    the scheduler sees one task per batch instead of one per unit."""
+    if not units:
+        return []
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for unit in units:
+        groups.setdefault(canonical(unit.get("method", "")), []).append(unit)
+    size = max(1, min(max_batch, math.ceil(len(units) / (4 * max(1, slots)))))
+    return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
 @contextmanager
-def dask_executor(workers: int = 1, scheduler: str | None = None):
-    """A context giving an executor on Dask: a new LocalCluster (processes) or an existing scheduler."""
+def dask_executor(workers: int = 1, scheduler: str | None = None, processes: bool | None = None):
+    """A context giving an executor on Dask: a new LocalCluster or an existing scheduler.
+
+    The local cluster runs ``workers`` worker processes with one thread each (imports preloaded,
+    see :mod:`aufx.stimuli.preload`); with ``processes=None`` (default) a single worker runs as
+    one thread of this process instead — the same scheduling, without a second interpreter
+    re-importing torch and re-loading the models. ``processes=False`` needs ``workers == 1``:
+    torch's thread setting is per process, so two unit threads in one process would race.
+    """
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
+    if processes is None:
+        processes = workers > 1
+    if not processes and workers > 1 and not scheduler:
+        raise ValueError(
+            f"processes=False runs one worker thread in this process; got workers={workers}"
+        )
     cluster = None
     if scheduler:
         client = Client(scheduler, timeout="30s")
     else:
         with dask.config.set(QUIET_DASK):  # the nannies pass this config on to their workers
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=40)  # fmt: skip
+            extra = {"preload": ["aufx.stimuli.preload"]} if processes else {}
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                                   dashboard_address=None, silence_logs=40, **extra)  # fmt: skip
         client = Client(cluster)
 
     def run(
         units: list[dict[str, Any]], out: str, label: str
     ) -> Iterable[tuple[dict[str, Any], Any]]:
         from aufx.stimuli.plan import unit_key
+        from aufx.stimuli.work import run_units
 
-        futures = client.map(
-            run_unit, units, out=out, pure=False, key=[f"{label}-{unit_key(u)[:24]}" for u in units]
-        )
-        by_key = {f.key: u for f, u in zip(futures, units, strict=True)}
+        slots = sum(client.nthreads().values()) or workers or 1
+        chunks = batches(units, slots)
+        futures = client.map(run_units, chunks, out=out, pure=False,
+                             key=[f"{label}-{unit_key(c[0])[:24]}-{len(c)}" for c in chunks])  # fmt: skip
+        by_key = {f.key: c for f, c in zip(futures, chunks, strict=True)}
         for future in as_completed(futures):
-            unit = by_key[future.key]
+            chunk = by_key[future.key]
             try:
-                yield unit, future.result()
-            except Exception as error:
-                yield unit, error
+                results = future.result()
+            except Exception as error:  # the whole task failed (e.g. its worker died too often)
+                results = [error] * len(chunk)
+            yield from zip(chunk, results, strict=True)
             future.release()
 
     try:
@@ -160,8 +202,12 @@ def remove_stale_temporaries(out: Path) -> list[Path]:
 
 
 def run_stimuli(spec: Spec, out: str | Path, workers: int = 1, scheduler: str | None = None,
-                progress: bool = True) -> RunSummary:  # fmt: skip
+                progress: bool = True, processes: bool | None = None) -> RunSummary:  # fmt: skip
     """Make every stimulus of ``spec`` under ``out`` (see the module doc); returns a :class:`RunSummary`.
+
+    ``processes``: for the local cluster, worker processes (True) or one worker thread in this
+    process (False, needs ``workers == 1``); default: a thread for 1 worker, processes for more.
+    ``summary.seconds`` holds ``startup`` (cluster start, Dask only), ``faces`` and ``stimuli``.
 
     Raises ValueError when units fail (after the others have finished and been recorded).
     """
@@ -183,7 +229,9 @@ def run_stimuli(spec: Spec, out: str | Path, workers: int = 1, scheduler: str | 
     if workers == 0 and not scheduler:
         waves(loop_executor)
     else:
-        with dask_executor(workers, scheduler) as executor:
+        start = time.perf_counter()
+        with dask_executor(workers, scheduler, processes) as executor:
+            summary.seconds["startup"] = time.perf_counter() - start
             waves(executor)
     if summary.failed:
         more = f" (and {len(summary.failed) - 1} more)" if len(summary.failed) > 1 else ""

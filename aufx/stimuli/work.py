@@ -9,8 +9,12 @@ unit's files atomically (temporary name + ``os.replace``), and last of all its r
   intensities: SynthFACS ground truth, else the analyzer's, else the editor's, else NaN).
 - stimulus unit: ``images/<stimulus_id>.png`` (no metadata) and its objective metrics.
 
-Loaded models are kept per process (:data:`_CACHE`), so a worker loads each model once.
-Every unit runs with one torch thread: results do not depend on the number of workers.
+Loaded models are kept per process (:data:`_CACHE`, keyed by the sha256 of their files), so a
+worker loads each model once; :func:`run_units` runs a batch of units in one task (the driver
+batches them by method, so a worker reuses the adapter it has loaded) and :func:`warm_up` imports
+what units need ahead of the first one (a Dask worker calls it at start-up, see
+:mod:`aufx.stimuli.preload`). Every unit runs with one torch thread: results do not depend on the
+number of workers or on how units are batched.
 """
 
 from __future__ import annotations
@@ -451,3 +455,30 @@ def run_unit(unit: dict[str, Any], out: str) -> dict[str, Any]:
         record_path(root, unit), (json.dumps(record, sort_keys=True, indent=1) + "\n").encode()
     )
     return {**record, "skipped": False}
+
+
+def run_units(units: list[dict[str, Any]], out: str) -> list[dict[str, Any] | Exception]:
+    """Run a batch of units one after another (one Dask task); returns one record or exception per unit.
+
+    A failing unit does not stop the batch: its exception takes its place in the list. Each unit
+    writes its own record as it finishes, so a batch killed mid-way loses only the unit in flight.
+    """
+    results: list[dict[str, Any] | Exception] = []
+    for unit in units:
+        try:
+            results.append(run_unit(unit, out))
+        except Exception as error:  # reported per unit by the driver; the others still run
+            results.append(error)
+    return results
+
+
+def warm_up() -> None:
+    """Import the modules units use (torch, the engine, metrics, baselines) so the first unit does not pay for them."""
+    import importlib
+
+    import torch  # noqa: F401
+
+    for name in ("aufx.gan.loaders", "aufx.gan.projector", "aufx.edit.engine", "aufx.edit.transfer",
+                 "aufx.edit.analyzer", "aufx.edit.global_editor", "aufx.edit.catalog", "aufx.metrics",
+                 "aufx.synthfacs", "aufx.imageio", "baselines.registry", "PIL.Image"):  # fmt: skip
+        importlib.import_module(name)
