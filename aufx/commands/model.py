@@ -261,7 +261,7 @@ def run_quality(args: argparse.Namespace) -> int:
     import os
     import shutil
     import time
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     import torch
 
@@ -286,7 +286,7 @@ def run_quality(args: argparse.Namespace) -> int:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     report.info.update({
         "model": str(args.model), "kimg": kimg, "steps": loaded.metadata.get("steps"),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "threads": torch.get_num_threads(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "threads": torch.get_num_threads(),
         "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "command": _quality_command(args, out),

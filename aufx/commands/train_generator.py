@@ -25,8 +25,36 @@ REPRODUCE = (
 DATA_NOTE = "SynthFACS render pool: 38,000 faces from `aufx train pool` (seeds 1000000+chunk)"
 
 
-def model_card(trainer, name: str) -> str:
-    """A Markdown model card for an exported generator: architecture, data, budget, reproduction."""
+def quality_json(export: Path) -> dict | None:
+    """The ``aufx model quality --json`` file beside ``export`` (``NAME.quality.json``), if any."""
+    import json
+
+    path = export.with_name(export.stem + ".quality.json")
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def quality_section(quality: dict | None) -> str:
+    """Markdown lines for the model card from a quality JSON (``aufx.gan.quality``), or a 'not measured' note."""
+    if not quality:
+        return ("Status: training is in progress across sessions; quality measures (Fréchet distance of analyzer\n"
+                "features vs renders, AU marginals) are not measured yet.")  # fmt: skip
+    fd, floor, div = quality["fd"], quality["fd_floor"], quality["diversity"]
+    return f"""Status: training is in progress across sessions.
+
+Quality (measured at {quality.get("kimg", "?")} kimg, {quality.get("date", "?")}, N = {quality["n"]} per set;
+`{quality.get("command", "aufx model quality")}`; floor = two disjoint render sets):
+
+| measure | generated vs renders | floor |
+|---|---:|---:|
+| FD, pooled analyzer encoder features | {fd["pooled"]:.3f} | {floor["pooled"]:.3f} |
+| FD, identity embedding + AU intensities | {fd["heads"]:.3f} | {floor["heads"]:.3f} |
+| AU marginals, mean 1-D Wasserstein | {quality["au_w1_mean"]:.3f} | {quality["au_w1_floor_mean"]:.3f} |
+| identity diversity (mean cosine distance; generated / renders) | {div["generated"]:.3f} | {div["renders"]:.3f} |"""
+
+
+def model_card(trainer, name: str, quality: dict | None = None) -> str:
+    """A Markdown model card for an exported generator: architecture, data, budget, reproduction,
+    and the quality measures of ``quality`` (see :func:`quality_json`) when given."""
     cfg = trainer.config
     g = trainer.G_ema.config
     samples = sorted((trainer.state_dir / "samples").glob("kimg*.png"))
@@ -53,8 +81,7 @@ whose metadata carries an fp16 copy of D):
 {REPRODUCE}
 ```
 
-Status: training is in progress across sessions; quality measures (Fréchet distance of analyzer
-features vs renders, AU marginals) are not measured yet.
+{quality_section(quality)}
 """
 
 
@@ -133,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     def on_checkpoint(t: GeneratorTrainer) -> None:
         if export is not None:
             t.export(export, {"command": REPRODUCE, "data": DATA_NOTE})
-            export.with_suffix(".md").write_text(model_card(t, export.stem))
+            export.with_suffix(".md").write_text(model_card(t, export.stem, quality_json(export)))
 
     if args.budget_minutes > 0:
         trainer.run(budget_seconds=args.budget_minutes * 60, total_kimg=args.total_kimg, on_checkpoint=on_checkpoint)

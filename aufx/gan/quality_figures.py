@@ -16,8 +16,8 @@ from aufx.imageio import make_grid
 
 
 def plot_au_marginals(generated: FaceSet, renders: FaceSet, path: str | os.PathLike, title: str = "") -> Path:
-    """4x4 panel of per-AU intensity histograms (densities): generated vs renders (analyzer-measured),
-    renders' ground truth as a dashed outline. Writes a PNG; returns its path."""
+    """4x4 panel of per-AU intensity histograms (densities, square-root y axis): generated vs renders
+    (both analyzer-measured), renders' ground truth dashed. Writes a PNG; returns its path."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,19 +25,21 @@ def plot_au_marginals(generated: FaceSet, renders: FaceSet, path: str | os.PathL
 
     bins = np.linspace(-1.0, 5.5, 27)
     fig, axes = plt.subplots(4, 4, figsize=(12, 9), sharex=True)
+    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.07, top=0.92, wspace=0.25, hspace=0.3)
+    series = [("renders (analyzer)", renders.aus, "tab:blue", "-"),
+              ("generated (analyzer)", generated.aus, "tab:orange", "-")]  # fmt: skip
+    if renders.true_aus is not None:
+        series.append(("renders (truth)", renders.true_aus, "black", "--"))
     for k, (code, ax) in enumerate(zip(AU_CODES, axes.flat, strict=True)):
-        ax.hist(renders.aus[:, k], bins=bins, density=True, alpha=0.5, color="tab:blue", label="renders (analyzer)")
-        ax.hist(generated.aus[:, k], bins=bins, density=True, alpha=0.5, color="tab:orange", label="generated (analyzer)")
-        if renders.true_aus is not None:
-            ax.hist(renders.true_aus[:, k], bins=bins, density=True, histtype="step", linestyle="--",
-                    color="black", label="renders (truth)")  # fmt: skip
-        ax.set_yscale("log")
+        for label, values, colour, style in series:
+            density, _ = np.histogram(np.clip(values[:, k], bins[0], bins[-1]), bins=bins, density=True)
+            ax.stairs(density, bins, color=colour, linestyle=style, linewidth=1.4, label=label)
+        ax.set_yscale("function", functions=(np.sqrt, np.square))  # the spike of neutral faces at 0 stays on the panel
         ax.set_title(code, fontsize=10)
     for ax in axes[-1]:
-        ax.set_xlabel("intensity (0..5)")
+        ax.set_xlabel("intensity (0..5; clipped to -1..5.5)")
     axes[0, 0].legend(fontsize=7, loc="upper right")
-    fig.suptitle(title or "AU intensity marginals", fontsize=11)
-    fig.tight_layout()
+    fig.suptitle(title or "AU intensity marginals (density, square-root scale)", fontsize=11)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

@@ -13,6 +13,7 @@ from PIL import Image
 from aufx.au.model import AnalyzerConfig, FaceAnalyzer
 from aufx.aus import AU_CODES
 from aufx.cli import main
+from aufx.commands.train_generator import quality_json, quality_section
 from aufx.gan.checkpoint import save_aufx
 from aufx.gan.quality import (
     MARGINAL_COLUMNS,
@@ -154,6 +155,9 @@ def test_cli_writes_tables_figures_and_grid(tmp_path, capsys):
     summary = json.loads((out / "quality.json").read_text())
     assert summary["kimg"] == 1.5 and summary["n"] == 6 and set(summary["fd"]) == {"pooled", "heads"}
     assert json.loads(js.read_text()) == summary
+    card = quality_section(quality_json(model))  # the model card reads NAME.quality.json beside the export
+    assert "measured at 1.5 kimg" in card and f"| {summary['fd']['pooled']:.3f} | {summary['fd_floor']['pooled']:.3f} |" in card
+    assert "not measured yet" in quality_section(quality_json(tmp_path / "other.pt"))
     table = pd.read_csv(out / "au_marginals.csv", index_col="au")
     assert list(table.columns) == list(MARGINAL_COLUMNS) and len(table) == 16
     assert Image.open(out / "au_marginals.png").size[0] > 500
