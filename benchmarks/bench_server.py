@@ -43,10 +43,18 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from loadgen import RawClient, closed_loop  # noqa: E402
 
 from study_server.pgtemp import TempPostgres  # noqa: E402
 
-GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "8", "--preload", "--keep-alive", "20", "--timeout", "60", "--log-level", "warning"]
+GUNICORN_OPTIONS = ["--preload", "--keep-alive", "20", "--timeout", "60", "--log-level", "warning"]
+
+
+def gunicorn_setup(workers: int, threads: int) -> list[str]:
+    """The gunicorn options shared by the study server and the bare app."""
+    return ["-w", str(workers), "-k", "gthread", "--threads", str(threads), *GUNICORN_OPTIONS]
 QS = ("expression", "identity", "artifacts")
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 TRIAL_RE = re.compile(r'action="/trial/(\d+)"')
@@ -54,9 +62,12 @@ CHECK_RE = re.compile(r"please answer (\d+) to every question")
 METHODS = ("m_a", "m_b", "m_c", "m_d")
 N_ITEMS = 5
 ANSWERS_PER_PARTICIPANT = 1 + N_ITEMS + 1  # practice + one per item + one attention check
+TP_ITEMS = 40  # throughput study: within design, so a participant rates 1 + 40 x 4 trials
+TP_TRIALS = 1 + TP_ITEMS * len(METHODS)
+TP_SESSIONS = 2  # participants set up per throughput client before its clock starts
 
 
-def make_study(folder: Path, n_items: int) -> Path:
+def make_study(folder: Path, n_items: int, study_id: str = "bench", design: str = "latin-square", checks: str = "[5]") -> Path:
     """A study folder with ``n_items`` x 4 methods of 64 px images."""
     (folder / "images").mkdir(parents=True)
     rows = []
@@ -74,7 +85,8 @@ def make_study(folder: Path, n_items: int) -> Path:
         writer.writerow(["stimulus_id", "item_id", "source_id", "target_id", "task", "method", "parameters", "path", "sha256"])
         writer.writerows(rows)
     (folder / "study.toml").write_text(
-        'id = "bench"\ndemographics = false\npractice_trials = 1\nattention_checks = [5]\ncompletion_code = "BENCH"\n'
+        f'id = "{study_id}"\ndesign = "{design}"\ndemographics = false\npractice_trials = 1\n'
+        f'attention_checks = {checks}\ncompletion_code = "BENCH"\n'
     )
     return folder
 
@@ -88,8 +100,8 @@ def free_port() -> int:
 class Server:
     """A gunicorn process group that can be killed with SIGKILL and started again."""
 
-    def __init__(self, app: str, env: dict[str, str], port: int, pythonpath: str = "") -> None:
-        self.command = [sys.executable, "-m", "gunicorn", *GUNICORN, "-b", f"127.0.0.1:{port}", app]
+    def __init__(self, app: str, env: dict[str, str], port: int, gunicorn: list[str], pythonpath: str = "") -> None:
+        self.command = [sys.executable, "-m", "gunicorn", *gunicorn, "-b", f"127.0.0.1:{port}", app]
         if pythonpath:
             self.command[3:3] = ["--pythonpath", pythonpath]
         self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
@@ -109,6 +121,11 @@ class Server:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"server did not start: {' '.join(self.command)}")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -284,106 +301,140 @@ def load_run(server: Server, db_url: str, n: int, think: tuple[float, float], ki
     }
 
 
-def closed_loop(port: int, make_calls, threads: int, seconds: float) -> float:  # type: ignore[no-untyped-def]
-    """Requests per second of ``threads`` clients each running ``make_calls(client)`` repeatedly."""
-    count = [0]
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def worker(k: int) -> None:
-        c = Client(port)
-        steps = make_calls(c, k)
-        local = 0
-        while time.monotonic() < stop:
-            try:
-                local += next(steps)
-            except StopIteration:
-                steps = make_calls(Client(port), k + 1000 * local)
-            except (OSError, http.client.HTTPException):
-                time.sleep(0.05)
-        with lock:
-            count[0] += local
-
-    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    began = time.monotonic()
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return count[0] / (time.monotonic() - began)
-
-
-def study_steps(c: Client, k: int):  # type: ignore[no-untyped-def]
-    """A participant with no think time; yields the number of requests made per step."""
-    c.request("GET", f"/?PROLIFIC_PID=tp{k}x{random.getrandbits(40)}")
-    _, _, html = c.request("GET", "/consent")
-    token = CSRF_RE.search(html).group(1)
+def start_session(c: RawClient, pid: str) -> str:
+    """Study link, consent, instructions: a participant at their first trial; returns the CSRF token."""
+    c.request("GET", f"/?PROLIFIC_PID={pid}")
+    status, _, html = c.request("GET", "/consent")
+    found = CSRF_RE.search(html)
+    if status != 200 or found is None:
+        raise RuntimeError(f"GET /consent -> {status} {html[:200]}")
+    token = found.group(1)
     c.request("POST", "/consent", f"consent=yes&csrf_token={token}")
     c.request("POST", "/instructions", f"csrf_token={token}")
-    yield 4
-    while True:
-        status, _, html = c.request("GET", "/trial")
-        if status != 200:
-            return
-        seq = int(TRIAL_RE.search(html).group(1))
-        check = CHECK_RE.search(html)
-        rating = check.group(1) if check else "3"
-        body = "&".join(f"q_{q}={rating}" for q in QS) + f"&rt_ms=1000&csrf_token={token}"
-        status, _, _ = c.request("POST", f"/trial/{seq}", body)
-        yield 2
+    return token
 
 
-def answer_steps(c: Client, k: int):  # type: ignore[no-untyped-def]
-    """Answer submissions only: after the start (not counted), POST every trial in order, no page GETs."""
-    c.request("GET", f"/?PROLIFIC_PID=ta{k}x{random.getrandbits(40)}")
-    _, _, html = c.request("GET", "/consent")
-    token = CSRF_RE.search(html).group(1)
-    c.request("POST", "/consent", f"consent=yes&csrf_token={token}")
-    c.request("POST", "/instructions", f"csrf_token={token}")
-    body = "&".join(f"q_{q}=3" for q in QS) + f"&rt_ms=1000&csrf_token={token}"
-    for seq in range(ANSWERS_PER_PARTICIPANT):
-        status, _, text = c.request("POST", f"/trial/{seq}", body)
-        if status != 303:
-            raise RuntimeError(f"POST /trial/{seq} -> {status} {text[:200]}")
-        yield 1
+def answer_body(rating: int | str, token: str) -> str:
+    return "&".join(f"q_{q}={rating}" for q in QS) + f"&rt_ms=1000&csrf_token={token}"
 
 
-def bare_steps(c: Client, k: int):  # type: ignore[no-untyped-def]
-    while True:
-        c.request("POST", "/bare", "x=1")
-        yield 1
+def prepared_sessions(port: int, k: int, n: int) -> list[RawClient]:
+    """``n`` participants of client ``k``, each at their first trial (untimed set-up)."""
+    sessions = []
+    for j in range(n):
+        c = RawClient(port)
+        c.token = start_session(c, f"tp{k}x{j}x{random.getrandbits(40)}")  # type: ignore[attr-defined]
+        sessions.append(c)
+    return sessions
+
+
+def answers_only(port: int, sessions: int):  # type: ignore[no-untyped-def]
+    """Client set-up: ``sessions`` participants; then POST every trial of each in turn, no page GETs."""
+
+    def prepare(k: int):  # type: ignore[no-untyped-def]
+        prepared = prepared_sessions(port, k, sessions)
+
+        def steps():  # type: ignore[no-untyped-def]
+            for c in prepared:
+                body = answer_body(3, c.token)  # type: ignore[attr-defined]
+                for seq in range(TP_TRIALS):
+                    status, _, text = c.request("POST", f"/trial/{seq}", body)
+                    if status != 303:
+                        raise RuntimeError(f"POST /trial/{seq} -> {status} {text[:200]}")
+                    yield 1
+
+        return steps()
+
+    return prepare
+
+
+def participant_mix(port: int, sessions: int):  # type: ignore[no-untyped-def]
+    """Client set-up: ``sessions`` participants; then per trial what a browser sends: GET /trial, POST."""
+
+    def prepare(k: int):  # type: ignore[no-untyped-def]
+        prepared = prepared_sessions(port, k, sessions)
+
+        def steps():  # type: ignore[no-untyped-def]
+            for c in prepared:
+                while True:
+                    status, _, html = c.request("GET", "/trial")
+                    if status != 200:
+                        break
+                    seq = int(TRIAL_RE.search(html).group(1))
+                    check = CHECK_RE.search(html)
+                    c.request("POST", f"/trial/{seq}", answer_body(check.group(1) if check else 3, c.token))  # type: ignore[attr-defined]
+                    yield 2
+
+        return steps()
+
+    return prepare
+
+
+def bare_route(port: int):  # type: ignore[no-untyped-def]
+    def prepare(k: int):  # type: ignore[no-untyped-def]
+        c = RawClient(port)
+
+        def steps():  # type: ignore[no-untyped-def]
+            while True:
+                c.request("POST", "/bare", "x=1")
+                yield 1
+
+        return steps()
+
+    return prepare
+
+
+def postmaster_pid(pg: TempPostgres) -> int:
+    return int((pg.data / "postmaster.pid").read_text().split()[0])
 
 
 def run_database(kind: str, args: argparse.Namespace, work: Path) -> dict[str, float]:
     study = make_study(work / f"study-{kind}", n_items=N_ITEMS)
+    tp_study = make_study(work / f"tp-{kind}", n_items=TP_ITEMS, study_id="bench-tp", design="within", checks="[]")
     pg = None
     if kind == "sqlite":
         db_url = f"sqlite:///{work / 'bench.sqlite3'}"
     else:
         pg = TempPostgres().start()
         db_url = pg.url
-    env = {"AUFX_STUDY_DIR": str(study), "AUFX_DB_URL": db_url, "AUFX_ADMIN_PASSWORD": "bench-only-password"}
-    server = Server("study_server.wsgi:app", env, free_port())
-    bare = Server("bench_server_bare:app", {}, free_port(), pythonpath=str(ROOT / "benchmarks"))
+    env = {"AUFX_DB_URL": db_url, "AUFX_ADMIN_PASSWORD": "bench-only-password"}
+    server = Server("study_server.wsgi:app", {**env, "AUFX_STUDY_DIR": str(study)}, free_port(), args.gunicorn)
+    tp_server = Server("study_server.wsgi:app", {**env, "AUFX_STUDY_DIR": str(tp_study)}, free_port(), args.gunicorn)
+    bare = Server("bench_server_bare:app", {}, free_port(), args.gunicorn, pythonpath=str(ROOT / "benchmarks"))
     try:
-        server.start("/api/health")
-        result = load_run(server, db_url, args.participants, (args.think_min, args.think_max), kill_at=0.4, per=ANSWERS_PER_PARTICIPANT)
+        result: dict[str, float] = {}
+        if not args.throughput_only:
+            server.start("/api/health")
+            result = load_run(server, db_url, args.participants, (args.think_min, args.think_max), 0.4, ANSWERS_PER_PARTICIPANT)
+            server.stop()
+        tp_server.start("/api/health")
         bare.start("/bare")
-        study_rates, answer_rates, bare_rates = [], [], []
+        database_pids = [postmaster_pid(pg)] if pg is not None else []
+        rounds: dict[str, list[dict[str, float]]] = {"mix": [], "answers": [], "bare": []}
         for _ in range(args.rounds):  # interleaved, so that all see the same machine load
-            study_rates.append(closed_loop(server.port, study_steps, args.threads, args.seconds))
-            answer_rates.append(closed_loop(server.port, answer_steps, args.threads, args.seconds))
-            bare_rates.append(closed_loop(bare.port, bare_steps, args.threads, args.seconds))
+            for name, prepare, pids in (
+                ("mix", participant_mix(tp_server.port, TP_SESSIONS), [tp_server.pid, *database_pids]),
+                ("answers", answers_only(tp_server.port, TP_SESSIONS), [tp_server.pid, *database_pids]),
+                ("bare", bare_route(bare.port), [bare.pid]),
+            ):
+                rounds[name].append(closed_loop(prepare, args.threads, args.seconds, pids))
+        med = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for name, runs in rounds.items()}
         result.update(
-            study_rps=statistics.median(study_rates),
-            answer_rps=statistics.median(answer_rates),
-            bare_rps=statistics.median(bare_rates),
-            ratio=statistics.median([s / b for s, b in zip(study_rates, bare_rates, strict=True)]),
-            answer_ratio=statistics.median([a / b for a, b in zip(answer_rates, bare_rates, strict=True)]),
+            study_rps=med["mix"]["rps"],
+            answer_rps=med["answers"]["rps"],
+            bare_rps=med["bare"]["rps"],
+            ratio=statistics.median([m["rps"] / b["rps"] for m, b in zip(rounds["mix"], rounds["bare"], strict=True)]),
+            answer_ratio=statistics.median([a["rps"] / b["rps"] for a, b in zip(rounds["answers"], rounds["bare"], strict=True)]),
+            answer_server_cpu_ms=med["answers"]["server_cpu_ms"],
+            bare_server_cpu_ms=med["bare"]["server_cpu_ms"],
+            answer_client_cpu_ms=med["answers"]["client_cpu_ms"],
+            bare_client_cpu_ms=med["bare"]["client_cpu_ms"],
+            restarts=sum(r["restarts"] for runs in rounds.values() for r in runs),
         )
         return result
     finally:
         server.stop()
+        tp_server.stop()
         bare.stop()
         if pg is not None:
             pg.stop()
@@ -431,7 +482,7 @@ def write_results(results: dict[str, dict[str, float]], args: argparse.Namespace
         f"`benchmarks/bench_server.py` (participants={args.participants}, think time {args.think_min}-{args.think_max} s "
         f"before each answer; throughput: {args.threads} closed-loop clients, median of {args.rounds} interleaved "
         f"{args.seconds:.0f} s rounds of study and bare server), "
-        f"gunicorn `{' '.join(GUNICORN[:7])}`, client and server on one machine over loopback "
+        f"gunicorn `{' '.join(args.gunicorn[:7])}`, client and server on one machine over loopback "
         f"({platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs), {time.strftime('%Y-%m-%d')}. "
         "The server was killed with `kill -9` (whole process group) when 40% of the answers were in and "
         "restarted; clients retried until it was back.",
@@ -497,7 +548,11 @@ def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="20 participants, 3 s throughput runs")
     parser.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
+    parser.add_argument("--throughput-only", action="store_true", help="skip the kill -9 load run (writes nothing)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (study and bare server alike)")
+    parser.add_argument("--worker-threads", type=int, default=8, help="gunicorn gthread threads per worker")
     args = parser.parse_args()
+    args.gunicorn = gunicorn_setup(args.workers, args.worker_threads)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up (servers, PostgreSQL)
     if args.quick:
         args.participants, args.seconds, args.rounds, args.think_min, args.think_max = 20, 2.0, 1, 0.2, 0.5
@@ -507,6 +562,8 @@ def main() -> int:
         for kind in kinds:
             results[kind] = run_database(kind, args, Path(tmp))
             print(kind, {k: (round(v, 2) if isinstance(v, float) else v) for k, v in results[kind].items()}, flush=True)
+        if args.throughput_only:
+            return 0
         cpu = cpu_per_request(Path(tmp))
     print("cpu", cpu)
     section = write_results(results, args, cpu)

@@ -25,6 +25,7 @@ from study_server.db import (
 )
 from study_server.errors import RequestRejected
 from study_server.images import ImageStore
+from study_server.sessions import CachedSerializerSessionInterface
 from study_server.study import Study, load_study
 
 log = logging.getLogger("study_server")
@@ -81,6 +82,7 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None) -> Flask:
         admin_hash = generate_password_hash(cfg.admin_password)
 
     app = Flask(__name__)
+    app.session_interface = CachedSerializerSessionInterface()
     app.config.update(
         SECRET_KEY=secret,
         SESSION_COOKIE_NAME="study_session",

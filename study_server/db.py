@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 try:
     import fcntl
@@ -142,6 +143,25 @@ def write_connection(factory: sessionmaker[Session]) -> Iterator[Connection]:
         connection.execution_options(**WRITE)
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def write_cursor(engine: Engine) -> Iterator[Any]:
+    """A DBAPI cursor in a write transaction (``BEGIN IMMEDIATE`` on SQLite) on a pooled connection;
+    committed on exit, rolled back on an exception (for :mod:`study_server.prepared` statements)."""
+    with _queued(engine):
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            if engine.dialect.name == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()  # back to the pool
 
 
 def create_schema(engine: Engine, attempts: int = 5) -> None:

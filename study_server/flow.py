@@ -1,4 +1,4 @@
-"""Participant state changes: start, next trial, store an answer. No Flask in here.
+"""Participant state changes: start, advance, next trial (answers: :mod:`study_server.answers`). No Flask.
 
 Every function takes a sessionmaker and commits before it returns, so what the caller
 acknowledges to the browser is already on disk.
@@ -7,23 +7,20 @@ acknowledges to the browser is already on disk.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from study_server.db import study_is_open, write_connection, write_session
 from study_server.design import n_lists, plan_trials
 from study_server.errors import RequestRejected
-from study_server.models import Answer, Participant, Trial, utcnow
+from study_server.models import Participant, Trial, utcnow
 from study_server.study import Study
 
 #: Stages of a participant after consent, in order.
 STAGES: tuple[str, ...] = ("demographics", "instructions", "trials", "done")
-#: Grace for clock granularity when checking the minimum viewing time.
-MIN_VIEW_GRACE_MS = 200
 
 
 def platform_of(recruit: dict[str, str]) -> tuple[str, str | None]:
@@ -126,7 +123,7 @@ def advance(factory: sessionmaker[Session], participant: Participant, from_stage
             session.commit()
 
 
-P, T, A = Participant.__table__, Trial.__table__, Answer.__table__
+P, T = Participant.__table__, Trial.__table__
 
 # Hot-path statements, built once (bound parameters) so that a request only executes them.
 _NEXT_TRIALS = (
@@ -139,24 +136,6 @@ _NEXT_TRIALS = (
 )  # fmt: skip
 _MARK_SHOWN = update(T).where(T.c.id == bindparam("tid"), T.c.shown_at.is_(None)).values(shown_at=bindparam("now"))
 _SHOWN_AT = select(T.c.shown_at).where(T.c.id == bindparam("tid"))
-# Lock first, then read the trial in a later statement: under READ COMMITTED that statement sees
-# what the previous holder of the lock committed (a joined read would see a stale trial row).
-_LOCK_PARTICIPANT = select(P.c.id, P.c.completed_at).where(P.c.public_id == bindparam("pid")).with_for_update()
-_TRIAL_BY_SEQ = select(T.c.id, T.c.shown_at, T.c.answered_at).where(
-    T.c.participant_id == bindparam("participant"), T.c.seq == bindparam("seq")
-)
-_STORED = select(A.c.question, A.c.rating).where(A.c.trial_id == bindparam("tid"))
-_CURRENT_LAST = select(func.min(case((T.c.answered_at.is_(None), T.c.seq))), func.max(T.c.seq)).where(
-    T.c.participant_id == bindparam("participant")
-)
-_INSERT_ANSWERS = insert(A)
-_MARK_ANSWERED = update(T).where(T.c.id == bindparam("tid")).values(answered_at=bindparam("now"))
-_SHOW_NEXT = (
-    update(T)
-    .where(T.c.participant_id == bindparam("participant"), T.c.seq == bindparam("next_seq"), T.c.shown_at.is_(None))
-    .values(shown_at=bindparam("now"))
-)
-_MARK_DONE = update(P).where(P.c.id == bindparam("participant")).values(completed_at=bindparam("now"), stage="done")
 
 
 def current_trial(
@@ -188,75 +167,3 @@ def current_trial(
                 now = conn.execute(_SHOWN_AT, {"tid": trial.id}).scalar_one()  # a parallel request was first
         trial.shown_at = now
     return first, trial, (SimpleNamespace(**rows[1]._asdict()) if len(rows) > 1 else None)
-
-
-@dataclass(frozen=True)
-class Stored:
-    """The outcome of an answer: ``duplicate`` is True when it repeated a stored answer."""
-
-    seq: int
-    ratings: dict[str, int]
-    duplicate: bool
-    completed: bool
-
-
-def _describe(ratings: dict[str, int]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in ratings.items())
-
-
-def submit_answer(
-    factory: sessionmaker[Session],
-    study: Study,
-    public_id: str | None,
-    seq: int,
-    ratings: dict[str, int],
-    rt_ms: int | None,
-    retry: bool = True,
-) -> Stored:
-    """Store all answers of trial ``seq`` in one transaction; idempotent, in order only (Core: hot path)."""
-    try:
-        with write_connection(factory) as conn:
-            # one answer of a participant at a time (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE)
-            participant = conn.execute(_LOCK_PARTICIPANT, {"pid": public_id or ""}).first()
-            if participant is None:
-                raise RequestRejected(403, "no study session in this browser: open the study link to start")
-            trial = conn.execute(_TRIAL_BY_SEQ, {"participant": participant.id, "seq": seq}).first()
-            if trial is None:
-                raise RequestRejected(404, f"trial {seq} does not belong to this participant")
-            if trial.answered_at is not None:
-                stored = {q: r for q, r in conn.execute(_STORED, {"tid": trial.id})}
-                if stored == ratings:
-                    return Stored(seq, stored, True, participant.completed_at is not None)
-                raise RequestRejected(
-                    409,
-                    f"trial {seq} was already answered ({_describe(stored)}); a different answer "
-                    f"({_describe(ratings)}) cannot replace it",
-                )
-            current, last = conn.execute(_CURRENT_LAST, {"participant": participant.id}).one()
-            if current != seq or trial.shown_at is None:
-                raise RequestRejected(409, f"trial {seq} is not the current trial; the next trial to answer is {current}")
-            now = utcnow()
-            server_rt = int((now - trial.shown_at).total_seconds() * 1000)
-            if study.min_view_ms and server_rt + MIN_VIEW_GRACE_MS < study.min_view_ms:
-                raise RequestRejected(
-                    422, f"trial {seq} was answered after {server_rt} ms, before the minimum viewing time of {study.min_view_ms} ms"
-                )
-            conn.execute(
-                _INSERT_ANSWERS,
-                [
-                    {"trial_id": trial.id, "question": question, "rating": rating,
-                     "rt_ms": server_rt if rt_ms is None else rt_ms, "server_rt_ms": server_rt, "created_at": now}
-                    for question, rating in ratings.items()
-                ],
-            )  # fmt: skip
-            conn.execute(_MARK_ANSWERED, {"tid": trial.id, "now": now})
-            completed = seq == last
-            if completed:
-                conn.execute(_MARK_DONE, {"participant": participant.id, "now": now})
-            else:  # the browser is redirected to the next trial at once: it is shown from now
-                conn.execute(_SHOW_NEXT, {"participant": participant.id, "next_seq": seq + 1, "now": now})
-            return Stored(seq, ratings, False, completed)
-    except IntegrityError:
-        if not retry:
-            raise
-        return submit_answer(factory, study, public_id, seq, ratings, rt_ms, retry=False)

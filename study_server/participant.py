@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from werkzeug.wrappers import Response as BaseResponse
 
 from study_server import flow
+from study_server.answers import submit_answer
 from study_server.app import error_response, runtime
 from study_server.db import study_is_open
 from study_server.errors import RequestRejected
@@ -179,7 +180,7 @@ def answer(seq_text: str) -> BaseResponse | tuple[Response, int]:
     ratings = parse_ratings(request.form, questions, rt.study.scale_points)
     rt_text = request.form.get("rt_ms", "")
     rt_ms = parse_int(rt_text, "rt_ms", 0, MAX_RT_MS) if rt_text else None
-    stored = flow.submit_answer(rt.db, rt.study, session.get("pid"), seq, ratings, rt_ms)
+    stored = submit_answer(rt.db, rt.study, session.get("pid"), seq, ratings, rt_ms)
     if request.accept_mimetypes.best == "application/json":
         status = "duplicate" if stored.duplicate else "stored"
         return jsonify(status=status, trial=seq, ratings=stored.ratings, completed=stored.completed), 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,12 @@ def app(study_dir: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """URL of a throw-away PostgreSQL server shared by the tests of this session."""
+    from study_server.pgtemp import TempPostgres
+
+    with TempPostgres() as pg:
+        yield pg.url

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from PIL import Image, ImageDraw, PngImagePlugin
 
 METHODS = ("aufx", "stargan", "ganimation", "cascade-efgan")
@@ -143,3 +146,24 @@ class Walker:
             value = rating if expected is None else (expected % 5 + 1 if fail_checks else expected)
             assert self.answer(seq, {q: value for q in ("expression", "identity", "artifacts")}).status_code == 303
         assert self.get("/done").status_code == 200
+
+
+#: Both databases; PostgreSQL tests carry the ``postgres`` marker (a throw-away server, conftest).
+KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def fresh_pg_database(server_url: str) -> str:
+    """A new, empty database on the throw-away PostgreSQL server."""
+    name = "t_" + secrets.token_hex(4)
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def database_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh database of ``kind`` ("sqlite" or "postgresql") for one test."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    return fresh_pg_database(request.getfixturevalue("postgres"))

@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from study_server.app import create_app
 from study_server.models import Answer, Participant
-from tests.study_server.helpers import Walker
+from tests.study_server.helpers import KINDS, Walker, database_url
 
 QS = ("expression", "identity", "artifacts")
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    from study_server.pgtemp import TempPostgres
-
-    with TempPostgres() as pg:
-        yield pg.url
-
-
-def fresh_pg_database(server_url: str) -> str:
-    name = "t_" + secrets.token_hex(4)
-    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
-    return server_url.rsplit("/", 1)[0] + "/" + name
-
-
-def database_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    return fresh_pg_database(request.getfixturevalue("postgres"))
-
-
-KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -1,0 +1,178 @@
+"""Storing the answer of one trial: the hot path of a study (SQLAlchemy Core, prebuilt statements).
+
+An answer that is accepted costs one transaction of four statements: a guarded ``UPDATE`` that
+claims the trial (it matches only if the trial belongs to the browser's participant, is shown,
+unanswered, and every earlier trial is answered) and returns what the rest needs, one
+multi-row ``INSERT`` of the ratings, the ``UPDATE`` that starts the next trial's clock (or,
+after the last trial, marks the participant done). Only when the guard matches nothing do
+further reads find out why: a repeated answer (returned as stored), a conflicting one (409 with
+the stored values), a foreign or out-of-order trial.
+
+Concurrency: on SQLite writers are serialised (``BEGIN IMMEDIATE`` and the writer lock). On
+PostgreSQL the guard's row lock serialises two submissions of the same trial: the second waits
+for the first to commit, then no longer matches (``answered_at`` is set) and is answered from
+the stored ratings; the unique ``(trial_id, question)`` constraint backs this up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Dialect, Engine, and_, bindparam, case, func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from study_server.db import write_cursor
+from study_server.errors import RequestRejected
+from study_server.models import Answer, Participant, Trial, utcnow
+from study_server.prepared import Prepared
+from study_server.study import Study
+
+#: Grace for clock granularity when checking the minimum viewing time.
+MIN_VIEW_GRACE_MS = 200
+
+P, T, A = Participant.__table__, Trial.__table__, Answer.__table__
+_EARLIER = T.alias("earlier")
+
+_PARTICIPANT_ID = select(P.c.id).where(P.c.public_id == bindparam("pid")).scalar_subquery()
+_EARLIER_OPEN = (
+    select(_EARLIER.c.id)
+    .where(_EARLIER.c.participant_id == T.c.participant_id, _EARLIER.c.seq < T.c.seq, _EARLIER.c.answered_at.is_(None))
+    .exists()
+)
+#: Claims the trial: matches only the participant's current, shown, unanswered trial.
+_CLAIM = Prepared(
+    update(T)
+    .where(
+        T.c.participant_id == _PARTICIPANT_ID,
+        T.c.seq == bindparam("trial_seq"),
+        T.c.answered_at.is_(None),
+        T.c.shown_at.is_not(None),
+        ~_EARLIER_OPEN,
+    )
+    .values(answered_at=bindparam("now"))
+    .returning(T.c.id, T.c.participant_id, T.c.shown_at)
+)
+_ANSWER_COLUMNS = ("trial_id", "question", "rating", "rt_ms", "server_rt_ms", "created_at")
+#: Starts the next trial's clock (the browser is redirected to it at once); 0 rows after the last.
+_SHOW_NEXT = Prepared(
+    update(T)
+    .where(T.c.participant_id == bindparam("participant"), T.c.seq == bindparam("next_seq"))
+    .values(shown_at=func.coalesce(T.c.shown_at, bindparam("now")))
+)
+_MARK_DONE = Prepared(
+    update(P).where(P.c.id == bindparam("participant")).values(completed_at=bindparam("now"), stage="done")
+)
+
+# Only when the claim matched nothing: why not?
+_DIAGNOSE = Prepared(
+    select(P.c.id, P.c.completed_at, T.c.id, T.c.answered_at, T.c.shown_at)
+    .select_from(P.outerjoin(T, and_(T.c.participant_id == P.c.id, T.c.seq == bindparam("trial_seq"))))
+    .where(P.c.public_id == bindparam("pid"))
+)
+_STORED = Prepared(select(A.c.question, A.c.rating).where(A.c.trial_id == bindparam("tid")).order_by(A.c.id))
+_CURRENT = Prepared(
+    select(func.min(case((T.c.answered_at.is_(None), T.c.seq)))).where(T.c.participant_id == bindparam("participant"))
+)
+_inserts: dict[int, Prepared] = {}
+
+
+def _insert_answers(n: int) -> Prepared:
+    """One multi-row ``INSERT`` of ``n`` ratings (one round trip on PostgreSQL too)."""
+    if n not in _inserts:
+        rows = [{c: bindparam(f"{c}_{i}") for c in _ANSWER_COLUMNS} for i in range(n)]
+        _inserts[n] = Prepared(insert(A).values(rows))
+    return _inserts[n]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The outcome of an answer: ``duplicate`` is True when it repeated a stored answer."""
+
+    seq: int
+    ratings: dict[str, int]
+    duplicate: bool
+    completed: bool
+
+
+def _describe(ratings: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in ratings.items())
+
+
+class _Race(Exception):
+    """The trial became answerable while the claim ran (PostgreSQL, out-of-order requests)."""
+
+
+def submit_answer(
+    factory: sessionmaker[Session],
+    study: Study,
+    public_id: str | None,
+    seq: int,
+    ratings: dict[str, int],
+    rt_ms: int | None,
+) -> Stored:
+    """Store all ratings of trial ``seq`` (question -> rating) in one transaction; idempotent.
+
+    Returns once the transaction is committed. Raises :class:`RequestRejected` (403 no
+    participant, 404 foreign trial, 409 conflicting or out-of-order answer, 422 too fast).
+    """
+    engine: Engine = factory.kw["bind"]
+    integrity_error = engine.dialect.loaded_dbapi.IntegrityError
+    for attempt in range(2):
+        try:
+            with write_cursor(engine) as cursor:
+                return _store(cursor, engine.dialect, study, public_id or "", seq, ratings, rt_ms)
+        except (integrity_error, _Race):
+            if attempt == 1:
+                raise RequestRejected(409, f"trial {seq} is being answered by another request; reload the page") from None
+    raise AssertionError("unreachable")
+
+
+def _store(
+    cursor: Any, dialect: Dialect, study: Study, public_id: str, seq: int, ratings: dict[str, int], rt_ms: int | None
+) -> Stored:
+    now = utcnow()
+    claimed = _CLAIM.run(cursor, dialect, {"pid": public_id, "trial_seq": seq, "now": now})
+    if not claimed:
+        return _not_claimed(cursor, dialect, public_id, seq, ratings)
+    trial_id, participant_id, shown_at = claimed[0]
+    server_rt = int((now - shown_at).total_seconds() * 1000)
+    if study.min_view_ms and server_rt + MIN_VIEW_GRACE_MS < study.min_view_ms:
+        raise RequestRejected(  # rolls the claim back
+            422, f"trial {seq} was answered after {server_rt} ms, before the minimum viewing time of {study.min_view_ms} ms"
+        )
+    values: dict[str, Any] = {}
+    for i, (question, rating) in enumerate(ratings.items()):
+        values.update({f"trial_id_{i}": trial_id, f"question_{i}": question, f"rating_{i}": rating,
+                       f"rt_ms_{i}": server_rt if rt_ms is None else rt_ms, f"server_rt_ms_{i}": server_rt,
+                       f"created_at_{i}": now})  # fmt: skip
+    _insert_answers(len(ratings)).run(cursor, dialect, values)
+    params = {"participant": participant_id, "next_seq": seq + 1, "now": now}
+    _SHOW_NEXT.run(cursor, dialect, params)
+    completed = cursor.rowcount == 0
+    if completed:
+        _MARK_DONE.run(cursor, dialect, params)
+    return Stored(seq, ratings, False, completed)
+
+
+def _not_claimed(cursor: Any, dialect: Dialect, public_id: str, seq: int, ratings: dict[str, int]) -> Stored:
+    """A repeated answer (returned as stored), or the reason for rejecting it."""
+    found = _DIAGNOSE.run(cursor, dialect, {"pid": public_id, "trial_seq": seq})
+    if not found:
+        raise RequestRejected(403, "no study session in this browser: open the study link to start")
+    participant_id, completed_at, trial_id, answered_at, shown_at = found[0]
+    if trial_id is None:
+        raise RequestRejected(404, f"trial {seq} does not belong to this participant")
+    if answered_at is not None:
+        stored = dict(_STORED.run(cursor, dialect, {"tid": trial_id}))
+        if stored == ratings:
+            return Stored(seq, stored, True, completed_at is not None)
+        raise RequestRejected(
+            409,
+            f"trial {seq} was already answered ({_describe(stored)}); a different answer "
+            f"({_describe(ratings)}) cannot replace it",
+        )
+    current = _CURRENT.run(cursor, dialect, {"participant": participant_id})[0][0]
+    if current == seq and shown_at is not None:
+        raise _Race  # an earlier answer was committed while the claim ran: try once more
+    raise RequestRejected(409, f"trial {seq} is not the current trial; the next trial to answer is {current}")
