@@ -1,19 +1,26 @@
 """Stimuli throughput: plain loop vs Dask with 1 and 2 workers, on a tiny 32-px model.
 
-    .venv/bin/python benchmarks/bench_stimuli.py [--items 6] [--repeats 1]
+    .venv/bin/python benchmarks/bench_stimuli.py [--items 12] [--steps 30] [--repeats 1]
+
+Configurations, run side by side in one invocation on the same spec:
+
+- ``loop``: ``workers=0``, a plain loop in the driver (no Dask);
+- ``dask1``: ``workers=1``, the default: a LocalCluster whose one worker is a thread of the driver;
+- ``dask1p``: ``workers=1, processes=True``: one worker process (what ``workers=1`` was before);
+- ``dask2``: ``workers=2``: two worker processes.
 
 Each configuration runs in a fresh Python process (so model loading and, for Dask, cluster start
 and worker imports are counted) on a fresh output folder. Reported per configuration:
 
-- process wall / CPU: the whole command in a fresh process (interpreter start, imports, plan,
-  cluster start, faces, stimuli, assembly, shutdown); CPU = user + system seconds of the process
-  and all its children (the Dask workers), measured by the parent, so that the figures mean
-  something on a machine shared with other work;
-- wall: seconds of the ``run_stimuli`` call alone;
-- stimuli wave: seconds of the stimulus wave alone (what scales with the study's size);
-- stimuli/s over the whole call and over the stimulus wave.
+- process wall / CPU: the whole command (interpreter start, imports, plan, cluster start, faces,
+  stimuli, assembly, shutdown); CPU = user + system seconds of the process and all its children
+  (the Dask workers), measured by the parent;
+- start-up: seconds to start the cluster (worker processes importing torch and the engine);
+- faces wave, stimuli wave: wall and CPU seconds (driver + worker processes, each counted once)
+  of each wave; the stimulus wave (models already loaded by the faces wave) is the steady state.
 
-Overhead of the Dask path = (Dask, 1 worker) / (loop) − 1, for process wall and process CPU (goal <= 10 %).
+Overheads vs the loop, at 1 worker: whole command (wall, CPU) and steady state (stimulus wave wall,
+CPU); goal <= +10 %.
 """
 
 from __future__ import annotations
@@ -62,32 +69,68 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+CONFIGS = {"loop": (0, None), "dask1": (1, None), "dask1p": (1, True), "dask2": (2, None)}
+
+
+def cluster_cpu() -> float:
+    """CPU seconds of this process plus the worker processes of the current Dask client, each once."""
+    import os
+
+    own = cpu_seconds()
+    try:
+        from distributed import default_client
+
+        client = default_client()
+    except (ImportError, ValueError):
+        return own
+
+    def worker_cpu() -> tuple[int, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return os.getpid(), usage.ru_utime + usage.ru_stime
+
+    by_pid = dict(client.run(worker_cpu).values())
+    by_pid.pop(os.getpid(), None)  # an in-process worker is already in ``own``
+    return own + sum(by_pid.values())
+
+
 def one(config: str, spec: Path, out: Path) -> dict:
     """Run one configuration in this process; returns its figures."""
     import warnings
 
     warnings.simplefilter("ignore")
+    import aufx.stimuli.run as run
     from aufx.stimuli import load_spec
-    from aufx.stimuli.run import run_stimuli
 
-    workers = {"loop": 0, "dask1": 1, "dask2": 2}[config]
-    cpu0, t0 = cpu_seconds(), time.perf_counter()
-    summary = run_stimuli(load_spec(spec), out, workers=workers, progress=False)
+    waves: dict[str, float] = {}
+    wave = run._wave
+
+    def timed_wave(units, out_, label, executor, summary, progress):  # noqa: ANN001, ANN202
+        cpu0 = cluster_cpu()
+        wave(units, out_, label, executor, summary, progress)
+        waves[f"{label}_cpu_s"] = cluster_cpu() - cpu0
+
+    run._wave = timed_wave
+    workers, processes = CONFIGS[config]
+    t0 = time.perf_counter()
+    summary = run.run_stimuli(
+        load_spec(spec), out, workers=workers, processes=processes, progress=False
+    )
     wall = time.perf_counter() - t0
     time.sleep(
         0.5
     )  # let the closed cluster's worker processes be reaped (their CPU joins RUSAGE_CHILDREN)
     n = len(summary.plan.stimuli)
-    return {"config": config, "stimuli": n, "wall_s": wall, "wave_s": summary.seconds["stimuli"],
-            "faces_s": summary.seconds["faces"], "cpu_s": cpu_seconds() - cpu0,
-            "per_s": n / wall, "wave_per_s": n / summary.seconds["stimuli"]}  # fmt: skip
+    return {"config": config, "stimuli": n, "wall_s": wall, "startup_s": summary.seconds.get("startup", 0.0),
+            "faces_s": summary.seconds["faces"], "wave_s": summary.seconds["stimuli"],
+            "faces_cpu_s": waves["faces_cpu_s"], "wave_cpu_s": waves["stimuli_cpu_s"],
+            "wave_per_s": n / summary.seconds["stimuli"]}  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--items", type=int, default=6)
+    parser.add_argument("--items", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument(
         "--steps",
@@ -95,7 +138,17 @@ def main() -> int:
         default=30,
         help="aufx optimisation steps per stimulus (work per stimulus)",
     )
-    parser.add_argument("--one", choices=("loop", "dask1", "dask2"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--configs",
+        default="loop,dask1,dask1p,dask2",
+        help="comma-separated: loop,dask1,dask1p,dask2",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="also check that every configuration wrote the same bytes",
+    )
+    parser.add_argument("--one", choices=tuple(CONFIGS), help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -118,7 +171,7 @@ def main() -> int:
         )
         results = []
         for repeat in range(args.repeats):
-            for config in ("loop", "dask1", "dask2"):
+            for config in args.configs.split(","):
                 out = root / f"out-{config}-{repeat}"
                 cpu0, t0 = children_cpu(), time.perf_counter()
                 proc = subprocess.run([sys.executable, __file__, "--one", config, "--spec", str(spec), "--out", str(out)],
@@ -132,29 +185,45 @@ def main() -> int:
                               process_per_s=result["stimuli"] / process_wall,
                               stimuli_per_cpu_s=result["stimuli"] / process_cpu)  # fmt: skip
                 results.append(result)
-                print(f"{config:6s} {result['stimuli']} stimuli  process wall {process_wall:6.1f} s "
-                      f"({result['process_per_s']:.3f}/s)  process CPU {process_cpu:6.1f} s "
-                      f"({result['stimuli_per_cpu_s']:.2f}/CPU-s)  run_stimuli wall {result['wall_s']:6.1f} s  "
-                      f"stimuli wave {result['wave_s']:6.1f} s ({result['wave_per_s']:.3f}/s)", flush=True)  # fmt: skip
+                print(f"{config:6s} {result['stimuli']} stimuli | process wall {process_wall:6.1f} s "
+                      f"({result['process_per_s']:.2f}/s), CPU {process_cpu:6.1f} s | start-up {result['startup_s']:5.1f} s | "
+                      f"faces {result['faces_s']:5.1f} s / {result['faces_cpu_s']:5.1f} CPU-s | "
+                      f"stimuli wave {result['wave_s']:6.1f} s ({result['wave_per_s']:.2f}/s) / "
+                      f"{result['wave_cpu_s']:5.1f} CPU-s", flush=True)  # fmt: skip
+            if args.check:
+                ref = folder_bytes(root / f"out-loop-{repeat}")
+                same = all(
+                    folder_bytes(root / f"out-{c}-{repeat}") == ref for c in args.configs.split(",")
+                )
+                print(f"outputs byte-identical across configurations: {same}", flush=True)
+    configs = args.configs.split(",")
     best = {
         c: min((r for r in results if r["config"] == c), key=lambda r: r["process_wall_s"])
-        for c in ("loop", "dask1", "dask2")
+        for c in configs
     }
-    ratios = {
-        "overhead_process_wall": best["dask1"]["process_wall_s"] / best["loop"]["process_wall_s"]
-        - 1,
-        "overhead_process_cpu": best["dask1"]["process_cpu_s"] / best["loop"]["process_cpu_s"] - 1,
-        "overhead_wave_wall": best["dask1"]["wave_s"] / best["loop"]["wave_s"] - 1,
-        "speedup_2v1_process_wall": best["dask1"]["process_wall_s"]
-        / best["dask2"]["process_wall_s"],
-        "speedup_2v1_wave": best["dask1"]["wave_s"] / best["dask2"]["wave_s"],
-    }
-    print(f"Dask (1 worker) vs loop: process wall {ratios['overhead_process_wall']:+.1%}, process CPU "
-          f"{ratios['overhead_process_cpu']:+.1%}, stimuli wave {ratios['overhead_wave_wall']:+.1%} (goal <= +10%)")  # fmt: skip
-    print(f"2 vs 1 Dask workers: speed-up x{ratios['speedup_2v1_process_wall']:.2f} (process wall), "
-          f"x{ratios['speedup_2v1_wave']:.2f} (stimuli wave)")  # fmt: skip
+    ratios = {}
+    if "loop" in best:
+        for c in (c for c in configs if c != "loop"):
+            ratios[f"overhead_{c}"] = {k: best[c][k] / best["loop"][k] - 1
+                                       for k in ("process_wall_s", "process_cpu_s", "wave_s", "wave_cpu_s")}  # fmt: skip
+            o = ratios[f"overhead_{c}"]
+            print(f"{c} vs loop: whole command wall {o['process_wall_s']:+.1%}, CPU {o['process_cpu_s']:+.1%}; "
+                  f"steady state (stimulus wave) wall {o['wave_s']:+.1%}, CPU {o['wave_cpu_s']:+.1%} (goal <= +10%)")  # fmt: skip
+    if "dask2" in best:
+        for one_worker in ("dask1", "dask1p"):
+            if one_worker in best:
+                a, b = best[one_worker], best["dask2"]
+                ratios[f"speedup_2v_{one_worker}"] = {"process_wall": a["process_wall_s"] / b["process_wall_s"],
+                                                      "wave": a["wave_s"] / b["wave_s"]}  # fmt: skip
+                print(f"2 workers vs {one_worker}: x{a['process_wall_s'] / b['process_wall_s']:.2f} stimuli/s "
+                      f"(whole command), x{a['wave_s'] / b['wave_s']:.2f} (stimulus wave)")  # fmt: skip
     print(json.dumps({"results": results, **ratios}))
     return 0
+
+
+def folder_bytes(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and ".aufx-stimuli" not in p.parts}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -151,13 +151,15 @@ def test_all_tasks_outputs_blinding_server_and_compare(model_dir, tmp_path, caps
 
 
 @pytest.mark.slow
-def test_dask_two_workers_matches_loop_byte_for_byte(model_dir, tmp_path):
+def test_dask_one_and_two_workers_match_loop_byte_for_byte(model_dir, tmp_path):
     spec = write_spec(model_dir, n=2, name="det")
     assert run("stimuli", spec, "--out", tmp_path / "loop", "--workers", 0, "--quiet") == 0
     assert run("stimuli", spec, "--out", tmp_path / "dask", "--workers", 2, "--quiet") == 0
+    assert run("stimuli", spec, "--out", tmp_path / "dask1", "--workers", 1, "--quiet") == 0
     loop, dask = folder_bytes(tmp_path / "loop"), folder_bytes(tmp_path / "dask")
     assert loop.keys() == dask.keys()
     assert loop == dask  # manifest, metrics, study.toml, contact sheet and every image
+    assert folder_bytes(tmp_path / "dask1") == loop  # one worker: a thread of the driver
     from study_server.study import load_study
 
     assert len(load_study(tmp_path / "dask").stimuli) == 2 * 7
@@ -170,21 +172,26 @@ def test_resume_after_killed_run_equals_uninterrupted(model_dir, tmp_path):
     killed = tmp_path / "killed"
     records = killed / ".aufx-stimuli" / "records"
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
-    process = subprocess.Popen([sys.executable, "-m", "aufx.cli", "stimuli", str(spec), "--out", str(killed), "--workers", "1", "--quiet"],
-                               cwd=REPO, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    deadline = time.monotonic() + 240
+    log = (
+        tmp_path / "killed.log"
+    )  # a file, not a pipe: a full pipe nobody reads would stall the run
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "aufx.cli", "stimuli", str(spec), "--out", str(killed), "--workers", "1", "--quiet"],
+                                   cwd=REPO, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+    # no timing assumption: wait (up to a generous limit, for loaded machines) until the faces and a
+    # few stimuli are recorded, freeze the whole process group at once, then kill it
+    deadline = time.monotonic() + 900
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            if (
-                records.is_dir() and len(list(records.glob("*.json"))) >= 6 + 3
-            ):  # 6 faces and a few stimuli
+            if records.is_dir() and len(list(records.glob("*.json"))) >= 6 + 3:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGSTOP)  # nothing finishes between the count and the kill
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # the driver and its Dask workers
         process.wait()
     done = len(list(records.glob("*.json")))
-    assert done >= 9, process.stdout.read().decode()[-2000:]
+    assert done >= 9, log.read_text()[-2000:]
     assert not (killed / "manifest.csv").exists(), "the run finished before it was killed"
     assert done < 6 + 3 * 7
     from aufx.stimuli import load_spec
@@ -266,3 +273,40 @@ def test_existing_scheduler_address(model_dir, tmp_path):
             == 0
         )
     assert folder_bytes(tmp_path / "loop") == folder_bytes(tmp_path / "remote")
+
+
+def _units(methods: dict[str, int]) -> list[dict]:
+    return [{"stage": "stimulus", "stimulus_id": f"s{name}{i}", "method": {"name": name}}
+            for name, n in methods.items() for i in range(n)]  # fmt: skip
+
+
+def test_batches_group_units_by_method_in_plan_order():
+    from aufx.stimuli.run import batches
+
+    units = _units({"a": 5, "b": 3})
+    units = units[:2] + units[5:] + units[2:5]  # methods interleaved in plan order
+    chunks = batches(units, slots=1, max_batch=4)  # 8 units / (4 tasks per slot) -> 2 per batch
+    assert [[u["stimulus_id"] for u in c] for c in chunks] == [
+        ["sa0", "sa1"], ["sa2", "sa3"], ["sa4"], ["sb0", "sb1"], ["sb2"]]  # fmt: skip
+    assert batches([], slots=2) == []
+
+
+def test_batches_keep_about_four_tasks_per_worker_thread():
+    from aufx.stimuli.run import batches
+
+    units = _units({"a": 40})
+    assert [len(c) for c in batches(units, slots=2, max_batch=8)] == [5] * 8  # 40 / (4 * 2)
+    assert [len(c) for c in batches(units, slots=1, max_batch=8)] == [8] * 5  # capped
+    assert [len(c) for c in batches(units, slots=100)] == [1] * 40
+    faces = [{"stage": "face", "face_id": f"f{i}"} for i in range(3)]  # no method: one group
+    assert [len(c) for c in batches(faces, slots=1)] == [1, 1, 1]
+
+
+def test_a_thread_worker_needs_one_worker():
+    from aufx.stimuli.run import dask_executor
+
+    with pytest.raises(
+        ValueError, match="processes=False runs one worker thread in this process; got workers=2"
+    ):
+        with dask_executor(2, processes=False):
+            pass
