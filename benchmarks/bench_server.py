@@ -24,6 +24,7 @@ import argparse
 import csv
 import hashlib
 import http.client
+import math
 import os
 import platform
 import random
@@ -38,6 +39,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -62,9 +64,8 @@ CHECK_RE = re.compile(r"please answer (\d+) to every question")
 METHODS = ("m_a", "m_b", "m_c", "m_d")
 N_ITEMS = 5
 ANSWERS_PER_PARTICIPANT = 1 + N_ITEMS + 1  # practice + one per item + one attention check
-TP_ITEMS = 40  # throughput study: within design, so a participant rates 1 + 40 x 4 trials
-TP_TRIALS = 1 + TP_ITEMS * len(METHODS)
-TP_SESSIONS = 2  # participants set up per throughput client before its clock starts
+TP_ITEMS = 25  # throughput study: within design, so a participant rates 1 + 25 x 4 trials
+TP_TRIALS = 1 + TP_ITEMS * len(METHODS)  # 101
 
 
 def make_study(folder: Path, n_items: int, study_id: str = "bench", design: str = "latin-square", checks: str = "[5]") -> Path:
@@ -410,15 +411,19 @@ def run_database(kind: str, args: argparse.Namespace, work: Path) -> dict[str, f
         tp_server.start("/api/health")
         bare.start("/bare")
         database_pids = [postmaster_pid(pg)] if pg is not None else []
-        rounds: dict[str, list[dict[str, float]]] = {"mix": [], "answers": [], "bare": []}
+        rounds: dict[str, list[dict[str, Any]]] = {"mix": [], "answers": [], "bare": []}
+        sessions = 1  # participants set up per client before the clock: grown to what a round needs
         for _ in range(args.rounds):  # interleaved, so that all see the same machine load
             for name, prepare, pids in (
-                ("mix", participant_mix(tp_server.port, TP_SESSIONS), [tp_server.pid, *database_pids]),
-                ("answers", answers_only(tp_server.port, TP_SESSIONS), [tp_server.pid, *database_pids]),
+                ("mix", participant_mix(tp_server.port, sessions), [tp_server.pid, *database_pids]),
+                ("answers", answers_only(tp_server.port, sessions), [tp_server.pid, *database_pids]),
                 ("bare", bare_route(bare.port), [bare.pid]),
             ):
                 rounds[name].append(closed_loop(prepare, args.threads, args.seconds, pids))
-        med = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for name, runs in rounds.items()}
+            most = max(rounds["answers"][-1]["most_per_client"], rounds["mix"][-1]["most_per_client"] // 2)
+            sessions = max(sessions, math.ceil(1.5 * most / TP_TRIALS))
+        med = {name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "server_cpu_ms", "client_cpu_ms")}
+               for name, runs in rounds.items()}  # fmt: skip
         result.update(
             study_rps=med["mix"]["rps"],
             answer_rps=med["answers"]["rps"],
@@ -429,7 +434,9 @@ def run_database(kind: str, args: argparse.Namespace, work: Path) -> dict[str, f
             bare_server_cpu_ms=med["bare"]["server_cpu_ms"],
             answer_client_cpu_ms=med["answers"]["client_cpu_ms"],
             bare_client_cpu_ms=med["bare"]["client_cpu_ms"],
-            restarts=sum(r["restarts"] for runs in rounds.values() for r in runs),
+            in_window_setups=sum(r["refills"] for runs in rounds.values() for r in runs),
+            throughput_errors=sum(r["errors"] for runs in rounds.values() for r in runs),
+            throughput_first_error=next((r["first_error"] for runs in rounds.values() for r in runs if r["errors"]), ""),
         )
         return result
     finally:
@@ -475,27 +482,30 @@ def cpu_per_request(work: Path) -> dict[str, float]:
     return {"page_cpu_ms": page / n * 1000, "answer_cpu_ms": answer / n * 1000, "bare_cpu_ms": bare_ms}
 
 
-def write_results(results: dict[str, dict[str, float]], args: argparse.Namespace, cpu: dict[str, float]) -> str:
+def write_results(results: dict[str, dict[str, Any]], args: argparse.Namespace, cpu: dict[str, float], load: str) -> str:
     lines = [
         "## Study server",
         "",
         f"`benchmarks/bench_server.py` (participants={args.participants}, think time {args.think_min}-{args.think_max} s "
         f"before each answer; throughput: {args.threads} closed-loop clients, median of {args.rounds} interleaved "
-        f"{args.seconds:.0f} s rounds of study and bare server), "
-        f"gunicorn `{' '.join(args.gunicorn[:7])}`, client and server on one machine over loopback "
-        f"({platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs), {time.strftime('%Y-%m-%d')}. "
+        f"{args.seconds:.0f} s rounds of participant mix, answers and bare route), "
+        f"gunicorn `{' '.join(args.gunicorn[:6])}` for the study server and the bare app alike, client and servers on one "
+        f"machine over loopback ({platform.machine()}, {os.cpu_count()} CPU cores), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
+        f"Machine load: {load}. "
         "The server was killed with `kill -9` (whole process group) when 40% of the answers were in and "
         "restarted; clients retried until it was back.",
         "",
-        "| database | participants completed | answers acknowledged | acknowledged answers lost (goal 0) | answer p50 / p99 ms, whole run | answer p50 / p99 ms outside the outage (goal p99 < 100) | restart s | client retries | participant mix req/s | answers/s | bare Flask req/s | ratio mix / bare | ratio answers / bare (goal ≥ 0.33) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| database | participants completed | answers acknowledged | acknowledged answers lost (goal 0) | answer p50 / p99 ms, whole run | answer p50 / p99 ms outside the outage (goal p99 < 100) | restart s | client retries | participant mix req/s | answers/s | bare Flask req/s | ratio mix / bare | **ratio answers / bare (goal ≥ 0.33)** | server CPU ms per answer / per bare request (ratio) | client CPU ms per answer / per bare request |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind, r in results.items():
         lines.append(
             f"| {kind} | {r['completed']}/{r['participants']} | {r['acked']} | {r['lost']} | {r['p50_ms']:.0f} / {r['p99_ms']:.0f} | "
             f"{r['steady_p50_ms']:.0f} / {r['steady_p99_ms']:.0f} | "
             f"{r['restart_s']:.1f} | {r['retries']} | {r['study_rps']:.0f} | {r['answer_rps']:.0f} | {r['bare_rps']:.0f} | "
-            f"{r['ratio']:.2f} | {r['answer_ratio']:.2f} |"
+            f"{r['ratio']:.2f} | **{r['answer_ratio']:.2f}** | "
+            f"{r['answer_server_cpu_ms']:.2f} / {r['bare_server_cpu_ms']:.2f} ({r['bare_server_cpu_ms'] / r['answer_server_cpu_ms']:.2f}) | "
+            f"{r['answer_client_cpu_ms']:.2f} / {r['bare_client_cpu_ms']:.2f} |"
         )
     missed = [
         f"{kind}: {what}"
@@ -508,15 +518,24 @@ def write_results(results: dict[str, dict[str, float]], args: argparse.Namespace
         if bad
     ]
     lines += ["", "Goals missed in this run: " + "; ".join(missed) + "." if missed else "All goals met in this run."]
+    problems = [f"{kind}: {r['throughput_errors']} throughput client errors ({r['throughput_first_error']})"
+                for kind, r in results.items() if r["throughput_errors"]]  # fmt: skip
+    if problems:
+        lines += ["", "Errors: " + "; ".join(problems) + "."]
     lines += [
         "",
-        "The participant mix is what a participant's browser sends (study link, consent, instructions, then per "
-        "trial the trial page `GET /trial` and the answer `POST /trial/<n>`); *answers/s* counts only answer "
-        "submissions (validation, CSRF, one transaction storing the three ratings, 303 to the next trial) by "
-        "clients that post every trial in turn (their four start-up requests are not counted). The bare route "
-        "is `POST /bare` returning a constant. Latency is the client-side time of the answer POST; "
-        "'outside the outage' leaves out answers sent between the kill and 5 s after the restart. "
-        f"Load average on the machine at the end of the run: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores.",
+        "Throughput runs on a second study (within design, 101 trials per participant) served by the same gunicorn "
+        "set-up. Each client first sets up its participants (study link, consent, instructions) and only then "
+        "does the clock start, so *answers/s* counts answer submissions (`POST /trial/<n>`: validation, CSRF, "
+        "one transaction storing the three ratings, 303 to the next trial) and nothing else; the participant mix "
+        "adds the trial page `GET /trial` before each answer, as a browser does. "
+        f"Set-ups that had to run inside a timed window: {sum(r['in_window_setups'] for r in results.values()):.0f}. "
+        "The bare route is `POST /bare` returning a constant. The load generator (`benchmarks/loadgen.py`) writes "
+        "prebuilt requests to keep-alive sockets and parses only status, `Location`, `Set-Cookie` and the body, "
+        "so its CPU per request (last column) is small next to the server's; the server CPU column (gunicorn "
+        "master and workers, plus PostgreSQL's processes for the study server on PostgreSQL) compares the cost "
+        "per request independently of the client. Latency is the client-side time of the answer POST; "
+        "'outside the outage' leaves out answers sent between the kill and 5 s after the restart.",
         "",
         f"CPU time per request in process (Flask test client, SQLite, no HTTP, same run): trial page "
         f"{cpu['page_cpu_ms']:.2f} ms, answer {cpu['answer_cpu_ms']:.2f} ms, bare route {cpu['bare_cpu_ms']:.2f} ms.",
@@ -548,6 +567,7 @@ def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="20 participants, 3 s throughput runs")
     parser.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
+    parser.add_argument("--load-note", default="", help="what else ran on the machine, for RESULTS.md")
     parser.add_argument("--throughput-only", action="store_true", help="skip the kill -9 load run (writes nothing)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (study and bare server alike)")
     parser.add_argument("--worker-threads", type=int, default=8, help="gunicorn gthread threads per worker")
@@ -558,6 +578,7 @@ def main() -> int:
         args.participants, args.seconds, args.rounds, args.think_min, args.think_max = 20, 2.0, 1, 0.2, 0.5
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     results = {}
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="aufx-bench-") as tmp:
         for kind in kinds:
             results[kind] = run_database(kind, args, Path(tmp))
@@ -566,7 +587,9 @@ def main() -> int:
             return 0
         cpu = cpu_per_request(Path(tmp))
     print("cpu", cpu)
-    section = write_results(results, args, cpu)
+    load = (f"load average {load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (1 min) on "
+            f"{os.cpu_count()} cores" + (f"; {args.load_note}" if args.load_note else ""))
+    section = write_results(results, args, cpu, load)
     print(section)
     if not args.no_write and not args.quick:
         update_results_md(section)

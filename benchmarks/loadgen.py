@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -119,32 +120,39 @@ def process_tree_cpu(root_pid: int) -> float:
 
 def closed_loop(
     prepare: Callable[[int], Iterator[int]], threads: int, seconds: float, cpu_roots: list[int]
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Run ``threads`` clients for ``seconds`` after each has run its untimed set-up.
 
     ``prepare(k)`` does client ``k``'s set-up and returns an iterator whose every ``next()`` sends
-    requests and yields how many it sent. Returns requests per second, the server CPU seconds per
-    request (processes under ``cpu_roots``) and the client's CPU seconds per request.
+    requests and yields how many it sent; when one runs out, a new one is prepared inside the
+    timed window (its set-up counts in the time, not in the requests). Returns requests per
+    second, the server's CPU ms per request (processes under ``cpu_roots``), the client's CPU ms
+    per request, the most requests one client sent, how many set-ups ran inside the window, and
+    errors (first message).
     """
     counts = [0] * threads
-    failures = [0] * threads
+    refills = [0] * threads
+    errors: list[str] = []
     ready = threading.Barrier(threads + 1)
     window: dict[str, float] = {}
 
     def worker(k: int) -> None:
-        steps = prepare(k)
+        steps: Iterator[int] | None = None
+        try:
+            steps = prepare(k)
+        except Exception as error:  # noqa: BLE001 - reported
+            errors.append(f"set-up: {error!r}"[:300])
         ready.wait()
         ready.wait()  # the clock has started
-        stop = window["stop"]
-        while time.monotonic() < stop:
+        while steps is not None and time.monotonic() < window["stop"]:
             try:
                 counts[k] += next(steps)
             except StopIteration:
-                failures[k] += 1
-                steps = prepare(k + 1000 * (failures[k] + 1))
-            except OSError:
-                failures[k] += 1
-                time.sleep(0.05)
+                refills[k] += 1
+                steps = prepare(k + 1000 * refills[k])
+            except Exception as error:  # noqa: BLE001 - reported; this client stops
+                errors.append(repr(error)[:300])
+                steps = None
 
     pool = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(threads)]
     for t in pool:
@@ -163,5 +171,8 @@ def closed_loop(
         "rps": sum(counts) / elapsed,
         "server_cpu_ms": (server1 - server0) / n * 1000,
         "client_cpu_ms": (client1 - client0) / n * 1000,
-        "restarts": float(sum(failures)),
+        "most_per_client": max(counts),
+        "refills": sum(refills),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
     }
