@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from aufx.real.dlib_models import face_detector, landmark_predictor
 
@@ -42,14 +42,15 @@ class Face:
 
 
 def read_photo(path: str | os.PathLike) -> Image.Image:
-    """Open an image file as RGB; FileNotFoundError / ValueError with a one-line reason naming the file."""
+    """Open an image file as RGB, turned upright by its EXIF orientation (as phones store photos);
+    FileNotFoundError / ValueError with a one-line reason naming the file."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such photo")
     try:
         with Image.open(path) as image:
             image.load()
-            return image.convert("RGB")
+            return ImageOps.exif_transpose(image).convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValueError(f"{path}: not an image file Pillow can read ({type(error).__name__})") from None
 

@@ -80,3 +80,16 @@ def test_missing_extra_gives_one_line_with_the_pip_command(tmp_path: Path, capsy
 def test_bad_size_is_refused(photos: list[Path], tmp_path: Path, capsys) -> None:
     assert main(["align", str(photos[0]), "--out", str(tmp_path), "--size", "4"]) == 2
     assert "--size must be at least 8, got 4" in capsys.readouterr().err
+
+
+def test_photos_are_turned_upright_by_their_exif_orientation(tmp_path: Path) -> None:
+    from aufx.real.landmarks import read_photo
+
+    pixels = Image.new("RGB", (40, 20), (10, 20, 30))
+    pixels.putpixel((0, 0), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display", as phones write portrait shots
+    path = tmp_path / "phone.png"
+    pixels.save(path, exif=exif)
+    upright = read_photo(path)
+    assert upright.size == (20, 40) and upright.getpixel((19, 0)) == (255, 0, 0)
