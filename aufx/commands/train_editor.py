@@ -31,6 +31,8 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, default=0.02, help="SGD learning rate (momentum 0.9)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--holdout", type=float, default=0.2, help="held-out share for R²")
+    parser.add_argument("--validation", type=float, default=0.1,
+                        help="share of the training split used for early stopping (0: train all epochs)")
     parser.add_argument("--calibrate", choices=("auto", "analyzer", "editor", "none"), default="auto")
     parser.add_argument("--calibration-faces", type=int, default=64)
     parser.add_argument("--out", default=None, help="editor file (default <model>_editor.pt beside the model)")
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"dataset w has {dataset.w_flat.shape[1]} dims but the model's W has {generator.w_dim}")
     editor, report = train_editor(
         dataset, holdout=args.holdout, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        validation=args.validation,
         seed=args.seed, log_every=max(1, args.epochs // 10),
     )  # fmt: skip
     table = pd.DataFrame({"AU": list(AU_CODES), "r2": [report.r2[c] for c in AU_CODES], "mse": [report.mse[c] for c in AU_CODES]})

@@ -122,7 +122,8 @@ def sample_latent_dataset(
         z = seed_latents(generator.z_dim, seeds[start : start + batch_size])
         ws = generator.mapping(z, truncation_psi=truncation_psi)
         images = generator.synthesis(ws)
-        aus_all.append(analyze(analyzer, images).aus.float())
+        # Labels on OpenFace's 0..5 scale, clamped as OpenFace clamps its AUxx_r outputs.
+        aus_all.append(analyze(analyzer, images).aus.float().clamp(0.0, 5.0))
         ws_all.append(ws if wplus else ws[:, 0])
     source = np.array([f"seed:{s}" for s in seeds])
     return LatentDataset(torch.cat(ws_all).numpy(), torch.cat(aus_all).numpy(), source)

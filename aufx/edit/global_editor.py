@@ -135,12 +135,24 @@ def train_editor(
     momentum: float = 0.9,
     seed: int = 0,
     log_every: int = 0,
+    weight_decay: float = 0.0,
+    validation: float = 0.0,
+    patience: int = 20,
 ) -> tuple[GlobalEditor, TrainReport]:
     """Train the global editor with MSE and SGD on a (train, held-out) split of ``dataset``.
 
+    ``weight_decay`` is SGD's L2 penalty. With ``validation`` > 0 that share of the training
+    split is set aside and the weights of the epoch with the lowest validation MSE are kept
+    (early stopping; training ends after ``patience`` epochs without improvement); the
+    held-out split is never seen during training.
     Returns the editor (eval mode, no grad) and a :class:`TrainReport` with per-AU held-out R².
     """
     train, test = dataset.split(holdout, seed)
+    if not 0.0 <= validation < 1.0:
+        raise ValueError(f"validation share must lie in [0, 1), got {validation}")
+    val = None
+    if validation > 0:
+        train, val = train.split(validation, seed + 1)
     w_train = torch.from_numpy(train.w_flat)
     y_train = torch.from_numpy(train.aus)
     config = config or EditorConfig(w_dim=w_train.shape[1])
@@ -152,9 +164,10 @@ def train_editor(
     editor.input_scale.copy_(w_train.std(0).clamp_min(1e-6))
     with torch.no_grad():  # start each linear output at its AU's mean: SGD then fits the variation
         editor.b5.copy_(y_train.mean(0)[:, None])
-    optimizer = torch.optim.SGD(editor.parameters(), lr=lr, momentum=momentum)
+    optimizer = torch.optim.SGD(editor.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)
     losses = []
+    best: tuple[float, dict, int] | None = None
     for epoch in range(epochs):
         order = torch.randperm(len(w_train), generator=generator)
         total = 0.0
@@ -168,8 +181,19 @@ def train_editor(
         losses.append(total / len(order))
         if not math.isfinite(losses[-1]):
             raise ValueError(f"editor training diverged at epoch {epoch} (loss {losses[-1]}); lower the learning rate {lr}")
+        message = f"epoch {epoch + 1}/{epochs}: train MSE {losses[-1]:.4f}"
+        if val is not None:
+            val_mse = _mse(editor, val)
+            if best is None or val_mse < best[0]:
+                best = (val_mse, {k: v.detach().clone() for k, v in editor.state_dict().items()}, epoch)
+            message += f", validation MSE {val_mse:.4f}"
         if log_every and (epoch + 1) % log_every == 0:
-            print(f"epoch {epoch + 1}/{epochs}: train MSE {losses[-1]:.4f}", flush=True)
+            print(message, flush=True)
+        if best is not None and epoch - best[2] >= patience:
+            print(f"early stop at epoch {epoch + 1}: best validation MSE {best[0]:.4f} at epoch {best[2] + 1}", flush=True)
+            break
+    if best is not None:
+        editor.load_state_dict(best[1])
     editor.eval().requires_grad_(False)
     with torch.no_grad():
         pred = editor(torch.from_numpy(test.w_flat)).numpy()
@@ -180,6 +204,16 @@ def train_editor(
         train_loss=losses, n_train=len(train), n_test=len(test),
     )  # fmt: skip
     return editor, report
+
+
+def _mse(editor: GlobalEditor, data: LatentDataset) -> float:
+    """Mean squared error of ``editor`` on ``data`` (all AUs), without touching its mode for long."""
+    was_training = editor.training
+    editor.eval()
+    with torch.no_grad():
+        error = torch.nn.functional.mse_loss(editor(torch.from_numpy(data.w_flat)), torch.from_numpy(data.aus))
+    editor.train(was_training)
+    return float(error)
 
 
 def save_editor(

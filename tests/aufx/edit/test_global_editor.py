@@ -184,3 +184,21 @@ def test_dataset_dimension_mismatch_is_an_error():
     dataset, _ = linear_dataset(n=50)
     with pytest.raises(ValueError, match="w_dim 7"):
         train_editor(dataset, EditorConfig(w_dim=7, shared=(8, 8), branch=(4, 4)), epochs=1)
+
+
+def test_early_stopping_keeps_the_best_validation_epoch_on_noisy_data():
+    """Few rows, heavy noise: training MSE keeps falling while the held-out error rises; the
+    validation split stops it early and the kept weights beat training to the end."""
+    dataset, _ = linear_dataset(n=120, noise=2.0)
+    _, overfit = train_editor(dataset, SMALL, epochs=60, lr=0.05, batch_size=8, seed=0)
+    _, stopped = train_editor(dataset, SMALL, epochs=60, lr=0.05, batch_size=8, seed=0, validation=0.2, patience=5)
+    assert len(stopped.train_loss) < 60  # stopped early
+    assert stopped.n_test == overfit.n_test and stopped.n_train < overfit.n_train  # validation rows came from train
+    assert np.mean(list(stopped.mse.values())) < np.mean(list(overfit.mse.values()))
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.0])
+def test_validation_share_out_of_range_is_an_error(share):
+    dataset, _ = linear_dataset(n=50)
+    with pytest.raises(ValueError, match="validation share"):
+        train_editor(dataset, SMALL, epochs=1, validation=share)
