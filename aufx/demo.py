@@ -295,12 +295,14 @@ def stage_study(ctx: DemoContext) -> dict[str, str]:
 
 
 def stage_report(ctx: DemoContext) -> dict[str, str]:
-    """``aufx analyze`` on the export, with the stimuli's metrics; labelled simulated."""
+    """``aufx analyze`` on the export, with the stimuli's metrics; labelled simulated.
+
+    ``--quick`` leaves out the mixed and ordinal models (``aufx analyze --skip-models``)."""
     from analysis.report import analyze
 
     report = ctx.out / "report"
     result = analyze(ctx.state["ratings"], report, metrics=ctx.state["stimuli"] / "metrics.csv",
-                     reference=REFERENCE, simulated=True)  # fmt: skip
+                     reference=REFERENCE, simulated=True, models=not ctx.quick)  # fmt: skip
     for message in result.warnings:
         print(f"      analysis warning: {message}")
     ctx.state["analysis"] = result

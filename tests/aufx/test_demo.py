@@ -72,8 +72,10 @@ def test_dump_toml_round_trips_the_example_spec():
 
 
 @pytest.mark.slow
-def test_quick_demo_on_tiny_models_end_to_end(tiny, tmp_path, capsys):
+def test_quick_demo_on_tiny_models_end_to_end(tiny, tmp_path, monkeypatch):
     from aufx.demo import closing_words, run_demo
+
+    monkeypatch.setitem(SIZES, "quick", {**SIZES["quick"], "items": 3, "participants": 6})
 
     out = tmp_path / "out"
     ctx = run_demo(out, quick=True, model=str(tiny), spec_template=tiny_template(tmp_path),
