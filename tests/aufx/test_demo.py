@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from aufx.cli import main
-from aufx.demo import DEMO_SPEC, STAGES, SIZES, dump_toml, resolve_artefacts, write_demo_spec
+from aufx.demo import DEMO_SPEC, SIZES, STAGES, dump_toml, resolve_artefacts, write_demo_spec
 from aufx.stimuli import load_spec
 from tests.aufx.stimuli.tiny_study import make_tiny_model
 

@@ -17,9 +17,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 def test_demo_runs_on_a_dask_cluster_and_postgresql(tiny, tmp_path, monkeypatch):  # noqa: F811
     from dask.distributed import LocalCluster
 
-    from study_server.pgtemp import TempPostgres
-
     import aufx.demo
+    from study_server.pgtemp import TempPostgres
 
     monkeypatch.setitem(aufx.demo.SIZES, "quick", {**aufx.demo.SIZES["quick"], "items": 2, "participants": 4})
     out = tmp_path / "out"
