@@ -140,9 +140,22 @@ def dask_executor(workers: int = 1, scheduler: str | None = None, processes: boo
     try:
         yield run
     finally:
+        _close(client, cluster)
+
+
+def _close(client: Any, cluster: Any) -> None:
+    """Close the client and the local cluster. On a busy machine a worker process can take longer
+    than the nanny's 5 s to be reaped after its SIGKILL; that timeout is not a failure of the run
+    (every unit's files and record are already written), so it is reported as a warning only."""
+    import warnings
+
+    try:
         client.close()
         if cluster is not None:
             cluster.close()
+    except TimeoutError:
+        warnings.warn("Dask workers were slow to stop (busy machine?); the run's files are complete",
+                      RuntimeWarning, stacklevel=3)  # fmt: skip
 
 
 def _progress(total: int, label: str, enabled: bool) -> Any:
