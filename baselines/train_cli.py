@@ -84,7 +84,12 @@ def run(args: argparse.Namespace) -> int:
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at step {trainer.step}")
     if args.budget_minutes > 0:
-        trainer.run(max_steps=args.max_steps, budget_seconds=args.budget_minutes * 60, progress=True)
+        from aufx.stop_signals import stop_requested_on_signals
+
+        with stop_requested_on_signals() as stop:
+            trainer.run(max_steps=args.max_steps, budget_seconds=args.budget_minutes * 60, progress=True, stop=stop.__bool__)
+        if stop:
+            print(f"stopped by signal {stop.signal}; state written")
     if args.export:
         path = trainer.export(args.export, command=reproduce(args.method), half=True)
         print(f"exported {path} (+ {path.with_suffix('.md').name})")

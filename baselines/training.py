@@ -19,7 +19,7 @@ import datetime as _dt
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,8 +139,17 @@ class GANTrainer:
         return logged
 
     # ------------------------------------------------------------------ loop
-    def run(self, max_steps: int | None = None, budget_seconds: float | None = None, progress: bool = False) -> GANTrainer:
-        """Train until ``max_steps`` total steps or ``budget_seconds`` of this call, checkpointing as it goes."""
+    def run(
+        self,
+        max_steps: int | None = None,
+        budget_seconds: float | None = None,
+        progress: bool = False,
+        stop: Callable[[], bool] | None = None,
+    ) -> GANTrainer:
+        """Train until ``max_steps`` total steps or ``budget_seconds`` of this call, checkpointing as it goes.
+
+        ``stop`` is polled before every step; when it returns True the run ends and checkpoints.
+        """
         if max_steps is None and budget_seconds is None:
             raise ValueError("give max_steps or budget_seconds")
         if self.settings.threads:
@@ -151,7 +160,7 @@ class GANTrainer:
         self.D.train()
         while (max_steps is None or self.step < max_steps) and (
             budget_seconds is None or time.monotonic() - start < budget_seconds
-        ):
+        ) and not (stop is not None and stop()):
             t0 = time.monotonic()
             losses = self.train_step()
             self.elapsed += time.monotonic() - t0

@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     from aufx.gan.checkpoint import load_aufx
     from aufx.gan.data import DEFAULT_POOL_DIR, pool_source, synthfacs_source
     from aufx.gan.trainer import GeneratorTrainer, TrainConfig
+    from aufx.stop_signals import stop_requested_on_signals
 
     if args.budget_minutes < 0:
         raise ValueError(f"--budget-minutes must be >= 0, got {args.budget_minutes}")
@@ -163,7 +164,11 @@ def run(args: argparse.Namespace) -> int:
             export.with_suffix(".md").write_text(model_card(t, export.stem, quality_json(export)))
 
     if args.budget_minutes > 0:
-        trainer.run(budget_seconds=args.budget_minutes * 60, total_kimg=args.total_kimg, on_checkpoint=on_checkpoint)
+        with stop_requested_on_signals() as stop:
+            trainer.run(budget_seconds=args.budget_minutes * 60, total_kimg=args.total_kimg,
+                        on_checkpoint=on_checkpoint, stop=stop.__bool__)  # fmt: skip
+        if stop:
+            print(f"stopped by signal {stop.signal}; state and export written")
     else:
         on_checkpoint(trainer)
     print(f"{trainer.nimg / 1000:.1f} kimg, {trainer.step} steps, {trainer.elapsed / 3600:.2f} h of training")

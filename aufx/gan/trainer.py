@@ -244,8 +244,13 @@ class GeneratorTrainer:
         total_kimg: float | None = None,
         progress: bool = True,
         on_checkpoint: Callable[[GeneratorTrainer], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
-        """Train until the time budget (of this call) or the total kimg is reached, checkpointing."""
+        """Train until the time budget (of this call) or the total kimg is reached, checkpointing.
+
+        ``stop`` (e.g. a :class:`aufx.stop_signals.StopFlag`) is polled before every step; when it
+        returns True the run ends early and still writes its final checkpoint.
+        """
         from tqdm import tqdm
 
         if budget_seconds is None and total_kimg is None:
@@ -263,6 +268,8 @@ class GeneratorTrainer:
                 if budget_seconds is not None and now - start >= budget_seconds:
                     break
                 if total_kimg is not None and self.nimg >= total_kimg * 1000:
+                    break
+                if stop is not None and stop():
                     break
                 for key, value in self.train_step().items():
                     running.setdefault(key, []).append(value)
