@@ -90,7 +90,7 @@ class SimulatedBrowser:
     """One participant's browser session against ``base_url`` (e.g. ``http://127.0.0.1:5000``)."""
 
     def __init__(self, base_url: str, rater: SimulatedParticipant, index: StimulusIndex,
-                 rng: np.random.Generator, reload_mid_way: bool = True, timeout: float = 30.0) -> None:  # fmt: skip
+                 rng: np.random.Generator, reload_mid_way: bool = True, timeout: float = 180.0) -> None:  # fmt: skip
         import requests
 
         self.base = base_url.rstrip("/") + "/"
@@ -204,7 +204,7 @@ class SimulatedBrowser:
         return {"rt_ms": str(rt_ms), **{f"q_{q}": str(v) for q, v in ratings.items()}}
 
 
-def admin_export(base_url: str, password: str, timeout: float = 60.0) -> str:
+def admin_export(base_url: str, password: str, timeout: float = 180.0) -> str:
     """Log in to the admin pages and download the ratings export (CSV text), as a researcher would."""
     import requests
 
