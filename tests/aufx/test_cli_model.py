@@ -15,15 +15,6 @@ from tests.aufx.gan.nvidia_writer import write_nvidia_pickle
 from tests.aufx.gan.tiny_nets import TINY32, random_generator
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run far faster on one thread than on two busy ones."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def tiny_pkl(tmp_path_factory):
     generator = random_generator(TINY32, seed=4)

@@ -19,15 +19,6 @@ from aufx.gan.projector import (
 from .tiny_nets import TINY, random_generator
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run far faster on one thread than on two busy ones."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def setup():
     generator = random_generator(TINY, seed=1)

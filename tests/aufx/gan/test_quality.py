@@ -31,14 +31,6 @@ from tests.aufx.gan.tiny_nets import TINY, random_generator
 TINY_ANALYZER = AnalyzerConfig(channels=(4, 4, 4, 8), hidden=8, embedding=6, pyramid=4)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_analyzer(seed: int = 0, readout: str = "mlp") -> FaceAnalyzer:
     torch.manual_seed(seed)
     config = AnalyzerConfig(**{**TINY_ANALYZER.__dict__, "au_readout": readout})
