@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -116,17 +117,21 @@ def write_contact_sheet(spec: Spec, plan: Plan, out: Path) -> Path:
     """Rows: items; columns: source, target, then every method (blank where a method does not apply)."""
     from PIL import Image, ImageDraw
 
-    size, pad, header = spec.image_size, 2, 14
+    size, pad, line_height = spec.image_size, 2, 11
     methods = [m.name for m in spec.methods]
     columns = ["source", "target", *methods]
+    # Column names wrapped to the tile width (PIL's default font is ~6 px per character), at most 3 lines.
+    labels = [textwrap.wrap(name, max(4, size // 6), break_on_hyphens=True)[:3] for name in columns]
+    header = 3 + line_height * max(len(lines) for lines in labels)
     items = plan.items[:MAX_SHEET_ROWS]
     by_cell = {(u["item_id"], u["method"]["name"]): u["stimulus_id"] for u in plan.stimuli}
     width = len(columns) * (size + pad) + pad
     height = header + len(items) * (size + pad) + pad
     sheet = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    for c, name in enumerate(columns):
-        draw.text((pad + c * (size + pad), 1), name[: max(4, size // 6)], fill=(0, 0, 0))
+    for c, lines in enumerate(labels):
+        for k, line in enumerate(lines):
+            draw.text((pad + c * (size + pad), 1 + k * line_height), line, fill=(0, 0, 0))
     for r, item in enumerate(items):
         files = [
             item["source_id"],
