@@ -20,14 +20,6 @@ from aufx.metrics import (
 from aufx.synthfacs import render, sample_params
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # the CPU is shared with a training run
-    yield
-    torch.set_num_threads(previous)
-
-
 class OracleAnalyzer:
     """Returns the ground truth SynthFACS rendered each image with (looked up by pixel content)."""
 

@@ -1,18 +1,10 @@
-"""Fixtures for the baselines tests: one torch thread (the machine's cores are shared), tiny pools."""
+"""Fixtures for the baselines tests: tiny pools (one torch thread comes from tests/conftest.py)."""
 
 import numpy as np
 import pytest
 import torch
 
 from baselines.data import FacePool, build_pool
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from aufx.synthfacs import PART_NAMES
 
 @pytest.fixture(scope="module")
 def analyzer():
-    torch.set_num_threads(1)
     return FaceAnalyzer.load_bundled()
 
 
