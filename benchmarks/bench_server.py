@@ -413,7 +413,9 @@ def run_database(kind: str, args: argparse.Namespace, work: Path) -> dict[str, f
         database_pids = [postmaster_pid(pg)] if pg is not None else []
         rounds: dict[str, list[dict[str, Any]]] = {"mix": [], "answers": [], "bare": []}
         sessions = 1  # participants set up per client before the clock: grown to what a round needs
-        for _ in range(args.rounds):  # interleaved, so that all see the same machine load
+        # Round 0 is a warm-up that is not counted: it sizes ``sessions`` so that the counted rounds
+        # need no participant set-up inside their timed window.
+        for round_no in range(args.rounds + 1):  # interleaved, so that all see the same machine load
             for name, prepare, pids in (
                 ("mix", participant_mix(tp_server.port, sessions), [tp_server.pid, *database_pids]),
                 ("answers", answers_only(tp_server.port, sessions), [tp_server.pid, *database_pids]),
@@ -422,6 +424,8 @@ def run_database(kind: str, args: argparse.Namespace, work: Path) -> dict[str, f
                 rounds[name].append(closed_loop(prepare, args.threads, args.seconds, pids))
             most = max(rounds["answers"][-1]["most_per_client"], rounds["mix"][-1]["most_per_client"] // 2)
             sessions = max(sessions, math.ceil(1.5 * most / TP_TRIALS))
+            if round_no == 0:
+                rounds = {name: [] for name in rounds}
         med = {name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "server_cpu_ms", "client_cpu_ms")}
                for name, runs in rounds.items()}  # fmt: skip
         result.update(
@@ -488,7 +492,7 @@ def write_results(results: dict[str, dict[str, Any]], args: argparse.Namespace, 
         "",
         f"`benchmarks/bench_server.py` (participants={args.participants}, think time {args.think_min}-{args.think_max} s "
         f"before each answer; throughput: {args.threads} closed-loop clients, median of {args.rounds} interleaved "
-        f"{args.seconds:.0f} s rounds of participant mix, answers and bare route), "
+        f"{args.seconds:.0f} s rounds of participant mix, answers and bare route, after one uncounted warm-up round), "
         f"gunicorn `{' '.join(args.gunicorn[:6])}` for the study server and the bare app alike, client and servers on one "
         f"machine over loopback ({platform.machine()}, {os.cpu_count()} CPU cores), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
         f"Machine load: {load}. "

@@ -146,21 +146,35 @@ def write_connection(factory: sessionmaker[Session]) -> Iterator[Connection]:
 
 
 @contextmanager
-def write_cursor(engine: Engine) -> Iterator[Any]:
+def write_cursor(engine: Engine, autocommit: bool = False) -> Iterator[Any]:
     """A DBAPI cursor in a write transaction (``BEGIN IMMEDIATE`` on SQLite) on a pooled connection;
-    committed on exit, rolled back on an exception (for :mod:`study_server.prepared` statements)."""
+    committed on exit, rolled back on an exception (for :mod:`study_server.prepared` statements).
+
+    ``autocommit`` (PostgreSQL only): no transaction around the statements, each commits on its
+    own; for a single statement that does all the writing, it saves the ``BEGIN`` and ``COMMIT``
+    round trips. The connection goes back to the pool in its usual transactional mode.
+    """
+    if autocommit and engine.dialect.name != "postgresql":
+        raise ValueError(f"autocommit write cursors are for PostgreSQL, not {engine.dialect.name}")
     with _queued(engine):
         connection = engine.raw_connection()
+        dbapi = connection.dbapi_connection
         try:
+            if autocommit:
+                dbapi.autocommit = True
             cursor = connection.cursor()
             if engine.dialect.name == "sqlite":
                 cursor.execute("BEGIN IMMEDIATE")
             yield cursor
-            connection.commit()
+            if not autocommit:
+                connection.commit()
         except BaseException:
-            connection.rollback()
+            if not autocommit:
+                connection.rollback()
             raise
         finally:
+            if autocommit and dbapi is not None and not dbapi.closed:
+                dbapi.autocommit = False
             connection.close()  # back to the pool
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import bindparam, create_engine, insert, select, update
 from sqlalchemy.dialects import postgresql
 
-from study_server.db import create_schema, write_cursor
+from study_server.db import create_schema, make_engine, write_cursor
 from study_server.models import ServerSecret, StudyState
 from study_server.prepared import Prepared
 
@@ -61,3 +61,10 @@ def test_parameter_styles_per_dialect() -> None:
     assert "%(sid)s" in pg.sql and pg.parameters({"sid": "x", "at": WHEN}) == {"sid": "x", "at": WHEN}
     with pytest.raises(KeyError):
         sqlite.parameters({"sid": "x"})  # a missing value is an error, never NULL
+
+
+def test_autocommit_write_cursor_is_refused_on_sqlite(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    with pytest.raises(ValueError, match="autocommit write cursors are for PostgreSQL, not sqlite"):
+        with write_cursor(engine, autocommit=True):
+            pass
