@@ -100,6 +100,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of 150 answers")
+    parser.add_argument("--sort", default="cumulative", help="cProfile order (cumulative, tottime, ...)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aufx-profile-") as tmp:
         study = make_study(Path(tmp) / "study", n_items=200, design="within", checks="[]")
@@ -125,7 +126,7 @@ def main() -> int:
         if args.profile:
             profile = cProfile.Profile()
             profile.runcall(people[4].answer, 150)
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profile).sort_stats(args.sort).print_stats(45)
     return 0
 
 
