@@ -19,8 +19,10 @@ BUDGET_MINUTES = 120.0
 METHODS = ("stargan", "ganimation", "cascade-efgan")
 
 
-def reproduce(method: str) -> str:
-    return (f"aufx train {method} --budget-minutes {BUDGET_MINUTES:g} --threads 2 --seed 0 "
+def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2) -> str:
+    """The command that trains ``method`` for ``minutes`` of training time in all (one call, or
+    several calls whose budgets add up, as a resumed run does)."""
+    return (f"aufx train {method} --budget-minutes {minutes:g} --threads {threads} --seed 0 "
             f"--export baselines/weights/{method}.pt")  # fmt: skip
 
 
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         if stop:
             print(f"stopped by signal {stop.signal}; state written")
     if args.export:
-        path = trainer.export(args.export, command=reproduce(args.method), half=True)
+        path = trainer.export(args.export, command=reproduce(args.method, round(trainer.elapsed / 60), args.threads), half=True)
         print(f"exported {path} (+ {path.with_suffix('.md').name})")
     print(f"{args.method}: {trainer.step} steps, {trainer.elapsed / 60:.1f} min of training")
     return 0

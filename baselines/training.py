@@ -243,7 +243,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         f"{config['image_size']} px, seed {metadata['settings']['seed']}; see baselines/data.py)",
         f"- steps: {metadata['steps']} (critic updates; generator every {metadata['settings']['n_critic']}), "
         f"images seen: {metadata['images_seen']}",
-        f"- CPU time: {metadata['train_seconds'] / 60:.1f} min on {metadata['threads']} thread(s)",
+        f"- training time: {metadata['train_seconds'] / 60:.1f} min (wall clock) on {metadata['threads']} thread(s)",
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
         f"- last losses: `{json.dumps({k: round(v, 4) for k, v in metadata['last_losses'].items()})}`",
