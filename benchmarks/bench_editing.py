@@ -15,7 +15,7 @@ clamped to 5): global-opt, local-mux, and local-opt (on --opt-faces faces), meas
 analyzer: target-AU change, off-target leakage, pixel change outside the AU's region
 (aufx.edit.au_parts), and the local/global ratios the paper's claim is about. Fig. 4: Spearman ρ
 of the direction correlations vs SynthFACS's AU correlation. Table 1: whether each AU's top
-clusters are named after the AU's parts.
+cluster by Eq. 9's R lies in the AU's parts (data-driven), beside the AU -> cluster dictionary.
 """
 
 from __future__ import annotations
@@ -193,15 +193,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nFig. 4: Spearman ρ(direction correlations, SynthFACS AU correlation) = {rho:.2f} (goal ≥ 0.6)")
 
     catalog = model.catalog
-    print("\n## Table 1 check (top cluster per AU named after the AU's parts)\n")
-    hits = 0
-    for code in AU_CODES:
-        ids = catalog.au_clusters_.get(code, [])
-        names = [catalog.cluster_names_[k] for k in ids]
-        ok = bool(ids) and catalog.dominant_part(ids[0]) in AU_PARTS[code]
+    from aufx.edit.catalog import RegionCatalog
+
+    arrays = RegionCatalog.load(args.regions or artefact_paths(args.model)[1])[1]
+    faces = [k for k in range(catalog.n_clusters) if catalog.face_clusters_[k]]
+    print("\n## Table 1 (Eq. 9: the four face clusters with the largest R per AU, as in the paper)\n")
+    print("Check: is the top cluster's dominant part among the AU's parts (aufx.edit.au_parts)? This is")
+    print("data-driven. The dictionary below is not: it keeps the clusters named after the AU's parts")
+    print("(ordered by R), so its check is true by construction and only shows that such clusters exist.\n")
+    hits = dictionary_hits = 0
+    for i, code in enumerate(AU_CODES):
+        top = sorted(faces, key=lambda k: -float(arrays["r_au_cluster"][i, k]))[:4]
+        ok = bool(top) and catalog.dominant_part(top[0]) in AU_PARTS[code]
         hits += ok
-        print(f"- {code} ({AU_GROUP[code]}): {', '.join(names) or 'none'} {'✓' if ok else '✗'}")
-    print(f"{hits}/16 AUs")
+        ids = catalog.au_clusters_.get(code, [])
+        dictionary_hits += bool(ids) and catalog.dominant_part(ids[0]) in AU_PARTS[code]
+        print(f"- {code} ({AU_GROUP[code]}): {', '.join(catalog.cluster_names_[k] for k in top)} {'✓' if ok else '✗'}"
+              f"; dictionary: {', '.join(catalog.cluster_names_[k] for k in ids) or 'none'}")  # fmt: skip
+    print(f"Eq. 9 top cluster in the AU's parts: {hits}/16 AUs; dictionary: {dictionary_hits}/16 (by construction)")
 
     rows = quality(model, model.analyzer, args.faces, args.opt_faces, args.change, args.seed)
     g = {k: float(np.mean(v)) for k, v in rows["global-opt"].items()}

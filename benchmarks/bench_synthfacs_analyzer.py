@@ -16,6 +16,7 @@ import torch
 
 from aufx.au.evaluate import evaluate
 from aufx.au.model import BUNDLED_PATH, FaceAnalyzer
+from aufx.commands.train_analyzer import REPRODUCE
 
 
 def metric_tables(report) -> str:
@@ -61,12 +62,12 @@ Losses: MSE on AU intensities (weight {train.get("w_aus")}), part cross-entropy 
 30 identity parameters predicted from the embedding ({train.get("w_identity")}), symmetric InfoNCE between the two
 renders of each identity ({train.get("w_contrast")}, temperature {train.get("temperature")}). AdamW, lr {train.get("lr")}, warm-up then cosine decay
 over a {train.get("budget_minutes")}-minute training-time budget; seed {train.get("seed")}; 1 CPU thread on a 2-core
-machine shared with other training jobs (load average 10-16).
+machine{": " + args.load_note if args.load_note else ""}.
 Steps: {meta.get("steps")} ({meta.get("train_seconds", 0) / 60:.0f} min of training time).
 
 Reproduce (from a clean checkout; writes `~/.cache/aufx/analyzer/`):
 
-    {meta.get("command", "aufx train analyzer")}
+    {REPRODUCE}
     aufx train analyzer --steps 0 --out aufx/weights/analyzer.pt    # export the checkpoint
 
 ## Held-out accuracy
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None)
     parser.add_argument("--card", default=None, help="also write the model card (Markdown) here")
+    parser.add_argument("--load-note", default="", help="what else ran on the machine during training (model card)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = FaceAnalyzer.load(args.weights)

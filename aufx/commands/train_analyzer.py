@@ -15,11 +15,7 @@ import argparse
 from pathlib import Path
 
 DEFAULT_STATE_DIR = "~/.cache/aufx/analyzer"
-REPRODUCE = (
-    "aufx train analyzer --steps 20000 --budget-minutes 45 --batch 16 --seed 0 --threads 1"
-    "  # first 179 steps at --batch 32 with a smooth-L1 AU loss, then resumed (--resume); then"
-    " aufx train analyzer --steps 0 --readout-faces 4000 --out aufx/weights/analyzer.pt"
-)
+REPRODUCE = "aufx train analyzer --steps 40000 --budget-minutes 50 --batch 32 --seed 0 --threads 1"
 
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
