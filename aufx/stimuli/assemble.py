@@ -113,13 +113,18 @@ def study_toml(spec: Spec) -> str:
 
 
 # ---------------------------------------------------------------------------- contact sheet
-def write_contact_sheet(spec: Spec, plan: Plan, out: Path) -> Path:
-    """Rows: items; columns: source, target, then every method (blank where a method does not apply)."""
+def write_contact_sheet(spec: Spec, plan: Plan, out: Path, show_target: bool = True,
+                        name: str = "contact_sheet.png") -> Path:
+    """Rows: items; columns: source, target, then every method (blank where a method does not apply).
+
+    ``show_target=False`` leaves out the target column (tasks without target faces); ``name`` is
+    the file written in ``out``.
+    """
     from PIL import Image, ImageDraw
 
     size, pad, line_height = spec.image_size, 2, 11
     methods = [m.name for m in spec.methods]
-    columns = ["source", "target", *methods]
+    columns = ["source", *(["target"] if show_target else []), *methods]
     # Column names wrapped to the tile width (PIL's default font is ~6 px per character), at most 3 lines.
     labels = [textwrap.wrap(name, max(4, size // 6), break_on_hyphens=True)[:3] for name in columns]
     header = 3 + line_height * max(len(lines) for lines in labels)
@@ -135,7 +140,7 @@ def write_contact_sheet(spec: Spec, plan: Plan, out: Path) -> Path:
     for r, item in enumerate(items):
         files = [
             item["source_id"],
-            item["target_id"],
+            *([item["target_id"]] if show_target else []),
             *[by_cell.get((item["item_id"], m), "") for m in methods],
         ]
         for c, ident in enumerate(files):
@@ -145,7 +150,7 @@ def write_contact_sheet(spec: Spec, plan: Plan, out: Path) -> Path:
             sheet.paste(tile, (pad + c * (size + pad), header + pad + r * (size + pad)))
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG")
-    path = out / "contact_sheet.png"
+    path = out / name
     atomic_write(path, buffer.getvalue())
     return path
 

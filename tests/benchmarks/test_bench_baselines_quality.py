@@ -1,0 +1,76 @@
+"""benchmarks/bench_baselines_quality.py: the RESULTS.md section update, and a 4-face run on the bundled weights."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "bench_baselines_quality.py"
+NEEDED = [ROOT / "aufx" / "weights" / name for name in ("synthfacs64.pt", "synthfacs64_editor.pt", "analyzer.pt")]
+NEEDED.append(ROOT / "baselines" / "weights" / "ganimation.pt")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_baselines_quality", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_section_goes_after_baselines_and_is_replaced_on_rerun(bench, tmp_path):
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Measured results\n\n## Analysis\n\nA.\n\n## Baselines\n\nB.\n\n| x |\n\n## Generator engine\n\nG.\n")
+    bench.update_results_md(bench.SECTION + "\n\nfirst run\n", results)
+    text = results.read_text()
+    assert text.index("## Baselines\n") < text.index(bench.SECTION) < text.index("## Generator engine")
+    assert "| x |\n\n" + bench.SECTION in text and "first run" in text
+    bench.update_results_md(bench.SECTION + "\n\nsecond run\n", results)
+    text = results.read_text()
+    assert text.count(bench.SECTION) == 1 and "second run" in text and "first run" not in text
+    assert text.endswith("## Generator engine\n\nG.\n") and "B.\n\n| x |" in text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not all(p.is_file() for p in NEEDED), reason="bundled generator, editor, analyzer or GANimation weights missing")
+def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(bench, tmp_path):
+    methods = ["ganimation", "aufx-global-linear"]
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Measured results\n\n## Baselines\n\nB.\n\n## Demo\n\nD.\n")
+    sheet = tmp_path / "docs" / "sheet.png"
+    start = time.perf_counter()
+    result = bench.main(["--n", "4", "--methods", ",".join(methods), "--classifier-renders", "2000", "--repeats", "1",
+                         "--out", str(tmp_path / "out"), "--no-progress", "--write-results", "--results", str(results),
+                         "--write-docs", "--docs-image", str(sheet)])  # fmt: skip
+    elapsed = time.perf_counter() - start
+    print(f"4 faces x 2 methods: {elapsed:.1f} s")
+
+    au, emotion, metrics = result["au"], result["emotion"], result["metrics"]
+    assert list(au["method"]) == methods and list(emotion["method"]) == methods
+    assert (au["n"] == 4 * 8).all() and (emotion["n"] == 4 * 7).all()
+    for column in ("mean_change", "ci_half", "share_positive"):
+        assert au[column].map(math.isfinite).all(), column
+    assert emotion["accuracy"].between(0, 1).all() and (emotion["chance"] == 1 / 7).all()
+    assert sorted(metrics["method"].unique()) == sorted(methods)
+    assert len(metrics) == 2 * len(methods)  # one row per method and edit kind (AU, emotion)
+    for metric in bench.METRICS:
+        assert metrics[metric].map(math.isfinite).all(), metric
+        assert metrics[f"{metric}_ci"].map(math.isfinite).all(), metric
+    assert list(result["throughput"]) == methods
+    assert all(w > 0 and c > 0 for w, c, _ in result["throughput"].values())
+
+    # the classifier itself: fitted on renders, accuracy on held-out renders well above chance (1/8)
+    classifier = result["classifier"]
+    assert len(classifier["classes"]) == 8 and classifier["n_heldout"] >= 200
+    assert classifier["heldout_accuracy"] > 4 * classifier["chance"], classifier["heldout_accuracy"]
+
+    section = results.read_text()
+    assert section.count(bench.SECTION) == 1 and section.index("## Baselines\n") < section.index(bench.SECTION) < section.index("## Demo")
+    assert "N = 4 faces" in section and "- ganimation: " in section and "critic steps" in section
+    assert sheet.read_bytes()[:4] == b"\x89PNG" and (tmp_path / "out" / "edits.csv").is_file()
