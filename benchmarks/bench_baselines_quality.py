@@ -480,9 +480,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     edited_aus = source_aus[unit["source_id"]] + change
                     row["predicted"] = str(classifier["model"].predict(edited_aus[None])[0])
                 rows.append(row)
-            method_units = {}
-            for unit in plan.stimuli:
-                method_units.setdefault(unit["method"]["name"], unit["method"])
+            found = {unit["method"]["name"]: unit["method"] for unit in plan.stimuli}
+            method_units = {name: found[name] for name in args.methods if name in found}
             print(f"timing throughput at batch {args.batch} ...", file=sys.stderr, flush=True)
             speed = throughput(plan, method_units, work_dir, args.batch, args.repeats)
             sheet_path = args.docs_image if args.write_docs else args.out / "baselines_comparison.png"
