@@ -14,8 +14,9 @@ Latents are W [N, w_dim] or W+ [N, num_ws, w_dim]; images [N, 3, R, R] in [-1, 1
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -101,6 +102,10 @@ class EditingModel:
     alpha: float = 1.0
     beta: float = 1.0
     sigma: float = 0.0
+    #: Longest W-space step of a ``global-linear`` edit; ``None``: half the latent radius (median
+    #: distance of random faces from their mean, :meth:`latent_radius`); ``math.inf``: no cap.
+    linear_max_step: float | None = None
+    _latent_radius: float | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(
@@ -179,8 +184,36 @@ class EditingModel:
                 self.directions.apply(w[i], {code: float(deltas[i, j]) for j, code in enumerate(AU_CODES) if mask[i, j]}, orthogonal)
                 for i in range(w.shape[0])
             ])  # fmt: skip
-            return w_new, target
+            return self._cap_linear_step(w, w_new, changes), target
         raise ValueError(f"global method must be 'opt' or 'linear', got {method!r}")
+
+    def latent_radius(self, n: int = 1000) -> float:
+        """Median W-space distance of ``n`` random faces (ψ = 1, fixed seed) from their mean; cached."""
+        if self._latent_radius is None:
+            with torch.no_grad():
+                z = torch.randn(n, self.generator.z_dim, generator=torch.Generator().manual_seed(0))
+                w = self.generator.mapping(z, truncation_psi=1.0)[:, 0]
+            self._latent_radius = float((w - w.mean(0)).norm(dim=1).median())
+        return self._latent_radius
+
+    def _cap_linear_step(self, w: torch.Tensor, w_new: torch.Tensor, changes: Mapping[str, float]) -> torch.Tensor:
+        """Shorten linear steps longer than ``linear_max_step`` (a direction that barely moves its AU
+        would otherwise need a step that leaves the face distribution), with a warning."""
+        cap = 0.5 * self.latent_radius() if self.linear_max_step is None else self.linear_max_step
+        step = w_new - w
+        length = (step[:, 0] if step.dim() == 3 else step).norm(dim=-1)  # W+: the same step on every layer
+        long = length > cap
+        if not bool(long.any()):
+            return w_new
+        scale = torch.where(long, cap / length.clamp_min(1e-12), torch.ones_like(length))
+        scale = scale.view(-1, *([1] * (step.dim() - 1)))
+        warnings.warn(
+            f"global-linear edit {dict(changes)}: {int(long.sum())} of {len(w)} faces need a W-space step of up to "
+            f"{float(length.max()):.1f}, longer than the cap {cap:.1f} (half the median distance of a face from the "
+            "mean face); those steps were shortened, so their targets are not reached. Use mode global-opt for them.",
+            stacklevel=3,
+        )
+        return w + step * scale
 
     # ------------------------------------------------------------------ local
     def local_edit(
