@@ -3,11 +3,13 @@
     aufx train pool --chunks 38                          # render 38k SynthFACS faces once
     aufx train generator --budget-minutes 120            # resumes ~/.cache/aufx/generator if there
     aufx train generator --export aufx/weights/synthfacs64.pt --budget-minutes 0   # export only
+    aufx train generator --init-from aufx/weights/synthfacs64.pt --export ~/.cache/aufx/generator/synthfacs64.pt
 
 A run checkpoints every few minutes to the state directory and, at each checkpoint, exports
 G_ema (with an fp16 copy of D) to ``--export`` so that the latest weights can be bundled.
-With no state directory but an existing export file, training starts from that file (the
-bundled model), so a new machine continues where the last one stopped.
+With no state directory, training starts from the export file if it exists, else from
+``--init-from`` (e.g. the bundled model), so a new machine continues where the last one stopped;
+with neither it starts from random weights.
 """
 
 from __future__ import annotations
@@ -74,8 +76,8 @@ StyleGAN2 (aufx's pure-PyTorch engine, NVIDIA layer names) trained on SynthFACS 
 | trained so far | **{trainer.nimg / 1000:.1f} kimg**, {trainer.step} steps, {trainer.elapsed / 3600:.2f} h of wall time on a shared 2-core CPU |
 | latest sample grid | `{samples[-1].name if samples else "none yet"}` (in the training state directory) |
 
-Reproduce (resumes where the state directory stands; on a new machine it starts from this file,
-whose metadata carries an fp16 copy of D):
+Reproduce (resumes where the state directory stands; on a new machine add `--init-from` this
+file, whose metadata carries an fp16 copy of D, or it starts from random weights):
 
 ```
 {REPRODUCE}
@@ -94,6 +96,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--budget-minutes", type=float, default=60.0, help="wall-clock budget of this call")
     parser.add_argument("--total-kimg", type=float, default=None, help="stop at this many thousand images")
     parser.add_argument("--export", default=None, help="write G_ema here (aufx format) at every checkpoint")
+    parser.add_argument("--init-from", default=None,
+                        help="with no state and no --export file yet: start from these exported weights "
+                             "(e.g. aufx/weights/synthfacs64.pt on a new machine)")  # fmt: skip
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--channel-base", type=int, default=2048)
     parser.add_argument("--channel-max", type=int, default=64)
@@ -150,13 +155,13 @@ def run(args: argparse.Namespace) -> int:
     export = Path(args.export) if args.export else None
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at {trainer.nimg / 1000:.1f} kimg, step {trainer.step}")
-    elif export is not None and export.is_file():
-        generator, metadata = load_aufx(export)
+    elif (start := _start_file(export, args.init_from)) is not None:
+        generator, metadata = load_aufx(start)
         trainer.init_from(generator.state_dict(), metadata.get("discriminator_fp16"))
         trainer.nimg = int(metadata.get("kimg", 0) * 1000)
         trainer.step = int(metadata.get("steps", 0))
         trainer.elapsed = float(metadata.get("train_seconds", 0))
-        print(f"started from exported weights {export} ({trainer.nimg / 1000:.1f} kimg)")
+        print(f"started from exported weights {start} ({trainer.nimg / 1000:.1f} kimg)")
 
     def on_checkpoint(t: GeneratorTrainer) -> None:
         if export is not None:
@@ -173,3 +178,15 @@ def run(args: argparse.Namespace) -> int:
         on_checkpoint(trainer)
     print(f"{trainer.nimg / 1000:.1f} kimg, {trainer.step} steps, {trainer.elapsed / 3600:.2f} h of training")
     return 0
+
+
+def _start_file(export: Path | None, init_from: str | None) -> Path | None:
+    """Exported weights to start from when there is no state: the export file, else ``--init-from``."""
+    if export is not None and export.is_file():
+        return export
+    if init_from is None:
+        return None
+    path = Path(init_from).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"--init-from {init_from}: no such file")
+    return path
