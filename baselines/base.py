@@ -27,14 +27,23 @@ import os
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from aufx.aus import AU_MAX, AU_MIN, N_AUS, RAFD_EMOTIONS, RAFD_TO_PROTOTYPE, au_vector
+from baselines.checkpoints import (
+    CheckpointError,
+    as_state_dict,
+    is_bundle,
+    load_bundle,
+    load_into,
+    read_torch_file,
+)
 
 #: Where bundled baseline weights live (``baselines/weights/<name>.pt``).
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -120,9 +129,65 @@ class Baseline(ABC):
     def bundled_path(self) -> Path:
         return WEIGHTS_DIR / f"{self.name}.pt"
 
+    def _checkpoint_path(self, checkpoint: str | os.PathLike | None, missing: str) -> Path:
+        """``checkpoint`` as a path, or the bundled file; ``missing`` ends the error when that is absent."""
+        path = Path(checkpoint).expanduser() if checkpoint is not None else self.bundled_path()
+        if checkpoint is None and not path.is_file():
+            raise CheckpointError(f"{path}: {missing}")
+        return path
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, conditioning={self.conditioning.value}, "
                 f"image_size={self.image_size}, weights={self.weights_source!r})")  # fmt: skip
+
+
+class GeneratorBaseline(Baseline):
+    """A baseline that is one generator ``G`` built from a config dataclass ``config`` (StarGAN,
+    GANimation): loading an aufx bundle or the authors' generator state dict is shared here.
+
+    Subclasses set :attr:`config_class` and implement :meth:`_build` and
+    :meth:`_config_from_state_dict`; :meth:`_check_config` may refuse a loaded config.
+    """
+
+    config_class: ClassVar[type]
+    config: Any
+    G: nn.Module
+
+    @abstractmethod
+    def _build(self, config: Any) -> nn.Module:
+        """A generator for ``config`` in eval mode without gradients."""
+
+    @abstractmethod
+    def _config_from_state_dict(self, state_dict: dict, image_size: int | None) -> Any:
+        """The config of an authors' generator state dict (CheckpointError when it is not one)."""
+
+    def _check_config(self, config: Any, path: Path) -> None:
+        """Refuse a loaded config (CheckpointError naming ``path``); accepts every one by default."""
+
+    def _load_generator(self, checkpoint: str | os.PathLike | None, path: Path, image_size: int | None) -> Any:
+        """Load the file ``path`` (an aufx bundle or the authors' state dict) into a new ``G``; returns self.
+
+        ``checkpoint``: what the caller passed to ``load`` (``None``: the bundled weights).
+        """
+        payload = read_torch_file(path)
+        if is_bundle(payload):
+            bundle = load_bundle(payload, self.name, str(path))
+            config, state = self.config_class(**bundle["config"]), bundle["state_dict"]
+        else:
+            state = as_state_dict(payload, str(path))
+            try:
+                config = self._config_from_state_dict(state, image_size)
+            except CheckpointError as error:
+                raise CheckpointError(f"{path}: {error}") from None
+        generator = self._build(config)
+        load_into(generator, state, str(path))
+        self._check_config(config, path)
+        self.G, self.config, self.image_size = generator, config, config.image_size
+        self.weights_source = "bundled" if checkpoint is None else str(path)
+        return self
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
 
 
 # -------------------------------------------------------------------- helpers shared by adapters

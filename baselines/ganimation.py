@@ -25,24 +25,15 @@ A ``module.`` prefix (``DataParallel``) is stripped.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from aufx.aus import AU_MAX, N_AUS
-from baselines.base import Baseline, Conditioning, au_targets
-from baselines.checkpoints import (
-    CheckpointError,
-    as_state_dict,
-    is_bundle,
-    latest_in_dir,
-    load_bundle,
-    load_into,
-    read_torch_file,
-)  # fmt: skip
+from baselines.base import Conditioning, GeneratorBaseline, au_targets
+from baselines.checkpoints import CheckpointError, latest_in_dir
 from baselines.nets import PatchCritic, count_blocks, encoder_decoder, tile_condition
 
 #: The official condition width: OpenFace's 17 intensity AUs (aufx's 16 + AU45).
@@ -132,12 +123,13 @@ def config_from_state_dict(state_dict: dict, layout: str, image_size: int) -> GA
                             g_repeat_num=count_blocks(state_dict, trunk, block_attr), layout=layout)  # fmt: skip
 
 
-class GANimation(Baseline):
+class GANimation(GeneratorBaseline):
     """GANimation adapter: ``edit(images, aus)`` with absolute target AU intensities ``[N, 16]`` on 0–5."""
 
     name = "ganimation"
     description = "GANimation (Pumarola et al. 2018): AU-vector conditioned colour + attention generator"
     conditioning = Conditioning.AU_VECTOR
+    config_class = GANimationConfig
 
     def __init__(self, config: GANimationConfig | None = None) -> None:
         self.config = config or GANimationConfig()
@@ -164,36 +156,19 @@ class GANimation(Baseline):
 
         ``image_size``: working size for an authors' checkpoint (default 128, their size).
         """
-        path = Path(checkpoint).expanduser() if checkpoint is not None else self.bundled_path()
-        if checkpoint is None and not path.is_file():
-            raise CheckpointError(f"{path}: no bundled GANimation weights yet; train with `aufx train ganimation` "
-                                  "or pass the authors' net_epoch_*_id_G.pth")  # fmt: skip
+        path = self._checkpoint_path(checkpoint, "no bundled GANimation weights yet; train with `aufx train ganimation` "
+                                                  "or pass the authors' net_epoch_*_id_G.pth")  # fmt: skip
         if path.is_dir():
             try:
                 path = latest_in_dir(path, r"net_epoch_(\d+)_id_G\.pth")
             except CheckpointError:
                 path = latest_in_dir(path, r"(\d+)_net_gen\.pth")
-        payload = read_torch_file(path)
-        if is_bundle(payload):
-            bundle = load_bundle(payload, self.name, str(path))
-            config, state = GANimationConfig(**bundle["config"]), bundle["state_dict"]
-        else:
-            state = as_state_dict(payload, str(path))
-            try:
-                layout = detect_layout(state)
-                config = config_from_state_dict(state, layout, image_size or 128)
-            except CheckpointError as error:
-                raise CheckpointError(f"{path}: {error}") from None
-        generator = self._build(config)
-        load_into(generator, state, str(path))
-        self.G, self.config, self.image_size = generator, config, config.image_size
-        self.weights_source = "bundled" if checkpoint is None else str(path)
-        return self
+        return self._load_generator(checkpoint, path, image_size)
+
+    def _config_from_state_dict(self, state_dict: dict, image_size: int | None) -> GANimationConfig:
+        return config_from_state_dict(state_dict, detect_layout(state_dict), image_size or 128)
 
     def train(self, **kwargs: Any) -> Any:
         from baselines.trainers import GANimationTrainer
 
         return GANimationTrainer.from_adapter(self, **kwargs)
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)

@@ -22,7 +22,7 @@ them (``happiness`` -> ``happy``).
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +30,8 @@ import torch
 from torch import nn
 
 from aufx.aus import RAFD_EMOTIONS
-from baselines.base import Baseline, BaselineError, Conditioning, emotion_indices
-from baselines.checkpoints import (
-    CheckpointError,
-    as_state_dict,
-    is_bundle,
-    latest_in_dir,
-    load_bundle,
-    load_into,
-    read_torch_file,
-)  # fmt: skip
+from baselines.base import BaselineError, Conditioning, GeneratorBaseline, emotion_indices
+from baselines.checkpoints import CheckpointError, latest_in_dir
 from baselines.nets import (
     PatchCritic,
     TrackedInstanceNorm,
@@ -96,12 +88,13 @@ def generator_config_from_state_dict(state_dict: dict) -> tuple[int, int, int]:
     return int(first.shape[0]), int(first.shape[1]) - 3, count_blocks(state_dict, "main", "main")
 
 
-class StarGAN(Baseline):
+class StarGAN(GeneratorBaseline):
     """StarGAN adapter: ``edit(images, "happy")`` translates every face to the target class."""
 
     name = "stargan"
     description = "StarGAN (Choi et al. 2018): one generator for all emotion classes, one-hot label input"
     conditioning = Conditioning.EMOTION
+    config_class = StarGANConfig
 
     def __init__(self, config: StarGANConfig | None = None, per_image_norm: bool = True,
                  classes: tuple[str, ...] = RAFD_EMOTIONS) -> None:  # fmt: skip
@@ -131,39 +124,23 @@ class StarGAN(Baseline):
         ``image_size``: working size for an authors' checkpoint (which does not record it);
         default 128, the size of their released models.
         """
-        path = Path(checkpoint).expanduser() if checkpoint is not None else self.bundled_path()
-        if checkpoint is None and not path.is_file():
-            raise CheckpointError(f"{path}: no bundled StarGAN weights yet; train with `aufx train stargan` "
-                                  "or pass the authors' *-G.ckpt")  # fmt: skip
+        path = self._checkpoint_path(checkpoint, "no bundled StarGAN weights yet; train with `aufx train stargan` "
+                                                  "or pass the authors' *-G.ckpt")  # fmt: skip
         if path.is_dir():
             path = latest_in_dir(path, r"(\d+)-G\.ckpt")
-        payload = read_torch_file(path)
-        if is_bundle(payload):
-            bundle = load_bundle(payload, self.name, str(path))
-            config = StarGANConfig(**bundle["config"])
-            state = bundle["state_dict"]
-        else:
-            state = as_state_dict(payload, str(path))
-            try:
-                conv_dim, c_dim, repeat = generator_config_from_state_dict(state)
-            except CheckpointError as error:
-                raise CheckpointError(f"{path}: {error}") from None
-            config = StarGANConfig(image_size=image_size or RAFD_OFFICIAL.image_size, c_dim=c_dim, g_conv_dim=conv_dim, g_repeat_num=repeat,
-                                   d_conv_dim=self.config.d_conv_dim, d_repeat_num=self.config.d_repeat_num)  # fmt: skip
-        generator = self._build(config)
-        load_into(generator, state, str(path))
+        return self._load_generator(checkpoint, path, image_size)
+
+    def _config_from_state_dict(self, state_dict: dict, image_size: int | None) -> StarGANConfig:
+        conv_dim, c_dim, repeat = generator_config_from_state_dict(state_dict)
+        return StarGANConfig(image_size=image_size or RAFD_OFFICIAL.image_size, c_dim=c_dim, g_conv_dim=conv_dim, g_repeat_num=repeat,
+                             d_conv_dim=self.config.d_conv_dim, d_repeat_num=self.config.d_repeat_num)  # fmt: skip
+
+    def _check_config(self, config: StarGANConfig, path: Path) -> None:
         if config.c_dim != len(self.classes):
             raise CheckpointError(f"{path}: a {config.c_dim}-class StarGAN, but {len(self.classes)} class names are set "
                                   f"({', '.join(self.classes)}); pass classes= with its {config.c_dim} names")  # fmt: skip
-        self.G, self.config = generator, config
-        self.image_size = config.image_size
-        self.weights_source = "bundled" if checkpoint is None else str(path)
-        return self
 
     def train(self, **kwargs: Any) -> Any:
         from baselines.trainers import StarGANTrainer
 
         return StarGANTrainer.from_adapter(self, **kwargs)
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import argparse
 
+from aufx.commands.train_args import add_latent_trainer
+
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
-    parser = train_subparsers.add_parser(
-        "editor", help="train the global AU editor on W (Sec. 3.1)", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument("--model", required=True, help="generator: bundled name or path")
+    parser = add_latent_trainer(train_subparsers, "editor", "train the global AU editor on W (Sec. 3.1)", __doc__,
+                                "face analyzer: bundled name or path")  # fmt: skip
     parser.add_argument("--dataset", default=None, help="latent dataset .npz (w, aus); else sample --n faces")
     parser.add_argument("--n", type=int, default=5000, help="faces to sample when no --dataset is given")
-    parser.add_argument("--analyzer", default="synthfacs", help="face analyzer: bundled name or path")
     parser.add_argument("--save-dataset", default=None, help="also write the sampled latent dataset here")
-    parser.add_argument("--psi", type=float, default=1.0, help="truncation when sampling")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--lr", type=float, default=0.02, help="SGD learning rate (momentum 0.9)")
     parser.add_argument("--batch-size", type=int, default=32)

@@ -13,23 +13,19 @@ from __future__ import annotations
 
 import argparse
 
+from aufx.commands.train_args import add_latent_trainer
+
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
-    parser = train_subparsers.add_parser(
-        "regions", help="fit the region catalog and AU-cluster relations (Sec. 3.2.1, 4.2)", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument("--model", required=True, help="generator: bundled name or path")
+    parser = add_latent_trainer(train_subparsers, "regions", "fit the region catalog and AU-cluster relations (Sec. 3.2.1, 4.2)",
+                                __doc__, "face analyzer for cluster names ('none' to skip)")  # fmt: skip
     parser.add_argument("--editor", default=None, help="global editor (default <model>_editor.pt)")
-    parser.add_argument("--analyzer", default="synthfacs", help="face analyzer for cluster names ('none' to skip)")
     parser.add_argument("--faces", type=int, default=500, help="faces to fit the clustering on")
     parser.add_argument("--neutral", type=int, default=180, help="neutral faces edited per AU (paper: 180)")
     parser.add_argument("--clusters", type=int, default=20)
     parser.add_argument("--layer", default="b32.conv1")
     parser.add_argument("--intensity", type=float, default=3.0, help="AU target of the per-AU edits (0..5)")
     parser.add_argument("--steps", type=int, default=200, help="optimisation steps per edit")
-    parser.add_argument("--psi", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="catalog stem/path (default <model>_regions.json)")
     parser.set_defaults(handler=run)
 

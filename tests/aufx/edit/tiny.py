@@ -8,21 +8,15 @@ from torch import nn
 from aufx.aus import N_AUS
 from aufx.gan.networks import Generator, GeneratorConfig
 from aufx.synthfacs.parts import PART_NAMES
+from tests.aufx.gan.tiny_nets import TINY32, random_generator
 
-TINY_G = GeneratorConfig(img_resolution=32, z_dim=16, w_dim=16, channel_base=256, channel_max=16, mapping_layers=2)
+TINY_G = TINY32
 
 
 def tiny_generator(seed: int = 0, config: GeneratorConfig = TINY_G) -> Generator:
-    """Random generator with non-zero biases/noise strengths (every weight matters)."""
-    torch.manual_seed(seed)
-    generator = Generator(config).eval().requires_grad_(False)
-    with torch.no_grad():
-        for name, tensor in generator.state_dict().items():
-            if name.endswith("noise_strength"):
-                tensor.normal_(0, 0.3)
-            elif name.endswith(".bias") and ".affine." not in name:
-                tensor.normal_(0, 0.1)
-    return generator
+    """Random generator with non-zero biases/noise strengths (every weight matters); its affine
+    biases and ``w_avg`` keep their initial values."""
+    return random_generator(config, seed, affine_and_w_avg=False)
 
 
 class TinyAnalyzer(nn.Module):
