@@ -17,8 +17,10 @@ Per pair:
   reference face, near 0 = farther than all of them.
 
 Functions take tensors; :func:`measure_edits` runs the analyzer and returns a tidy DataFrame
-(one row per pair). Real photographs need an analyzer for real faces; the dlib-based identity
-and landmark models are not wired in yet (see ``docs/editing.md``).
+(one row per pair). For real photographs pass :class:`aufx.real.analyzer.LandmarkAnalyzer`
+(``load_analyzer("landmarks")``, the ``real`` extra): part maps from dlib's 68 landmarks and
+dlib's 128-D identity give ``outside_share`` and ``identity_drift``, while the AU columns are NaN
+(dlib estimates no AUs); :mod:`aufx.real.metrics` has dlib's Euclidean identity rule.
 """
 
 from __future__ import annotations

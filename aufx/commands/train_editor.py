@@ -19,7 +19,7 @@ from aufx.commands.train_args import add_latent_trainer
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser = add_latent_trainer(train_subparsers, "editor", "train the global AU editor on W (Sec. 3.1)", __doc__,
-                                "face analyzer: bundled name or path")  # fmt: skip
+                                "face analyzer labelling sampled faces and calibrating")  # fmt: skip
     parser.add_argument("--dataset", default=None, help="latent dataset .npz (w, aus); else sample --n faces")
     parser.add_argument("--n", type=int, default=5000, help="faces to sample when no --dataset is given")
     parser.add_argument("--save-dataset", default=None, help="also write the sampled latent dataset here")
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from aufx.aus import AU_CODES
-    from aufx.edit.analyzer import analyze, load_analyzer
+    from aufx.edit.analyzer import LANDMARK_ANALYZER, analyze, load_analyzer
     from aufx.edit.dataset import LatentDataset, sample_latent_dataset
     from aufx.edit.directions import au_directions, calibrate
     from aufx.edit.engine import artefact_paths
@@ -52,9 +52,13 @@ def run(args: argparse.Namespace) -> int:
     for name in ("n", "epochs", "batch_size", "calibration_faces"):
         if getattr(args, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    no_aus = args.analyzer == LANDMARK_ANALYZER  # dlib: parts and identity, no AU intensities
+    if no_aus and (args.dataset is None or args.calibrate == "analyzer"):
+        raise ValueError(f"--analyzer {LANDMARK_ANALYZER} measures no AUs, so it can neither label sampled faces nor "
+                         "calibrate: give --dataset with AU labels (e.g. OpenFace's) and --calibrate editor")  # fmt: skip
     generator = load_generator(args.model).generator
     analyzer = None
-    if args.dataset is None or args.calibrate in ("auto", "analyzer"):
+    if not no_aus and (args.dataset is None or args.calibrate in ("auto", "analyzer")):
         try:
             analyzer = load_analyzer(args.analyzer)
         except ValueError:

@@ -18,7 +18,7 @@ from aufx.commands.train_args import add_latent_trainer
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser = add_latent_trainer(train_subparsers, "regions", "fit the region catalog and AU-cluster relations (Sec. 3.2.1, 4.2)",
-                                __doc__, "face analyzer for cluster names ('none' to skip)")  # fmt: skip
+                                __doc__, "face analyzer naming the clusters after facial parts ('none': unnamed)")  # fmt: skip
     parser.add_argument("--editor", default=None, help="global editor (default <model>_editor.pt)")
     parser.add_argument("--faces", type=int, default=500, help="faces to fit the clustering on")
     parser.add_argument("--neutral", type=int, default=180, help="neutral faces edited per AU (paper: 180)")

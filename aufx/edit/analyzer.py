@@ -116,16 +116,47 @@ def analyze(analyzer: Analyzer, images: torch.Tensor, batch_size: int = 64, grad
 
 #: Bundled analyzer name -> file under ``aufx/weights``.
 BUNDLED_ANALYZERS: dict[str, str] = {"synthfacs": "analyzer.pt"}
+#: The analyzer for real faces: dlib landmark part maps and 128-D identity, no AUs (NaN)
+#: (:class:`aufx.real.analyzer.LandmarkAnalyzer`; needs the ``real`` extra, no weights file).
+LANDMARK_ANALYZER = "landmarks"
+
+
+def landmark_analyzer() -> Analyzer:
+    """:class:`aufx.real.analyzer.LandmarkAnalyzer`, once dlib and its model files are found.
+
+    Raises:
+        ValueError (:class:`aufx.real.dlib_models.RealExtraMissing`): naming the missing package
+            (dlib or face-recognition-models) and the pip command.
+    """
+    from aufx.real.analyzer import LandmarkAnalyzer
+    from aufx.real.dlib_models import (
+        PREDICTOR_68,
+        RECOGNITION_RESNET,
+        RealExtraMissing,
+        import_dlib,
+        model_path,
+    )
+
+    try:
+        import_dlib()
+        for name in (PREDICTOR_68, RECOGNITION_RESNET):
+            model_path(name)
+    except RealExtraMissing as error:
+        raise RealExtraMissing(f"analyzer '{LANDMARK_ANALYZER}': {error}") from None
+    return LandmarkAnalyzer()
 
 
 def load_analyzer(spec: str | os.PathLike = "synthfacs") -> Analyzer:
-    """Load the face analyzer (bundled name ``synthfacs`` or a path) through :mod:`aufx.au`.
+    """Load the face analyzer: bundled name ``synthfacs`` or a path (through :mod:`aufx.au`), or
+    ``landmarks`` (:func:`landmark_analyzer`, dlib; for real faces).
 
     Raises:
-        ValueError: naming the file when it is missing, or when :mod:`aufx.au` (the analyzer
-            package) is not installed.
+        ValueError: naming the file when it is missing, when :mod:`aufx.au` (the analyzer
+            package) is not installed, or, for ``landmarks``, the missing package of the ``real`` extra.
     """
     text = os.fspath(spec)
+    if text == LANDMARK_ANALYZER:
+        return landmark_analyzer()
     weights = Path(__file__).resolve().parent.parent / "weights"
     path = weights / BUNDLED_ANALYZERS[text] if text in BUNDLED_ANALYZERS else Path(text)
     if not path.is_file():
