@@ -194,16 +194,18 @@ def main(argv: list[str] | None = None) -> int:
 
     catalog = model.catalog
     from aufx.edit.catalog import RegionCatalog
+    from aufx.edit.relations import top_clusters
 
     arrays = RegionCatalog.load(args.regions or artefact_paths(args.model)[1])[1]
     faces = [k for k in range(catalog.n_clusters) if catalog.face_clusters_[k]]
+    table1_top = top_clusters(arrays["r_au_cluster"], top=4, allowed=np.array(faces))
     print("\n## Table 1 (Eq. 9: the four face clusters with the largest R per AU, as in the paper)\n")
     print("Check: is the top cluster's dominant part among the AU's parts (aufx.edit.au_parts)? This is")
     print("data-driven. The dictionary below is not: it keeps the clusters named after the AU's parts")
     print("(ordered by R), so its check is true by construction and only shows that such clusters exist.\n")
     hits = dictionary_hits = 0
     for i, code in enumerate(AU_CODES):
-        top = sorted(faces, key=lambda k: -float(arrays["r_au_cluster"][i, k]))[:4]
+        top = table1_top[i]
         ok = bool(top) and catalog.dominant_part(top[0]) in AU_PARTS[code]
         hits += ok
         ids = catalog.au_clusters_.get(code, [])

@@ -170,11 +170,12 @@ def main() -> int:
             name="bench",
         )
         results = []
+        configs = args.configs.split(",")
         for repeat in range(args.repeats):
-            for position, config in enumerate(args.configs.split(",")):
-                # a fresh folder per run, also when a configuration is listed twice (else the
-                # second run would find everything done and skip it)
-                out = root / f"out-{position}-{config}-{repeat}"
+            # a fresh folder per run, also when a configuration is listed twice (else the second
+            # run would find everything done and skip it)
+            outs = [root / f"out-{position}-{config}-{repeat}" for position, config in enumerate(configs)]
+            for config, out in zip(configs, outs, strict=True):
                 cpu0, t0 = children_cpu(), time.perf_counter()
                 proc = subprocess.run([sys.executable, __file__, "--one", config, "--spec", str(spec), "--out", str(out)],
                                       capture_output=True, text=True, cwd=REPO)  # fmt: skip
@@ -193,11 +194,9 @@ def main() -> int:
                       f"stimuli wave {result['wave_s']:6.1f} s ({result['wave_per_s']:.2f}/s) / "
                       f"{result['wave_cpu_s']:5.1f} CPU-s", flush=True)  # fmt: skip
             if args.check:
-                outs = [root / f"out-{i}-{c}-{repeat}" for i, c in enumerate(args.configs.split(","))]
                 ref = folder_bytes(outs[0])
                 same = all(folder_bytes(out) == ref for out in outs)
                 print(f"outputs byte-identical across configurations: {same}", flush=True)
-    configs = args.configs.split(",")
     best = {
         c: min((r for r in results if r["config"] == c), key=lambda r: r["process_wall_s"])
         for c in configs

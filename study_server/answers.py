@@ -133,6 +133,11 @@ def submit_answer(
     raise AssertionError("unreachable")
 
 
+def _elapsed_ms(now: datetime, shown_at: datetime) -> int:
+    """Milliseconds from ``shown_at`` to ``now`` (truncated), the server-side response time."""
+    return int((now - shown_at).total_seconds() * 1000)
+
+
 def _shown_before(study: Study, now: datetime) -> datetime:
     """Latest ``shown_at`` a trial may have to be answerable ``now`` (minimum viewing time)."""
     if not study.min_view_ms:
@@ -152,7 +157,7 @@ def _store(
     if not claimed:
         return _not_claimed(cursor, dialect, study, public_id, seq, ratings, now)
     trial_id, participant_id, shown_at = claimed[0]
-    server_rt = int((now - shown_at).total_seconds() * 1000)
+    server_rt = _elapsed_ms(now, shown_at)
     values: dict[str, Any] = {}
     for i, (question, rating) in enumerate(ratings.items()):
         values.update({f"trial_id_{i}": trial_id, f"question_{i}": question, f"rating_{i}": rating,
@@ -272,7 +277,7 @@ def _not_claimed(
         )
     current = _CURRENT.run(cursor, dialect, {"participant": participant_id})[0][0]
     if current == seq and shown_at is not None:
-        shown_ms = int((now - shown_at).total_seconds() * 1000)
+        shown_ms = _elapsed_ms(now, shown_at)
         if study.min_view_ms and shown_ms + MIN_VIEW_GRACE_MS < study.min_view_ms:
             raise RequestRejected(
                 422, f"trial {seq} was answered after {shown_ms} ms, before the minimum viewing time of {study.min_view_ms} ms"
