@@ -53,6 +53,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from results_md import replace_section  # noqa: E402
 
 SECTION = "## Baselines on the bundled model (issue 6)"
 AFTER_SECTION = "## Baselines"
@@ -380,22 +383,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
 
 def update_results_md(section: str, path: Path) -> None:
     """Replace ``SECTION`` in ``path``, or insert it after the ``## Baselines`` section (else at the end)."""
-    text = path.read_text() if path.exists() else "# Measured results\n"
-    start = text.find("\n" + SECTION + "\n")
-    if start >= 0:
-        start += 1
-        end = text.find("\n## ", start + 3)
-        text = text[:start] + section.rstrip("\n") + "\n\n" + (text[end + 1:] if end >= 0 else "")
-    else:
-        match = re.search(r"^## Baselines[ \t]*$", text, flags=re.MULTILINE)
-        if match:
-            end = text.find("\n## ", match.end())
-            insert = end + 1 if end >= 0 else len(text)
-            before = text[:insert].rstrip("\n") + "\n\n"
-            text = before + section.rstrip("\n") + "\n\n" + text[insert:]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    path.write_text(text)
+    replace_section(path, SECTION, section, after=AFTER_SECTION)
 
 
 # ---------------------------------------------------------------------------- main

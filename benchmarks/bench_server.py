@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from loadgen import RawClient, closed_loop  # noqa: E402
+from results_md import replace_section  # noqa: E402
 
 from study_server.pgtemp import TempPostgres  # noqa: E402
 
@@ -549,15 +550,7 @@ def write_results(results: dict[str, dict[str, Any]], args: argparse.Namespace, 
 
 
 def update_results_md(section: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Measured results\n"
-    start = text.find("## Study server")
-    if start >= 0:
-        end = text.find("\n## ", start + 3)
-        text = text[:start] + section.rstrip("\n") + "\n\n" + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    path.write_text(text)
+    replace_section(ROOT / "benchmarks" / "RESULTS.md", "## Study server", section)
 
 
 def main() -> int:
