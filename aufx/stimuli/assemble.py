@@ -126,7 +126,7 @@ def write_contact_sheet(spec: Spec, plan: Plan, out: Path, show_target: bool = T
     methods = [m.name for m in spec.methods]
     columns = ["source", *(["target"] if show_target else []), *methods]
     # Column names wrapped to the tile width (PIL's default font is ~6 px per character), at most 3 lines.
-    labels = [textwrap.wrap(name, max(4, size // 6), break_on_hyphens=True)[:3] for name in columns]
+    labels = [textwrap.wrap(column, max(4, size // 6), break_on_hyphens=True)[:3] for column in columns]
     header = 3 + line_height * max(len(lines) for lines in labels)
     items = plan.items[:MAX_SHEET_ROWS]
     by_cell = {(u["item_id"], u["method"]["name"]): u["stimulus_id"] for u in plan.stimuli}
