@@ -9,13 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request, session
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
 from study_server.config import ServerConfig, _coerce, load_config
+from study_server.csrf import ReusingCSRFProtect
 from study_server.db import (
     create_schema,
     ensure_study_state,
@@ -99,7 +100,7 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None) -> Flask:
         TEMPLATES_AUTO_RELOAD=False,
     )
     app.extensions["aufx_study"] = Runtime(study, cfg, factory, ImageStore(study, secret), admin_hash)
-    CSRFProtect(app)
+    ReusingCSRFProtect(app)
 
     from study_server.admin import bp as admin_bp
     from study_server.api import bp as api_bp
