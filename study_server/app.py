@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from flask import Flask, current_app, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
@@ -36,6 +37,19 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
+Header = tuple[str, str]
+
+#: Headers on every response, in this order.
+SECURITY_HEADERS: tuple[Header, ...] = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS: Header = ("Strict-Transport-Security", "max-age=31536000")
+NO_STORE: Header = ("Cache-Control", "no-store")
+
 
 @dataclass
 class Runtime:
@@ -52,6 +66,38 @@ class Runtime:
 def runtime() -> Runtime:
     """The :class:`Runtime` of the current app."""
     return current_app.extensions["aufx_study"]
+
+
+def runtime_of(app: Flask) -> Runtime:
+    """The :class:`Runtime` of ``app`` (outside a request)."""
+    return app.extensions["aufx_study"]
+
+
+@dataclass(frozen=True)
+class HeaderSet:
+    """Response headers set together after every request (the security headers).
+
+    werkzeug's ``Headers.__setitem__`` scans and validates the whole header list once per
+    name. :meth:`apply` has the same effect in one step when none of the names is set yet
+    (the usual case: no view sets them): it appends the pairs, which leaves the same list,
+    and the per-value check (no line breaks) was already done once here, on constants."""
+
+    items: tuple[Header, ...]
+    names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        Headers(list(self.items))  # werkzeug's value check, once
+        object.__setattr__(self, "names", frozenset(name.lower() for name, _ in self.items))
+
+    def apply(self, headers: Headers) -> None:
+        """``headers[name] = value`` for each item, in order (appended at once if none is set;
+        set one by one, replacing, if one is, or if werkzeug stops keeping a plain list)."""
+        stored = getattr(headers, "_list", None)
+        if type(stored) is list and self.names.isdisjoint([key.lower() for key, _ in stored]):
+            stored.extend(self.items)
+            return
+        for name, value in self.items:
+            headers[name] = value
 
 
 def _as_config(config: ServerConfig | Mapping[str, Any] | None) -> ServerConfig:
@@ -137,17 +183,12 @@ def _install_hooks(app: Flask) -> None:
         if request.method == "POST" and request.files:
             raise RequestRejected(400, "file uploads are not accepted")
 
+    always = (*SECURITY_HEADERS, HSTS) if runtime_of(app).config.cookies_secure else SECURITY_HEADERS
+    for_other, for_html = HeaderSet(always), HeaderSet((*always, NO_STORE))
+
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if runtime().config.cookies_secure:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if response.mimetype == "text/html":
-            response.headers["Cache-Control"] = "no-store"
+        (for_html if response.mimetype == "text/html" else for_other).apply(response.headers)
         return response
 
     @app.errorhandler(RequestRejected)
