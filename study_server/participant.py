@@ -170,18 +170,23 @@ def trial() -> BaseResponse | str:
 
 @bp.post("/trial/<seq_text>")
 def answer(seq_text: str) -> BaseResponse | tuple[Response, int]:
-    """Store the answers of one trial, then show the next one."""
+    """Store the answers of one trial, then show the next one.
+
+    The request, its form and the session are looked up once: the busiest request of a study."""
     rt = runtime()
     seq = parse_seq(seq_text)
-    if not session.get("pid"):
+    pid = session.get("pid")
+    if not pid:
         raise RequestRejected(403, "no study session in this browser: open the study link to start")
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    form = req.form
     questions = rt.study.question_ids
-    check_fields(request.form, {"csrf_token", "rt_ms", *(f"q_{q}" for q in questions)})
-    ratings = parse_ratings(request.form, questions, rt.study.scale_points)
-    rt_text = request.form.get("rt_ms", "")
+    check_fields(form, {"csrf_token", "rt_ms", *(f"q_{q}" for q in questions)})
+    ratings = parse_ratings(form, questions, rt.study.scale_points)
+    rt_text = form.get("rt_ms", "")
     rt_ms = parse_int(rt_text, "rt_ms", 0, MAX_RT_MS) if rt_text else None
-    stored = submit_answer(rt.db, rt.study, session.get("pid"), seq, ratings, rt_ms)
-    if request.accept_mimetypes.best == "application/json":
+    stored = submit_answer(rt.db, rt.study, pid, seq, ratings, rt_ms)
+    if req.accept_mimetypes.best == "application/json":
         status = "duplicate" if stored.duplicate else "stored"
         return jsonify(status=status, trial=seq, ratings=stored.ratings, completed=stored.completed), 200
     return redirect(url_for("participant.trial"), code=303)
