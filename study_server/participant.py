@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
 from study_server import flow
@@ -186,10 +187,34 @@ def answer(seq_text: str) -> BaseResponse | tuple[Response, int]:
     rt_text = form.get("rt_ms", "")
     rt_ms = parse_int(rt_text, "rt_ms", 0, MAX_RT_MS) if rt_text else None
     stored = submit_answer(rt.db, rt.study, pid, seq, ratings, rt_ms)
-    if req.accept_mimetypes.best == "application/json":
+    if _wants_json_answer(req):
         status = "duplicate" if stored.duplicate else "stored"
         return jsonify(status=status, trial=seq, ratings=stored.ratings, completed=stored.completed), 200
-    return redirect(url_for("participant.trial"), code=303)
+    return redirect(_trial_url(req.script_root), code=303)
+
+
+def _wants_json_answer(req: Request) -> bool:
+    """Whether the best of the ``Accept`` header is ``application/json`` (a script, not the page).
+
+    ``best`` is one of the types as written in the header, so without the text
+    ``application/json`` in it the answer is no and the header (a browser's is long) need not be parsed."""
+    return "application/json" in req.headers.get("Accept", "") and req.accept_mimetypes.best == "application/json"
+
+
+_trial_url_cache: tuple[str, str] | None = None
+
+
+def _trial_url(script_root: str) -> str:
+    """``url_for("participant.trial")``, where every answer redirects, kept for the last script root.
+
+    The relative URL of a rule without arguments depends only on the script root (the app sets no
+    URL defaults, host or subdomain matching); one entry keeps the cache bounded whatever
+    ``SCRIPT_NAME`` a proxy sends."""
+    global _trial_url_cache
+    cached = _trial_url_cache
+    if cached is None or cached[0] != script_root:
+        cached = _trial_url_cache = (script_root, url_for("participant.trial"))
+    return cached[1]
 
 
 @bp.get("/done")
