@@ -36,6 +36,9 @@ def _common(parser: argparse.ArgumentParser, source: bool = True) -> None:
     parser.add_argument("--lr", type=float, default=None, help="learning rate of the global optimisation")
     parser.add_argument("--local-steps", type=int, default=None)
     parser.add_argument("--sigma", type=float, default=0.0, help="feather the local mask (layer pixels)")
+    parser.add_argument("--mux-suffix", choices=("orig", "global", "blend"), default="orig",
+                        help="local-mux: what styles the layers after the cut: orig (the paper), global, or "
+                             "blend (both, blended by the mask at every later layer)")  # fmt: skip
     parser.add_argument("--out", required=True, help="output PNG")
     parser.add_argument("--compare", default=None, help="also write original | global | result as PNG")
     parser.add_argument("--save-latent", default=None, help="write w_global (and w_local) as .npz")
@@ -84,6 +87,7 @@ def _load(args: argparse.Namespace, need_regions: bool):
     model = EditingModel.load(args.model, args.editor, args.regions, args.analyzer, need_regions=need_regions)
     model.truncation_psi = args.psi
     model.sigma = args.sigma
+    model.mux_suffix = args.mux_suffix
     if args.steps is not None:
         if args.steps < 0:
             raise ValueError(f"--steps must be >= 0, got {args.steps}")

@@ -102,6 +102,9 @@ class EditingModel:
     alpha: float = 1.0
     beta: float = 1.0
     sigma: float = 0.0
+    #: What styles the layers after the multiplexed one in ``local-mux``: "orig" (the paper),
+    #: "global", or "blend" (both, blended by the mask at every later layer; 1.45× a forward).
+    mux_suffix: str = "orig"
     #: Longest W-space step of a ``global-linear`` edit; ``None``: half the latent radius (median
     #: distance of random faces from their mean, :meth:`latent_radius`); ``math.inf``: no cap.
     linear_max_step: float | None = None
@@ -227,7 +230,10 @@ class EditingModel:
         """
         catalog = self._need_catalog()
         if method == "mux":
-            result = multiplex(self.generator, w_orig, w_global, catalog=catalog, aus=aus, sigma=self.sigma, cache=cache)
+            result = multiplex(
+                self.generator, w_orig, w_global, catalog=catalog, aus=aus, sigma=self.sigma, cache=cache,
+                suffix=self.mux_suffix,
+            )  # fmt: skip
             return result.image, None, result.mask
         if method == "opt":
             a_global = self.generator.synthesis.run(w_global, stop_after=catalog.layer).state.x

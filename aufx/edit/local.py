@@ -20,6 +20,13 @@ the features (mask at the layer's side) and the skip image (mask area-resized to
 M = 0 reproduces the original image bit for bit and M = 1 continues exactly from the global
 pass's state. The suffix layers are styled by w_orig as in the paper (``suffix="orig"``); with
 ``suffix="global"`` they take w_global, and M = 1 then gives the global image exactly.
+
+``suffix="blend"`` (not in the paper) applies Eq. 7 at every layer after the cut as well: each
+later layer runs once styled by w_orig and once by w_global from the same blended input, and the
+two outputs are blended by M (resized to the layer's side). In a 64-px generator the paper's
+layer is the second-to-last resolution, so the 64-px layers, styled by w_orig, otherwise undo
+much of the edit inside the mask; blending keeps their global styling inside M and the original
+outside. It costs the suffix twice.
 """
 
 from __future__ import annotations
@@ -166,6 +173,10 @@ def global_prefix(generator: torch.nn.Module, ws_global: torch.Tensor, layer: st
     return PrefixCache(state=result.state, activations=result.state.x)
 
 
+#: What styles the layers after the multiplexed one (see the module docstring).
+SUFFIXES: tuple[str, ...] = ("orig", "global", "blend")
+
+
 @dataclass
 class MultiplexResult:
     """I_local [N, 3, R, R], the mask used [N, 1, h, w], and A_global [N, C, h, w]."""
@@ -201,11 +212,12 @@ def multiplex(
 
     Either ``mask`` [N, 1, h, w] (or [1, 1, h, w]) or ``catalog`` + ``aus`` (M from the AUs'
     clusters on A_global, Eq. 3 at the layer's resolution, feathered by ``sigma``) must be given.
-    ``layer`` defaults to the catalog's layer, else ``b32.conv1``. ``suffix`` picks the latent
-    that styles the layers after the cut: ``"orig"`` (the paper) or ``"global"``.
+    ``layer`` defaults to the catalog's layer, else ``b32.conv1``. ``suffix`` picks what styles
+    the layers after the cut: ``"orig"`` (the paper), ``"global"``, or ``"blend"`` (both, blended
+    by M at every later layer).
     """
-    if suffix not in ("orig", "global"):
-        raise ValueError(f"suffix must be 'orig' or 'global', got {suffix!r}")
+    if suffix not in SUFFIXES:
+        raise ValueError(f"suffix must be one of {', '.join(SUFFIXES)}, got {suffix!r}")
     layer = layer or (catalog.layer if catalog is not None else PAPER_LAYER)
     glob = global_prefix(generator, ws_global, layer)
     a_global = glob.activations
@@ -225,5 +237,21 @@ def multiplex(
         _blend(prefix.state.img, glob.state.img, mask),
         True,
     )
-    image = generator.synthesis.run(ws_orig if suffix == "orig" else ws_global, resume=state).image
+    if suffix == "blend":
+        image = _finish_blended(generator, ws_orig, ws_global, state, mask)
+    else:
+        image = generator.synthesis.run(ws_orig if suffix == "orig" else ws_global, resume=state).image
     return MultiplexResult(image=image, mask=mask, a_global=a_global)
+
+
+def _finish_blended(
+    generator: torch.nn.Module, ws_orig: torch.Tensor, ws_global: torch.Tensor, state: SynthesisState, mask: torch.Tensor
+) -> torch.Tensor:
+    """Run the remaining layers twice (styled by w_orig and by w_global) from the same blended
+    state and blend each layer's output by ``mask``: Eq. 7 at every layer after the cut."""
+    synthesis = generator.synthesis
+    for name in synthesis.layer_names[state.next_layer :]:
+        a = synthesis.run(ws_orig, resume=state, stop_after=name, skip_rgb=False).state
+        b = synthesis.run(ws_global, resume=state, stop_after=name, skip_rgb=False).state
+        state = SynthesisState(a.next_layer, _blend(a.x, b.x, mask), _blend(a.img, b.img, mask), True)
+    return state.img

@@ -68,6 +68,24 @@ def test_edit_modes_write_images(model, tmp_path, mode, capsys):
 
 
 @pytest.mark.slow
+def test_mux_suffix_option_reaches_the_multiplexing(model, tmp_path, capsys):
+    from PIL import Image
+
+    root, path = model
+    pixels = {}
+    for suffix in ("orig", "blend"):
+        out = tmp_path / f"{suffix}.png"
+        code = run("edit", "--model", path, "--seed", 1, "--au", "AU12=+1", "--mode", "local-mux",
+                   "--steps", 20, "--mux-suffix", suffix, "--out", out)  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        pixels[suffix] = np.asarray(Image.open(out))
+    assert not np.array_equal(pixels["orig"], pixels["blend"])
+    with pytest.raises(SystemExit):
+        run("edit", "--model", path, "--seed", 1, "--au", "AU12=+1", "--mux-suffix", "both", "--out", tmp_path / "x.png")
+    assert "invalid choice: 'both'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_edit_from_latent_file_emotion_and_transfer(model, tmp_path):
     root, path = model
     assert run("edit", "--model", path, "--latent", root / "latents.npz", "--index", 3, "--au", "AU26=+1",

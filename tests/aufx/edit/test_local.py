@@ -66,6 +66,29 @@ def test_multiplex_with_full_mask_is_the_global_image(setup):
     assert torch.equal(multiplex(G, wplus, wplus_global, mask=torch.ones(1, 1, 32, 32)).image, G.synthesis(wplus_global))
 
 
+def test_blended_suffix_spans_original_to_global(setup):
+    G, ws, w_global = setup
+    zeros, ones = torch.zeros(1, 1, 32, 32), torch.ones(1, 1, 32, 32)
+    assert torch.allclose(multiplex(G, ws, w_global, mask=zeros, suffix="blend").image, G.synthesis(ws), atol=1e-6)
+    assert torch.allclose(multiplex(G, ws, w_global, mask=ones, suffix="blend").image, G.synthesis(w_global), atol=1e-6)
+
+
+def test_blended_suffix_keeps_the_outside_closer_to_the_original(setup):
+    G, ws, w_global = setup
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., :16, :] = 1  # top half edited
+    original = G.synthesis(ws)
+    side = original.shape[-1]
+    outside = {s: (multiplex(G, ws, w_global, mask=mask, suffix=s).image - original)[..., side * 5 // 8 :, :].abs().mean()
+               for s in ("global", "blend")}  # fmt: skip
+    assert outside["blend"] < outside["global"]  # w_global styles only inside the mask
+    inside = {s: (multiplex(G, ws, w_global, mask=mask, suffix=s).image - G.synthesis(w_global))[..., : side * 3 // 8, :].abs().mean()
+              for s in ("orig", "blend")}  # fmt: skip
+    assert inside["blend"] < inside["orig"]  # and inside it the edit survives the later layers
+    with pytest.raises(ValueError, match="suffix must be one of orig, global, blend"):
+        multiplex(G, ws, w_global, mask=mask, suffix="both")
+
+
 def test_multiplex_keeps_outside_and_takes_inside(setup):
     G, ws, w_global = setup
     mask = torch.zeros(1, 1, 32, 32)
