@@ -11,7 +11,8 @@ multiplexing (Eq. 7) given the original's prefix (as in ``aufx edit``, where the
 rendered anyway) and from scratch; one masked-optimisation step (Eq. 3–6, forward + backward).
 
 Quality (on --faces faces × 16 AUs, each AU raised by --change from the face's predicted value,
-clamped to 5): global-opt, local-mux, and local-opt (on --opt-faces faces), measured by the
+clamped to 5): global-opt, local-mux (the paper's Eq. 7, and beyond it with a feathered mask
+and with the blended suffix of ``aufx.edit.local``), and local-opt (on --opt-faces faces), measured by the
 analyzer: target-AU change, off-target leakage, pixel change outside the AU's region
 (aufx.edit.au_parts), and the local/global ratios the paper's claim is about. Fig. 4: Spearman ρ
 of the direction correlations vs SynthFACS's AU correlation. Table 1: whether each AU's top
@@ -112,7 +113,14 @@ def quality(model, analyzer, faces: int, opt_faces: int, change: float, seed: in
 
     generator = model.generator
     ws = model.latents_from_seeds(range(seed, seed + faces))
-    rows = {m: {"target": [], "leak": [], "outside": []} for m in ("global-opt", "local-mux", "local-opt")}
+    mux_variants = {  # name -> (suffix, sigma): the paper's Eq. 7, and beyond it feathered / blended
+        "local-mux": ("orig", model.sigma),
+        "local-mux, σ=1": ("orig", 1.0),
+        "local-mux, blend": ("blend", model.sigma),
+        "local-mux, blend, σ=1": ("blend", 1.0),
+    }
+    methods = ("global-opt", *mux_variants, "local-opt")
+    rows = {m: {"target": [], "leak": [], "outside": []} for m in methods}
     for code in AU_CODES:
         if not model.catalog.au_clusters_.get(code):
             print(f"{code}: no clusters in the dictionary, skipped", flush=True)
@@ -123,7 +131,10 @@ def quality(model, analyzer, faces: int, opt_faces: int, change: float, seed: in
             model.global_edit(ws[i : i + 1], {code: float(targets[i])}, relative=False)[0] for i in range(faces)
         ])  # fmt: skip
         images = {"orig": model.synthesize(ws), "global-opt": model.synthesize(w_global)}
-        images["local-mux"] = multiplex(generator, ws, w_global, catalog=model.catalog, aus=[code], sigma=model.sigma).image
+        cache = original_prefix(generator, ws, model.catalog.layer)
+        for name, (suffix, sigma) in mux_variants.items():
+            images[name] = multiplex(generator, ws, w_global, catalog=model.catalog, aus=[code], sigma=sigma,
+                                     cache=cache, suffix=suffix).image  # fmt: skip
         k = min(opt_faces, faces)
         if k:
             images["local-opt"] = model.local_edit(ws[:k], w_global[:k], [code], "opt")[0]

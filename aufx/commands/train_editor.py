@@ -26,6 +26,7 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--lr", type=float, default=0.02, help="SGD learning rate (momentum 0.9)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="SGD's L2 penalty on the weights")
     parser.add_argument("--holdout", type=float, default=0.2, help="held-out share for R²")
     parser.add_argument("--validation", type=float, default=0.1,
                         help="share of the training split used for early stopping (0: train all epochs)")
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from aufx.edit.regions import sample_ws
     from aufx.gan.loaders import load_generator
 
+    if args.weight_decay < 0:
+        raise ValueError(f"--weight-decay must be >= 0, got {args.weight_decay}")
     for name in ("n", "epochs", "batch_size", "calibration_faces"):
         if getattr(args, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"dataset w has {dataset.w_flat.shape[1]} dims but the model's W has {generator.w_dim}")
     editor, report = train_editor(
         dataset, holdout=args.holdout, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        validation=args.validation,
+        validation=args.validation, weight_decay=args.weight_decay,
         seed=args.seed, log_every=max(1, args.epochs // 10),
     )  # fmt: skip
     table = pd.DataFrame({"AU": list(AU_CODES), "r2": [report.r2[c] for c in AU_CODES], "mse": [report.mse[c] for c in AU_CODES]})

@@ -131,7 +131,7 @@ def test_train_editor_and_regions_commands(model, tmp_path):
     root, path = model
     editor_out = tmp_path / "e.pt"
     assert run("train", "editor", "--model", path, "--dataset", root / "latents.npz", "--epochs", 2,
-               "--calibrate", "editor", "--calibration-faces", 4, "--out", editor_out,
+               "--calibrate", "editor", "--calibration-faces", 4, "--out", editor_out, "--weight-decay", 1e-4,
                "--report", tmp_path / "r2.csv") == 0  # fmt: skip
     assert editor_out.is_file() and (tmp_path / "r2.csv").read_text().startswith("AU,r2,mse")
     assert run("train", "regions", "--model", path, "--editor", editor_out, "--analyzer", "none", "--faces", 6,
@@ -174,6 +174,13 @@ def test_missing_files_are_one_line_errors(bare_model, tmp_path, capsys):
     assert "r.json: region catalog file missing" in capsys.readouterr().err
     assert run("emotion", "--model", path, "--seed", 1, "--emotion", "joy", "--out", tmp_path / "x.png") == 2
     assert "unknown emotion 'joy'" in capsys.readouterr().err
+
+
+def test_train_editor_rejects_negative_weight_decay(bare_model, tmp_path, capsys):
+    root, path = bare_model
+    assert run("train", "editor", "--model", path, "--weight-decay", -0.1, "--out", tmp_path / "e.pt") == 2
+    assert "--weight-decay must be >= 0, got -0.1" in capsys.readouterr().err
+    assert not (tmp_path / "e.pt").exists()
 
 
 @pytest.mark.slow
