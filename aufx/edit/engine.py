@@ -210,10 +210,12 @@ class EditingModel:
             return w_new
         scale = torch.where(long, cap / length.clamp_min(1e-12), torch.ones_like(length))
         scale = scale.view(-1, *([1] * (step.dim() - 1)))
+        # The message names only the AUs and the cap, so Python's default filter shows it once per
+        # AU combination instead of once per face (stimuli runs edit hundreds of faces).
         warnings.warn(
-            f"global-linear edit {dict(changes)}: {int(long.sum())} of {len(w)} faces need a W-space step of up to "
-            f"{float(length.max()):.1f}, longer than the cap {cap:.1f} (half the median distance of a face from the "
-            "mean face); those steps were shortened, so their targets are not reached. Use mode global-opt for them.",
+            f"global-linear edit of {', '.join(changes)}: some faces need a W-space step longer than the cap "
+            f"{cap:.1f} (half the median distance of a face from the mean face); those steps were shortened, so "
+            "their targets are not reached. Use mode global-opt for them.",
             stacklevel=3,
         )
         return w + step * scale

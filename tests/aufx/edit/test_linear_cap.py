@@ -28,7 +28,7 @@ def test_long_linear_step_is_shortened_to_the_cap_with_a_warning() -> None:
     w = m.latents_from_seeds([0, 1])
     cap = 0.5 * m.latent_radius()
     assert cap > 0
-    with pytest.warns(UserWarning, match=r"need a W-space step of up to .* longer than the cap"):
+    with pytest.warns(UserWarning, match=r"global-linear edit of AU\d\d.*: some faces need a W-space step longer than the cap"):
         w_new, _ = m.global_edit(w, {"AU12": 2.0}, True, "linear")
     assert torch.allclose((w_new - w).norm(dim=-1), torch.full((2,), cap), rtol=1e-4)
     uncapped = model(slope=1e-3, cap=math.inf)
@@ -45,3 +45,17 @@ def test_short_linear_step_is_untouched(recwarn: pytest.WarningsRecorder) -> Non
     a, _ = capped.global_edit(w, {"AU12": 1.0}, True, "linear")
     b, _ = free.global_edit(w, {"AU12": 1.0}, True, "linear")
     assert torch.equal(a, b) and not [r for r in recwarn if "W-space step" in str(r.message)]
+
+
+def test_the_warning_is_shown_once_per_au_combination() -> None:
+    import warnings
+
+    m = model(slope=1e-3, cap=None)
+    w = m.latents_from_seeds([0, 1, 2])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's own setting for UserWarning: once per message and place
+        for i in range(3):  # one face at a time with different targets, as a stimuli run edits them
+            m.global_edit(w[i : i + 1], {"AU12": 1.0 + i}, True, "linear")
+        m.global_edit(w[:1], {"AU12": 1.0, "AU06": 1.0}, True, "linear")
+    messages = [str(c.message) for c in caught if "W-space step" in str(c.message)]
+    assert len(messages) == 2 and "AU12, AU06" in messages[1]
