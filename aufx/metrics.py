@@ -100,12 +100,18 @@ class RealismScorer:
     """Typicality of faces under a reference (SynthFACS) distribution of analyzer features.
 
     ``fit(features [M, F])`` stores the mean, a shrunk covariance's inverse
-    (``(1 − s)·Σ + s·mean(diag Σ)·I``, s = ``shrinkage``), and the reference faces' own distances.
+    (``(1 − s)·Σ + s·mean(diag Σ)·I``, s = ``shrinkage``), and the reference faces' distances.
     ``distance(features)`` is the Mahalanobis distance [N]; ``score(features)`` the share of
     reference faces at least as far (in [0, 1], higher = more realistic).
+
+    The reference distances are cross-fitted (``folds``-fold: each face's distance under the mean
+    and covariance of the other folds), so a new face from the reference distribution scores 0.5
+    on average. In-sample distances are biased low when M is not much larger than F: with 128
+    SynthFACS renders and 264 features every held-out render scored 0.000; cross-fitted, 0.58.
     """
 
     shrinkage: float = 0.1
+    folds: int = 5
 
     def fit(self, features: torch.Tensor | np.ndarray) -> RealismScorer:
         x = np.asarray(torch.as_tensor(features).double())
@@ -115,8 +121,21 @@ class RealismScorer:
         cov = np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1])
         target = np.eye(x.shape[1]) * max(float(np.trace(cov)) / x.shape[1], 1e-12)
         self.precision_ = np.linalg.pinv((1 - self.shrinkage) * cov + self.shrinkage * target)
-        self.reference_distances_ = np.sort(self._distance(x))
+        self.reference_distances_ = np.sort(self._cross_fitted_distances(x))
         return self
+
+    def _cross_fitted_distances(self, x: np.ndarray) -> np.ndarray:
+        """Distance of each reference face under a scorer fitted without its fold (in-sample when
+        there are too few faces for ``folds`` folds of at least 2)."""
+        if self.folds < 2 or len(x) < 2 * self.folds + 2:
+            return self._distance(x)
+        from sklearn.model_selection import KFold
+
+        distances = np.empty(len(x))
+        for train, held_out in KFold(self.folds, shuffle=True, random_state=0).split(x):
+            inner = RealismScorer(self.shrinkage, folds=0).fit(x[train])
+            distances[held_out] = inner._distance(x[held_out])
+        return distances
 
     def _distance(self, x: np.ndarray) -> np.ndarray:
         d = x - self.mean_

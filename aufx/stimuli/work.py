@@ -141,13 +141,13 @@ def analyzer(context: dict[str, Any]) -> Any:
 
 
 def realism_scorer(context: dict[str, Any]) -> Any:
-    """A :class:`aufx.metrics.RealismScorer` fitted on 128 SynthFACS renders (seed 0)."""
+    """A :class:`aufx.metrics.RealismScorer` fitted on 512 SynthFACS renders (seed 0)."""
 
     def build() -> Any:
         from aufx.metrics import RealismScorer, realism_features
         from aufx.synthfacs import render, sample_params
 
-        params = sample_params(128, seed=0)
+        params = sample_params(512, seed=0)
         images = render(
             params.aus, params.identity, size=context["image_size"], with_parts=False
         ).images

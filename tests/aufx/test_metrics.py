@@ -122,6 +122,17 @@ def test_realism_scorer_ranks_typical_above_outliers():
         RealismScorer().score(features)
 
 
+def test_realism_scores_of_new_reference_faces_are_calibrated_when_features_are_many():
+    """Few reference faces for many features: in-sample distances would put every new face at 0."""
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(40, 60))
+    reference, new = rng.normal(size=(100, 40)) @ mixing, rng.normal(size=(400, 40)) @ mixing
+    scores = RealismScorer().fit(reference).score(new)
+    assert 0.35 < scores.mean() < 0.65 and (scores > 0).mean() > 0.8
+    in_sample = RealismScorer(folds=0).fit(reference).score(new)
+    assert in_sample.mean() < scores.mean()
+
+
 def test_au_parts_table_matches_synthfacs_ground_truth():
     """Each AU's pixel change in SynthFACS falls (almost) entirely in its AU_PARTS region."""
     params = sample_params(4, seed=3)
