@@ -14,6 +14,7 @@ from aufx.edit.directions import (
     combined_direction,
     correlation_agreement,
     direction_correlation,
+    jacobian_directions,
     orthogonalize,
     save_correlation,
 )
@@ -55,6 +56,20 @@ def test_eq1_is_not_the_gradient_of_a_relu_editor_in_general():
     w = torch.randn(1, 20, requires_grad=True)
     (grad,) = torch.autograd.grad(e(w)[0, 0], w)
     assert not torch.allclose(grad[0], au_directions(e)[0], atol=1e-4)
+
+
+def test_jacobian_directions_are_the_mean_gradient():
+    e = editor("relu")
+    w = torch.randn(7, 20, generator=torch.Generator().manual_seed(3))
+    mean_grad = jacobian_directions(e, w, batch=3)  # batches of 3, 3, 1
+    assert mean_grad.shape == (N_AUS, 20)
+    for i in (0, 5, 15):
+        x = w.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(e(x)[:, i].sum(), x)
+        assert torch.allclose(mean_grad[i], grad.mean(dim=0), atol=1e-6)
+    # for a linear editor it is Eq. 1 exactly, whatever the faces
+    linear = editor("linear")
+    assert torch.allclose(jacobian_directions(linear, w), au_directions(linear), atol=1e-5)
 
 
 def test_eq2_combines_branches_linearly():
