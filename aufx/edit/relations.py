@@ -81,3 +81,28 @@ def table1(r_ak: np.ndarray | torch.Tensor, names: list[str] | None = None, top:
             row[f"R{rank}"] = float(r[i, k])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def part_check(r_ak: np.ndarray | torch.Tensor, catalog, top: int = 4) -> pd.DataFrame:
+    """Table 1 checked against the part maps, one row per AU (``AU_CODES`` order).
+
+    ``catalog``: a fitted :class:`aufx.edit.catalog.RegionCatalog` (face clusters, dominant parts).
+    Columns: ``clusters`` (the ``top`` face clusters by Eq. 9, ids), ``top1_in_parts`` (the first
+    one's dominant part is among the AU's parts, :data:`aufx.edit.au_parts.AU_PARTS`),
+    ``any_in_parts`` (some of the ``top`` is), and the chance of each under a random ranking of the
+    face clusters (``top1_chance``, ``any_chance``). Data-driven, unlike the AU → cluster
+    dictionary, which keeps only in-part clusters by construction.
+    """
+    from math import comb
+
+    from aufx.edit.au_parts import AU_PARTS
+
+    faces = np.flatnonzero(np.asarray(catalog.face_clusters_, dtype=bool))
+    rows = []
+    for code, ids in zip(AU_CODES, top_clusters(r_ak, top, allowed=faces), strict=True):
+        in_parts = [catalog.dominant_part(k) in AU_PARTS[code] for k in ids]
+        hits = sum(catalog.dominant_part(k) in AU_PARTS[code] for k in faces)
+        rows.append({"AU": code, "clusters": ids, "top1_in_parts": bool(in_parts[:1] and in_parts[0]),
+                     "any_in_parts": any(in_parts), "top1_chance": hits / max(len(faces), 1),
+                     "any_chance": 1.0 - comb(len(faces) - hits, len(ids)) / max(comb(len(faces), len(ids)), 1)})  # fmt: skip
+    return pd.DataFrame(rows).set_index("AU")

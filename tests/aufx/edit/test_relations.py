@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import torch
 
+from aufx.aus import AU_CODES
 from aufx.edit.relations import (
     au_cluster,
     au_cluster_channel,
     cluster_channel,
+    part_check,
     table1,
     top_clusters,
 )
@@ -85,3 +89,18 @@ def test_table1_ranks_clusters():
     assert list(table.columns[:4]) == ["AU", "name", "clusters", "regions"]
     assert table.loc[0, "clusters"] == "3 1" and table.loc[0, "regions"] == "mouth, b"
     assert table.loc[0, "R1"] == 0.9 and len(table) == 16
+
+
+def test_part_check_uses_face_clusters_parts_and_chance():
+    parts = ["mouth", "forehead", "right_eye", "nose", "background"]
+    catalog = SimpleNamespace(face_clusters_=np.array([True, True, True, True, False]), dominant_part=lambda k: parts[k])
+    r = np.zeros((16, 5))
+    au01, au12 = AU_CODES.index("AU01"), AU_CODES.index("AU12")
+    r[au01] = [0.1, 0.9, 0.2, 0.0, 5.0]  # the background cluster (largest R) is not a face cluster
+    r[au12] = [0.5, 0.9, 0.1, 0.0, 5.0]  # forehead first, mouth second
+    check = part_check(r, catalog, top=2)
+    assert check.loc["AU01", "clusters"] == [1, 2] and bool(check.loc["AU01", "top1_in_parts"])
+    assert check.loc["AU12", "clusters"] == [1, 0]
+    assert not check.loc["AU12", "top1_in_parts"] and check.loc["AU12", "any_in_parts"]
+    assert check.loc["AU12", "top1_chance"] == 0.25 and check.loc["AU12", "any_chance"] == 0.5
+    assert list(check.index) == list(AU_CODES)
