@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-architecture", action="store_true", help="bundled architecture, random weights")
     parser.add_argument("--strip", default=None, help="also write a before/after strip PNG (local-mux, +change)")
     parser.add_argument("--strip-aus", default="AU01,AU04,AU12,AU26")
+    parser.add_argument("--fig4-faces", type=int, default=1000, help="faces for the mean-gradient directions and the generated AU correlation")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -223,11 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nFig. 4: Spearman ρ(direction correlations, SynthFACS AU correlation) = {rho:.2f} (goal ≥ 0.6)")
     from aufx.edit.directions import jacobian_directions
 
-    jacobian = jacobian_directions(model.editor, model.latents_from_seeds(range(args.seed + 60_000, args.seed + 61_000)))
-    print(f"Fig. 4 with mean-gradient directions over 1,000 faces (jacobian_directions, not in the paper): "
+    n4 = args.fig4_faces
+    jacobian = jacobian_directions(model.editor, model.latents_from_seeds(range(args.seed + 60_000, args.seed + 60_000 + n4)))
+    print(f"Fig. 4 with mean-gradient directions over {n4:,} faces (jacobian_directions, not in the paper): "
           f"ρ = {correlation_agreement(direction_correlation(jacobian), au_correlation()):.2f}")  # fmt: skip
-    generated = generated_au_correlation(model, model.analyzer, n=1000, seed=args.seed + 50_000)
-    print(f"Ceiling: ρ(AU correlation of 1,000 generated faces as the analyzer reads them, SynthFACS AU correlation) "
+    generated = generated_au_correlation(model, model.analyzer, n=n4, seed=args.seed + 50_000)
+    print(f"Ceiling: ρ(AU correlation of {n4:,} generated faces as the analyzer reads them, SynthFACS AU correlation) "
           f"= {correlation_agreement(generated, au_correlation()):.2f}; ρ(direction correlations, that generated "
           f"AU correlation) = {correlation_agreement(direction_correlation(vectors), generated):.2f}")  # fmt: skip
 

@@ -1,0 +1,43 @@
+"""benchmarks/bench_editing.py end to end on the bundled model, at a size that takes about a minute."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "bench_editing.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_editing", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_one_face_run_prints_every_section(bench, capsys, tmp_path):
+    strip = tmp_path / "strip.png"
+    assert bench.main(["--faces", "1", "--opt-faces", "1", "--repeats", "1", "--fig4-faces", "60", "--strip", str(strip)]) == 0
+    out = capsys.readouterr().out
+    assert strip.is_file() and strip.stat().st_size > 1000
+    for heading in ("## Speed", "## Global editor held-out R²", "## Table 1", "## Local vs global"):
+        assert heading in out, heading
+    assert re.search(r"\| linear edit \| [\d.]+ \| [\d.]+ \|", out)
+    # Table 1 against the part maps, with chance levels that depend only on the catalog
+    hits = re.search(r"top cluster in the AU's parts: (\d+)/16 AUs \(expected by chance.*?: ([\d.]+)\); one of the top 4: (\d+)/16 "
+                     r"\(chance ([\d.]+)\); dictionary: 16/16", out)  # fmt: skip
+    assert hits, out[-2000:]
+    top1, chance1, top4, chance4 = int(hits[1]), float(hits[2]), int(hits[3]), float(hits[4])
+    assert top1 <= top4 and 0 < chance1 < chance4 < 16
+    assert len(re.findall(r"^- AU\d\d \(\w+\): ", out, flags=re.M)) == 16
+    # every local method is measured against global-opt, which keeps 100 % by definition
+    assert re.search(r"\| global-opt \| [+-][\d.]+ \| [\d.]+ \| [\d.]+ \| 100% \| 0% \| 0% \|", out)
+    for method in ("local-mux", "local-mux, blend", "local-opt"):
+        assert re.search(rf"^\| {re.escape(method)} \| [+-][\d.]+ \| ", out, flags=re.M), method
