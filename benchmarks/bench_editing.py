@@ -108,6 +108,28 @@ def generated_au_correlation(model, analyzer, n: int, seed: int, batch: int = 10
     return pd.DataFrame(np.corrcoef(values.T), index=list(AU_CODES), columns=list(AU_CODES))
 
 
+METRICS = ("target", "leak", "outside")
+
+
+def per_au_goals(rows: dict, methods: tuple[str, ...] = ("local-mux", "local-opt")):
+    """Per AU and method: kept target change, out-of-region cut and leakage cut against global-opt on
+    the same faces (local-opt runs on fewer faces), as fractions; ``[16, 3 * len(methods)]`` frame."""
+    import pandas as pd
+
+    frames = {m: pd.DataFrame(rows[m]).set_index(["au", "face"]) for m in ("global-opt", *methods) if rows[m]["au"]}
+    g = frames["global-opt"]
+    table = {}
+    for method in methods:
+        if method not in frames:
+            continue
+        local = frames[method].groupby(level="au").mean()
+        ref = g.loc[frames[method].index].groupby(level="au").mean()
+        table[(method, "kept")] = local["target"] / ref["target"]
+        table[(method, "out-cut")] = 1 - local["outside"] / ref["outside"]
+        table[(method, "leak-cut")] = 1 - local["leak"] / ref["leak"]
+    return pd.DataFrame(table).reindex([c for c in AU_CODES if c in g.index.get_level_values("au")])
+
+
 def quality(model, analyzer, faces: int, opt_faces: int, change: float, seed: int) -> dict:
     from aufx.edit.analyzer import analyze
 
@@ -120,7 +142,7 @@ def quality(model, analyzer, faces: int, opt_faces: int, change: float, seed: in
         "local-mux, blend, σ=1": ("blend", 1.0),
     }
     methods = ("global-opt", *mux_variants, "local-opt")
-    rows = {m: {"target": [], "leak": [], "outside": []} for m in methods}
+    rows = {m: {"target": [], "leak": [], "outside": [], "au": [], "face": []} for m in methods}
     for code in AU_CODES:
         if not model.catalog.au_clusters_.get(code):
             print(f"{code}: no clusters in the dictionary, skipped", flush=True)
@@ -151,6 +173,8 @@ def quality(model, analyzer, faces: int, opt_faces: int, change: float, seed: in
             rows[method]["target"] += delta[:, AU_INDEX[code]].tolist()
             rows[method]["leak"] += delta[:, others].abs().mean(dim=1).tolist()
             rows[method]["outside"] += (pix * ~region).flatten(1).mean(dim=1).tolist()
+            rows[method]["au"] += [code] * m
+            rows[method]["face"] += list(range(m))
         print(f"{code}: global target change {np.mean(rows['global-opt']['target'][-faces:]):+.2f}", flush=True)
     return rows
 
@@ -255,17 +279,31 @@ def main(argv: list[str] | None = None) -> int:
           "(by construction)")  # fmt: skip
 
     rows = quality(model, model.analyzer, args.faces, args.opt_faces, args.change, args.seed)
-    g = {k: float(np.mean(v)) for k, v in rows["global-opt"].items()}
+    g = {k: float(np.mean(rows["global-opt"][k])) for k in METRICS}
     print(f"\n## Local vs global ({args.faces} faces × 16 AUs, +{args.change:g}; local-opt on {args.opt_faces} faces per AU)\n")
     print("| method | target-AU change | leakage | out-of-region pixel change | kept target change | out-of-region cut | leakage cut |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for method, values in rows.items():
         if not values["target"]:
             continue
-        m = {k: float(np.mean(v)) for k, v in values.items()}
+        m = {k: float(np.mean(values[k])) for k in METRICS}
         print(f"| {method} | {m['target']:+.3f} | {m['leak']:.3f} | {m['outside']:.4f} | {m['target'] / g['target']:.0%} | "
               f"{1 - m['outside'] / g['outside']:.0%} | {1 - m['leak'] / g['leak']:.0%} |")  # fmt: skip
+    print_per_au(per_au_goals(rows))
     return 0
+
+
+def print_per_au(table) -> None:  # type: ignore[no-untyped-def]
+    """The per-AU goals table (Markdown) and how many AUs meet all three goals per method."""
+    methods = list(dict.fromkeys(m for m, _ in table.columns))
+    print("\n## Per AU: kept target change / out-of-region cut / leakage cut against global-opt on the same faces\n")
+    print("| AU | " + " | ".join(methods) + " |\n|---|" + "---:|" * len(methods))
+    for code, row in table.iterrows():
+        cells = [f"{row[(m, 'kept')]:.0%} / {row[(m, 'out-cut')]:.0%} / {row[(m, 'leak-cut')]:.0%}" for m in methods]
+        print(f"| {code} | " + " | ".join(cells) + " |")
+    for m in methods:
+        ok = (table[(m, "kept")] >= 0.8) & (table[(m, "out-cut")] >= 0.5) & (table[(m, "leak-cut")] >= 0.3)
+        print(f"{m}: all three goals met for {int(ok.sum())}/{len(table)} AUs ({', '.join(ok.index[ok]) or 'none'})")
 
 
 if __name__ == "__main__":
