@@ -14,6 +14,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import generate_password_hash
 
 from study_server.config import ServerConfig, _coerce, load_config
@@ -156,6 +157,11 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
     _install_hooks(app)
+    if cfg.proxy_hops:
+        # Behind nginx/Caddy: client address (admin login throttling), scheme (CSRF referrer check
+        # over HTTPS), host and mount prefix come from the proxies' X-Forwarded-* headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.proxy_hops, x_proto=cfg.proxy_hops,  # type: ignore[method-assign]
+                                x_host=cfg.proxy_hops, x_prefix=cfg.proxy_hops)  # fmt: skip
     with app.app_context():
         app.extensions["aufx_study"].questions_html = Markup(render_template("_questions.html", study=study))
     return app

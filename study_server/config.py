@@ -3,7 +3,8 @@
 Environment variables: ``AUFX_SERVER_CONFIG`` (path of a TOML file with the keys below),
 ``AUFX_STUDY_DIR``, ``AUFX_DB_URL``, ``AUFX_PRODUCTION``, ``AUFX_SECRET_KEY``,
 ``AUFX_ADMIN_PASSWORD_HASH``, ``AUFX_ADMIN_PASSWORD`` (development only),
-``AUFX_SECURE_COOKIES``, ``AUFX_MAX_REQUEST_BYTES``, ``AUFX_SQLITE_SYNCHRONOUS`` (NORMAL or FULL).
+``AUFX_SECURE_COOKIES``, ``AUFX_MAX_REQUEST_BYTES``, ``AUFX_SQLITE_SYNCHRONOUS`` (NORMAL or FULL),
+``AUFX_PROXY_HOPS`` (reverse proxies in front of the server whose ``X-Forwarded-*`` headers are trusted).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ENV = {
     "secure_cookies": "AUFX_SECURE_COOKIES",
     "max_request_bytes": "AUFX_MAX_REQUEST_BYTES",
     "sqlite_synchronous": "AUFX_SQLITE_SYNCHRONOUS",
+    "proxy_hops": "AUFX_PROXY_HOPS",
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -43,6 +45,7 @@ class ServerConfig:
     secure_cookies: bool | None = None  # default: on in production mode
     max_request_bytes: int = 16 * 1024
     sqlite_synchronous: str = "NORMAL"  # FULL: survive power loss too, one fsync per answer
+    proxy_hops: int = 0  # trusted reverse proxies (X-Forwarded-For/-Proto/-Host/-Prefix); 0: headers ignored
 
     @property
     def db_url(self) -> str:
@@ -67,6 +70,8 @@ class ServerConfig:
             raise ValueError("admin_password_hash must be a werkzeug hash like 'scrypt:32768:8:1$...'")
         if self.sqlite_synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {self.sqlite_synchronous!r}")
+        if not 0 <= self.proxy_hops <= 5:
+            raise ValueError(f"proxy_hops must be 0..5 (the reverse proxies in front of the server), got {self.proxy_hops}")
         if not 1024 <= self.max_request_bytes <= 10 * 1024 * 1024:
             raise ValueError(f"max_request_bytes must be 1024..10485760, got {self.max_request_bytes}")
         return self
