@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "bench_baselines_quality.py"
+from tests.benchmarks.helpers import ROOT, load_benchmark
+
 NEEDED = [ROOT / "aufx" / "weights" / name for name in ("synthfacs64.pt", "synthfacs64_editor.pt", "analyzer.pt")]
 NEEDED.append(ROOT / "baselines" / "weights" / "ganimation.pt")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_baselines_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_baselines_quality")
 
 
 def test_section_goes_after_baselines_and_is_replaced_on_rerun(bench, tmp_path):
