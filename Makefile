@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.aufx-installed
 OUT ?= demo_out
 
-.PHONY: venv demo test test-fast test-all lint bench clean
+.PHONY: venv demo test test-deps test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,11 +20,18 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/aufx demo --out $(OUT)
 
-# The README's test command: every test, slow, browser and postgres ones included (CI runs this).
-test: $(STAMP)
+# The Debian packages the browser and postgres tests need (chromium, chromium-driver, postgresql):
+# installed where this machine allows it (root, or sudo without a password), else a stop within
+# seconds that names the command to run. Runs before the set-up, so that stop comes first.
+test-deps:
+	bash scripts/provision_test_deps.sh
+
+# The README's test command: every test, slow, browser and postgres ones included (.ci/run runs this).
+test: test-deps
+	$(MAKE) --no-print-directory venv
 	$(BIN)/python -m pytest -m "" -q
 
-# Fast loop for development: skips tests marked slow, browser or postgres.
+# Fast loop for development: skips tests marked slow, browser or postgres (needs no Debian packages).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q
 

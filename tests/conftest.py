@@ -22,3 +22,27 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+#: Tests marked ``browser`` or ``postgres`` need Debian packages (listed in the README's Quick start).
+#: ``make test`` installs them first (scripts/provision_test_deps.sh); run another way without
+#: them, such a test fails at once with this hint instead of deep inside.
+def _missing_system_part(marker: str) -> str | None:
+    from pathlib import Path
+
+    if marker == "browser":
+        return None if Path("/usr/bin/chromium").exists() else "/usr/bin/chromium is missing (Debian's chromium)"
+    from study_server.pgtemp import find_bin
+
+    try:
+        find_bin()
+    except RuntimeError:
+        return "PostgreSQL's initdb is missing (Debian's postgresql)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in ("browser", "postgres"):
+        if item.get_closest_marker(marker) is not None and (missing := _missing_system_part(marker)):
+            pytest.fail(f"{missing}, which tests marked {marker!r} need: run `bash scripts/provision_test_deps.sh` "
+                        "(as root or with sudo), or `make test`, which runs it", pytrace=False)  # fmt: skip

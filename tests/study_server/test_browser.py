@@ -46,8 +46,6 @@ def stored_answers(app) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_participant_session_in_chromium(live_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium chromium-driver)")
     from playwright.sync_api import expect, sync_playwright
 
     base, app = live_app
