@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +108,9 @@ class EditingModel:
     #: Longest W-space step of a ``global-linear`` edit; ``None``: half the latent radius (median
     #: distance of random faces from their mean, :meth:`latent_radius`); ``math.inf``: no cap.
     linear_max_step: float | None = None
+    #: Called as ``on_linear_cap(aus, faces, cap)`` instead of the warning when ``global-linear``
+    #: shortens steps (``aufx stimuli`` collects them and reports one line per run); ``None``: warn.
+    on_linear_cap: Callable[[tuple[str, ...], int, float], None] | None = field(default=None, repr=False)
     _latent_radius: float | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -210,6 +213,9 @@ class EditingModel:
             return w_new
         scale = torch.where(long, cap / length.clamp_min(1e-12), torch.ones_like(length))
         scale = scale.view(-1, *([1] * (step.dim() - 1)))
+        if self.on_linear_cap is not None:
+            self.on_linear_cap(tuple(changes), int(long.sum()), cap)
+            return w + step * scale
         # The message names only the AUs and the cap, so Python's default filter shows it once per
         # AU combination instead of once per face (stimuli runs edit hundreds of faces).
         warnings.warn(

@@ -8,6 +8,8 @@ writes its own record when it finishes. Units whose record exists are
 skipped (see :mod:`aufx.stimuli.work`), so an interrupted run resumes where it stopped. The
 manifest, metrics, study config and contact sheet are assembled from the records at the end, in
 plan order, so the same spec + seed gives a byte-identical manifest however the work was split.
+The units' warnings are not printed by the units (once per face, or per worker process): the
+driver says each once at the end of the run, with the number of units that warned it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: stimulus id -> AUs, for the ``global-linear`` edits of this run whose W step was shortened
+    #: to the cap (reported once per run, see :func:`linear_cap_warning`).
+    linear_capped: dict[str, list[str]] = field(default_factory=dict)
+    #: (wave, warning category name, message) -> how many units of this run warned it.
+    warnings: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
 
 Executor = Callable[
@@ -189,7 +196,37 @@ def _wave(
                 summary.skipped += 1
             else:
                 summary.ran += 1
+                if result.get("linear_capped"):
+                    summary.linear_capped[result["stimulus_id"]] = result["linear_capped"]
+                for category, message in result.get("warnings", ()):
+                    key = (label, category, message)
+                    summary.warnings[key] = summary.warnings.get(key, 0) + 1
     summary.seconds[label] = time.perf_counter() - start
+
+
+def linear_cap_warning(summary: RunSummary) -> str | None:
+    """The one line reporting the run's capped ``global-linear`` steps (``None`` when there were none)."""
+    if not summary.linear_capped:
+        return None
+    aus = sorted({au for codes in summary.linear_capped.values() for au in codes})
+    return (f"global-linear shortened the W-space step to the cap on {len(summary.linear_capped)} of this "
+            f"run's stimuli (AUs {', '.join(aus)}): their targets are not reached; use mode global-opt for them")  # fmt: skip
+
+
+def _report_warnings(summary: RunSummary) -> None:
+    """Warn what the units of the run warned, each message once with its count of units (a
+    worker would print it per face, or per worker process), and the capped steps in one line."""
+    import builtins
+    import warnings
+
+    for (label, name, message), count in summary.warnings.items():
+        category = getattr(builtins, name, None)
+        if not (isinstance(category, type) and issubclass(category, Warning)):
+            category = UserWarning
+        warnings.warn(f"{message} (for {count} of this run's {label})", category, stacklevel=3)
+    message = linear_cap_warning(summary)
+    if message:
+        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def remove_stale_temporaries(out: Path) -> list[Path]:
@@ -246,6 +283,7 @@ def run_stimuli(spec: Spec, out: str | Path, workers: int = 1, scheduler: str | 
         with dask_executor(workers, scheduler, processes) as executor:
             summary.seconds["startup"] = time.perf_counter() - start
             waves(executor)
+    _report_warnings(summary)
     if summary.failed:
         more = f" (and {len(summary.failed) - 1} more)" if len(summary.failed) > 1 else ""
         raise ValueError(f"{len(summary.failed)} unit(s) failed; finished ones are kept, rerun to retry. "

@@ -23,6 +23,7 @@ import io
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ import numpy as np
 from aufx.stimuli.plan import canonical, unit_key
 
 STATE_DIR = ".aufx-stimuli"
+#: Keys a unit returns to the driver but does not write to its record (reported once per run):
+#: ``linear_capped``, the AUs of a ``global-linear`` edit whose W step was shortened to the cap;
+#: ``warnings``, the [category name, message] pairs the unit warned (not printed by the worker).
+NOTES = ("linear_capped", "warnings")
 _CACHE: dict[str, Any] = {}
 
 
@@ -329,13 +334,29 @@ def target_aus_of(
     return codes or [AU_CODES[int(diff.argmax())]]
 
 
-def _aufx_edit(unit: dict[str, Any], src: dict[str, Any], tgt: dict[str, Any] | None) -> Any:
+def _aufx_edit(
+    unit: dict[str, Any], src: dict[str, Any], tgt: dict[str, Any] | None, notes: dict[str, Any]
+) -> Any:
+    """The edited image; a ``global-linear`` step shortened to the cap is noted in ``notes`` as
+    ``linear_capped`` (its AUs) instead of warning per face: the driver reports one line per run."""
+    model = editing_model(unit["context"])
+
+    def capped(aus: tuple[str, ...], faces: int, cap: float) -> None:
+        notes["linear_capped"] = sorted({*notes.get("linear_capped", []), *aus})
+
+    model.on_linear_cap = capped
+    try:
+        return _aufx_edit_image(model, unit, src, tgt)
+    finally:
+        model.on_linear_cap = None
+
+
+def _aufx_edit_image(model: Any, unit: dict[str, Any], src: dict[str, Any], tgt: dict[str, Any] | None) -> Any:
     import torch
 
     from aufx.edit.transfer import edit_emotion, transfer_expression
 
     params, edit = unit["method"]["params"], unit["edit"]
-    model = editing_model(unit["context"])
     model.opt_steps, model.opt_lr, model.local_steps, model.sigma = (
         params["steps"],
         params["lr"],
@@ -420,8 +441,9 @@ def run_stimulus(unit: dict[str, Any], out: Path) -> dict[str, Any]:
     src = load_face(out, unit["source_id"])
     tgt = load_face(out, unit["target_id"]) if unit["target_id"] else None
     source_png = _load_png(out / "images" / f"{unit['source_id']}.png")
+    notes: dict[str, Any] = {}
     if unit["method"]["kind"] == "aufx":
-        image, condition = _aufx_edit(unit, src, tgt), ""
+        image, condition = _aufx_edit(unit, src, tgt, notes), ""
     else:
         image, condition = _baseline_edit(unit, source_png, src, tgt)
     png = png_bytes(_resize(image.detach().float(), size)[0])
@@ -432,12 +454,13 @@ def run_stimulus(unit: dict[str, Any], out: Path) -> dict[str, Any]:
     rel = f"images/{unit['stimulus_id']}.png"
     atomic_write(out / rel, png)
     return {"stimulus_id": unit["stimulus_id"], "condition": condition, "metrics": metrics,
-            "sha256": sha256(png).hexdigest(), "files": {rel: sha256(png).hexdigest()}}  # fmt: skip
+            "sha256": sha256(png).hexdigest(), "files": {rel: sha256(png).hexdigest()}, **notes}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- entry point
 def run_unit(unit: dict[str, Any], out: str) -> dict[str, Any]:
-    """Run one unit (unless its record exists) and write its record; returns the record."""
+    """Run one unit (unless its record exists) and write its record; returns the record, with
+    the unit's :data:`NOTES` for the driver, which reports each warning once per run."""
     import torch
 
     root = Path(out)
@@ -446,15 +469,20 @@ def run_unit(unit: dict[str, Any], out: str) -> dict[str, Any]:
         return {**done, "skipped": True}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    try:
-        record = run_face(unit, root) if unit["stage"] == "face" else run_stimulus(unit, root)
-    finally:
-        torch.set_num_threads(threads)
+    with warnings.catch_warnings(record=True) as caught:  # the caller's filters still apply
+        try:
+            record = run_face(unit, root) if unit["stage"] == "face" else run_stimulus(unit, root)
+        finally:
+            torch.set_num_threads(threads)
+    notes = {k: record.pop(k) for k in NOTES if k in record}  # for this run's summary, not the record
+    said = list(dict.fromkeys((c.category.__name__, str(c.message)) for c in caught))
+    if said:
+        notes["warnings"] = said
     record = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
     atomic_write(
         record_path(root, unit), (json.dumps(record, sort_keys=True, indent=1) + "\n").encode()
     )
-    return {**record, "skipped": False}
+    return {**record, **notes, "skipped": False}
 
 
 def run_units(units: list[dict[str, Any]], out: str) -> list[dict[str, Any] | Exception]:
