@@ -18,7 +18,7 @@ engine's metrics of every stimulus):
   RaFD classes (neutral has no prototype AUs to set, so the stimuli pipeline does not offer it as
   an edit). A multinomial logistic regression on the analyzer's 16 AU estimates, fitted on
   SynthFACS *renders* with known labels (EMFACS prototype faces and neutral faces of
-  ``aufx.synthfacs.sample_params``; 8 classes) and never on edits, classifies each edited face;
+  ``aufx.synthfacs.sample_mixture_params``, labelled by mixture component; 8 classes) and never on edits, classifies each edited face;
   reported: accuracy (Wilson 95 % CI) vs chance = 1/7 (the number of requested classes), and the
   classifier's own accuracy on held-out renders.
 * **Engine metrics** (``aufx.metrics`` via the stimuli pipeline): target change, leakage,
@@ -129,7 +129,7 @@ def absolute_au_edit(unit: dict[str, Any], source_aus: np.ndarray) -> dict[str, 
 def fit_emotion_classifier(analyzer: Any, n_renders: int, seed: int, size: int) -> dict[str, Any]:
     """Logistic regression (analyzer AUs -> RaFD class) on SynthFACS renders with known labels.
 
-    Renders of ``sample_params(n_renders, seed)`` whose mixture component is an EMFACS prototype
+    Renders of ``sample_mixture_params(n_renders, seed)`` whose mixture component is an EMFACS prototype
     (label: its RaFD class) or neutral; 75 % fit, 25 % held out.
     """
     from sklearn.linear_model import LogisticRegression
@@ -138,11 +138,11 @@ def fit_emotion_classifier(analyzer: Any, n_renders: int, seed: int, size: int) 
 
     from aufx.aus import RAFD_TO_PROTOTYPE
     from aufx.edit.analyzer import analyze
-    from aufx.synthfacs import render, sample_params
+    from aufx.synthfacs import render, sample_mixture_params
 
     to_rafd = {proto: rafd for rafd, proto in RAFD_TO_PROTOTYPE.items() if proto is not None}
     to_rafd["neutral"] = "neutral"
-    params = sample_params(n_renders, seed=seed)
+    params = sample_mixture_params(n_renders, seed=seed)
     keep = np.array([c in to_rafd for c in params.component])
     params = params[keep]
     labels = np.array([to_rafd[c] for c in params.component])
@@ -349,7 +349,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
               f"and aufx the EMFACS prototype AUs at intensity {args.intensity:g} on top of the source's estimated AUs. "
               "Classifier: logistic regression (standardised analyzer AU estimates → 8 classes, neutral included) "
               f"fitted on {clf['n_fit']} SynthFACS renders with known labels (EMFACS prototype and neutral faces of "
-              f"`sample_params(seed={args.classifier_seed})`), never on edits; its accuracy on {clf['n_heldout']} held-out "
+              f"`sample_mixture_params(seed={args.classifier_seed})`), never on edits; its accuracy on {clf['n_heldout']} held-out "
               f"renders is **{clf['heldout_accuracy']:.3f}** (chance {clf['chance']:.3f}). Chance for the edits = "
               f"1/{len(emotions)} = {1 / len(emotions):.3f}; \"above chance\": the Wilson 95 % CI lies above it.", "",
               "| method | edits | **accuracy** (95 % CI) | chance | above chance | classified neutral | "

@@ -30,6 +30,10 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--holdout", type=float, default=0.2, help="held-out share for R²")
     parser.add_argument("--validation", type=float, default=0.1,
                         help="share of the training split used for early stopping (0: train all epochs)")
+    parser.add_argument("--labels", choices=("auto", "scene", "analyzer"), default="auto",
+                        help="AU labels of sampled faces: 'scene' = each latent's true AUs (generators distilled "
+                             "from SynthFACS), 'analyzer' = the analyzer on the images; auto: scene where the "
+                             "model has a scene map and --psi is 1")  # fmt: skip
     parser.add_argument("--calibrate", choices=("auto", "analyzer", "editor", "none"), default="auto")
     parser.add_argument("--calibration-faces", type=int, default=64)
     parser.add_argument("--out", default=None, help="editor file (default <model>_editor.pt beside the model)")
@@ -59,20 +63,28 @@ def run(args: argparse.Namespace) -> int:
     if no_aus and (args.dataset is None or args.calibrate == "analyzer"):
         raise ValueError(f"--analyzer {LANDMARK_ANALYZER} measures no AUs, so it can neither label sampled faces nor "
                          "calibrate: give --dataset with AU labels (e.g. OpenFace's) and --calibrate editor")  # fmt: skip
-    generator = load_generator(args.model).generator
+    loaded = load_generator(args.model)
+    generator = loaded.generator
+    labels = args.labels
+    if labels == "auto":
+        labels = "scene" if loaded.metadata.get("scene_map") and args.psi == 1.0 else "analyzer"
+    if labels == "scene" and not loaded.metadata.get("scene_map"):
+        raise ValueError(f"--labels scene: {args.model} names no scene map (it was not distilled from SynthFACS)")
     analyzer = None
-    if not no_aus and (args.dataset is None or args.calibrate in ("auto", "analyzer")):
+    if not no_aus and ((args.dataset is None and labels == "analyzer") or args.calibrate in ("auto", "analyzer")):
         try:
             analyzer = load_analyzer(args.analyzer)
         except ValueError:
-            if args.dataset is None or args.calibrate == "analyzer":
+            if (args.dataset is None and labels == "analyzer") or args.calibrate == "analyzer":
                 raise
     if args.dataset:
         dataset = LatentDataset.load(args.dataset)
         print(f"latent dataset {args.dataset}: {len(dataset)} faces")
     else:
-        print(f"sampling {args.n} faces and labelling them with the analyzer ...", flush=True)
-        dataset = sample_latent_dataset(generator, analyzer, args.n, seed=args.seed, truncation_psi=args.psi)
+        source_of_labels = "their latents' true scenes" if labels == "scene" else "the analyzer"
+        print(f"sampling {args.n} faces and labelling them with {source_of_labels} ...", flush=True)
+        dataset = sample_latent_dataset(generator, analyzer, args.n, seed=args.seed, truncation_psi=args.psi,
+                                        labels=labels)  # fmt: skip
         if args.save_dataset:
             print(f"wrote {dataset.save(args.save_dataset)}")
     if dataset.w_flat.shape[1] != generator.w_dim:
@@ -98,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         source = mode
         print("calibration (AU per unit direction, " + mode + "): " + " ".join(f"{c}={s:.3g}" for c, s in zip(AU_CODES, calibration, strict=True)))
     out = args.out or artefact_paths(args.model)[0]
-    save_editor(editor, out, report, calibration, {"model": str(args.model), "calibration_source": source, "n_faces": len(dataset)})
+    save_editor(editor, out, report, calibration, {"model": str(args.model), "calibration_source": source, "n_faces": len(dataset),
+                                                 "labels": "dataset" if args.dataset else labels})
     print(f"wrote {out}")
     if args.report:
         table.to_csv(args.report, index=False)

@@ -1,6 +1,8 @@
 """``aufx train generator``: train (or resume) the bundled SynthFACS StyleGAN2 in the background.
 
-    aufx train pool --chunks 38                          # render 38k SynthFACS faces once
+    aufx train generator --distill --budget-minutes 600 --export aufx/weights/synthfacs128.pt
+                                                         # the bundled model: distilled from the renderer
+    aufx train pool --chunks 38                          # adversarial training reads a render pool
     aufx train generator --budget-minutes 120            # resumes ~/.cache/aufx/generator if there
     aufx train generator --export aufx/weights/synthfacs64.pt --budget-minutes 0   # export only
     aufx train generator --init-from aufx/weights/synthfacs64.pt --export ~/.cache/aufx/generator/synthfacs64.pt
@@ -18,6 +20,15 @@ import argparse
 from pathlib import Path
 
 DEFAULT_STATE_DIR = "~/.cache/aufx/generator"
+DEFAULT_DISTILL_STATE_DIR = "~/.cache/aufx/distill128"
+DISTILL_REPRODUCE = (
+    "aufx train generator --distill --state-dir ~/.cache/aufx/distill128 --budget-minutes 600 "
+    "--export aufx/weights/synthfacs128.pt --seed 0"
+)
+DISTILL_DATA_NOTE = (
+    "SynthFACS renders of `params_from_z(z)` (aufx.synthfacs.latent), rendered fresh for every batch: "
+    "G(z) is trained to reproduce the renderer's image of z's scene"
+)
 REPRODUCE = (
     "aufx train pool --chunks 38 && aufx train generator --state-dir ~/.cache/aufx/generator "
     "--budget-minutes 600 --export aufx/weights/synthfacs64.pt --seed 0"
@@ -54,24 +65,47 @@ Quality (measured at {quality.get("kimg", "?")} kimg, {quality.get("date", "?")}
 | identity diversity (mean cosine distance; generated / renders) | {div["generated"]:.3f} | {div["renders"]:.3f} |"""
 
 
+def _distill_rows(trainer) -> tuple[str, str, str, str]:
+    """Model-card rows (data, loss, optimiser, command) of a distillation run."""
+    cfg = trainer.config
+    loss = (f"L1 (brow, eye, nose and mouth pixels × {1 + cfg.part_weight:g}) + {cfg.pyramid_weight:g} × pyramid L1 (2×, 4×, 8× pooled) + {cfg.perceptual_weight:g} × L1 of the "
+            f"bundled analyzer's encoder features; constant noise")  # fmt: skip
+    if cfg.adv_weight > 0:
+        loss += f"; adversarial term {cfg.adv_weight:g} from {cfg.adv_start_kimg:g} kimg"
+    optimiser = (f"Adam lr {cfg.lr:g}, betas ({cfg.beta1:g}, {cfg.beta2:g}), mapping lr multiplier "
+                 f"{cfg.mapping_lr_multiplier:g}, batch {cfg.batch}; G_ema half-life {cfg.ema_nimg / 1000:g} kimg")  # fmt: skip
+    return DISTILL_DATA_NOTE, loss, optimiser, DISTILL_REPRODUCE
+
+
 def model_card(trainer, name: str, quality: dict | None = None) -> str:
     """A Markdown model card for an exported generator: architecture, data, budget, reproduction,
     and the quality measures of ``quality`` (see :func:`quality_json`) when given."""
+    from aufx.gan.distill import DistillTrainer
+
     cfg = trainer.config
     g = trainer.G_ema.config
+    if isinstance(trainer, DistillTrainer):
+        data, loss, optimiser, command = _distill_rows(trainer)
+        kind = "distilled from the SynthFACS renderer (regression on renders of each latent's known scene)"
+    else:
+        data, command = DATA_NOTE, REPRODUCE
+        loss = (f"non-saturating logistic, lazy R1 (gamma {cfg.gamma:g}, every {cfg.r1_interval} D steps), "
+                f"style mixing {cfg.style_mixing:g}")  # fmt: skip
+        optimiser = f"Adam lr {cfg.lr:g}, betas (0, 0.99), batch {cfg.batch}; G_ema half-life {cfg.ema_nimg / 1000:g} kimg"
+        kind = "trained adversarially on SynthFACS renders"
     samples = sorted((trainer.state_dir / "samples").glob("kimg*.png"))
     return f"""# Model card: `{name}`
 
-StyleGAN2 (aufx's pure-PyTorch engine, NVIDIA layer names) trained on SynthFACS renders.
+StyleGAN2 (aufx's pure-PyTorch engine, NVIDIA layer names), {kind}.
 
 | | |
 |---|---|
 | resolution | {g.img_resolution}×{g.img_resolution}, 3 channels; `b32.conv1` is the paper's 7th layer (32×32) |
 | channels | min({g.channel_base} // res, {g.channel_max}); z_dim {g.z_dim}, w_dim {g.w_dim}, {g.mapping_layers} mapping layers |
 | parameters | {sum(p.numel() for p in trainer.G_ema.parameters()) / 1e6:.2f} M (G), {sum(p.numel() for p in trainer.D.parameters()) / 1e6:.2f} M (D) |
-| data | {DATA_NOTE} |
-| loss | non-saturating logistic, lazy R1 (gamma {cfg.gamma:g}, every {cfg.r1_interval} D steps), style mixing {cfg.style_mixing:g} |
-| optimiser | Adam lr {cfg.lr:g}, betas (0, 0.99), batch {cfg.batch}; G_ema half-life {cfg.ema_nimg / 1000:g} kimg |
+| data | {data} |
+| loss | {loss} |
+| optimiser | {optimiser} |
 | seed | {cfg.seed} |
 | trained so far | **{trainer.nimg / 1000:.1f} kimg**, {trainer.step} steps, {trainer.elapsed / 3600:.2f} h of wall time on a shared 2-core CPU |
 | latest sample grid | `{samples[-1].name if samples else "none yet"}` (in the training state directory) |
@@ -80,7 +114,7 @@ Reproduce (resumes where the state directory stands; on a new machine add `--ini
 file, whose metadata carries an fp16 copy of D, or it starts from random weights):
 
 ```
-{REPRODUCE}
+{command}
 ```
 
 {quality_section(quality)}
@@ -92,24 +126,34 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         "generator", help="train the SynthFACS StyleGAN2 (resumable)", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, help="checkpoints, log, samples")
+    parser.add_argument("--distill", action="store_true",
+                        help="distil the renderer (the bundled synthfacs128 recipe) instead of adversarial training")
+    parser.add_argument("--state-dir", default=None,
+                        help=f"checkpoints, log, samples (default {DEFAULT_STATE_DIR}; with --distill {DEFAULT_DISTILL_STATE_DIR})")
     parser.add_argument("--budget-minutes", type=float, default=60.0, help="wall-clock budget of this call")
     parser.add_argument("--total-kimg", type=float, default=None, help="stop at this many thousand images")
     parser.add_argument("--export", default=None, help="write G_ema here (aufx format) at every checkpoint")
     parser.add_argument("--init-from", default=None,
                         help="with no state and no --export file yet: start from these exported weights "
-                             "(e.g. aufx/weights/synthfacs64.pt on a new machine)")  # fmt: skip
-    parser.add_argument("--resolution", type=int, default=64)
+                             "(e.g. aufx/weights/synthfacs128.pt on a new machine)")  # fmt: skip
+    parser.add_argument("--resolution", type=int, default=None, help="default 64; with --distill 128")
     parser.add_argument("--channel-base", type=int, default=2048)
     parser.add_argument("--channel-max", type=int, default=64)
-    parser.add_argument("--mapping-layers", type=int, default=2, help="NVIDIA's small-data (auto) config uses 2")
+    parser.add_argument("--mapping-layers", type=int, default=None,
+                        help="default 2 (NVIDIA's small-data config); with --distill 4")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=None, help="default 0.0025; with --distill 0.002")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--data", choices=("pool", "render"), default="pool",
-                        help="read the render pool (default) or render fresh faces every batch")
+                        help="adversarial training: read the render pool (default) or render fresh faces every batch")
     parser.add_argument("--pool-dir", default=None, help="render pool directory (default ~/.cache/aufx/synthfacs_pool)")
+    parser.add_argument("--perceptual-weight", type=float, default=0.5, help="--distill: weight of the analyzer-feature L1")
+    parser.add_argument("--part-weight", type=float, default=3.0,
+                        help="--distill: extra L1 weight of brow, eye, nose and mouth pixels")
+    parser.add_argument("--adv-weight", type=float, default=0.0, help="--distill: weight of the late adversarial term (0: off)")
+    parser.add_argument("--adv-start-kimg", type=float, default=0.0, help="--distill: kimg at which the adversarial term starts")
     parser.set_defaults(handler=run)
 
     pool = train_subparsers.add_parser("pool", help="render the SynthFACS image pool the generator trains on")
@@ -130,28 +174,55 @@ def run_pool(args: argparse.Namespace) -> int:
     return 0
 
 
+def _given(value, default):
+    return default if value is None else value
+
+
+def build_trainer(args: argparse.Namespace):
+    """The trainer the arguments ask for: :class:`DistillTrainer` with ``--distill``, else adversarial."""
+    from aufx.gan.data import DEFAULT_POOL_DIR, pool_source, synthfacs_source
+    from aufx.gan.distill import DistillConfig, DistillTrainer
+    from aufx.gan.trainer import GeneratorTrainer, TrainConfig
+
+    common = dict(channel_base=args.channel_base, channel_max=args.channel_max, batch=args.batch,
+                  seed=args.seed, checkpoint_minutes=args.checkpoint_minutes)  # fmt: skip
+    if args.distill:
+        from aufx.au.model import FaceAnalyzer
+
+        defaults = DistillConfig()
+        config = DistillConfig(
+            resolution=_given(args.resolution, defaults.resolution), lr=_given(args.lr, defaults.lr),
+            mapping_layers=_given(args.mapping_layers, defaults.mapping_layers),
+            perceptual_weight=args.perceptual_weight, part_weight=args.part_weight, adv_weight=args.adv_weight,
+            adv_start_kimg=args.adv_start_kimg, **common,
+        )  # fmt: skip
+        analyzer = FaceAnalyzer.load_bundled() if config.perceptual_weight > 0 else None
+        return DistillTrainer(config, _given(args.state_dir, DEFAULT_DISTILL_STATE_DIR), analyzer=analyzer)
+    defaults = TrainConfig()
+    config = TrainConfig(
+        resolution=_given(args.resolution, defaults.resolution), lr=_given(args.lr, defaults.lr),
+        mapping_layers=_given(args.mapping_layers, defaults.mapping_layers), **common,
+    )  # fmt: skip
+    if args.data == "pool":
+        source = pool_source(args.pool_dir or DEFAULT_POOL_DIR)
+    else:
+        source = synthfacs_source(config.resolution)
+    return GeneratorTrainer(config, source, _given(args.state_dir, DEFAULT_STATE_DIR))
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from aufx.gan.checkpoint import load_aufx
-    from aufx.gan.data import DEFAULT_POOL_DIR, pool_source, synthfacs_source
-    from aufx.gan.trainer import GeneratorTrainer, TrainConfig
+    from aufx.gan.trainer import GeneratorTrainer
     from aufx.stop_signals import stop_requested_on_signals
 
     if args.budget_minutes < 0:
         raise ValueError(f"--budget-minutes must be >= 0, got {args.budget_minutes}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = TrainConfig(
-        resolution=args.resolution, channel_base=args.channel_base, channel_max=args.channel_max,
-        mapping_layers=args.mapping_layers,
-        batch=args.batch, seed=args.seed, checkpoint_minutes=args.checkpoint_minutes,
-    )  # fmt: skip
-    if args.data == "pool":
-        source = pool_source(args.pool_dir or DEFAULT_POOL_DIR)
-    else:
-        source = synthfacs_source(args.resolution)
-    trainer = GeneratorTrainer(config, source, args.state_dir)
+    trainer = build_trainer(args)
+    command, data = (DISTILL_REPRODUCE, DISTILL_DATA_NOTE) if args.distill else (REPRODUCE, DATA_NOTE)
     export = Path(args.export) if args.export else None
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at {trainer.nimg / 1000:.1f} kimg, step {trainer.step}")
@@ -165,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
 
     def on_checkpoint(t: GeneratorTrainer) -> None:
         if export is not None:
-            t.export(export, {"command": REPRODUCE, "data": DATA_NOTE})
+            t.export(export, {"command": command, "data": data})
             export.with_suffix(".md").write_text(model_card(t, export.stem, quality_json(export)))
 
     if args.budget_minutes > 0:

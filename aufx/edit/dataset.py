@@ -4,7 +4,8 @@ The paper encodes 10,323 real faces into W and labels them with OpenFace. aufx m
 kind of file two ways:
 
 - :func:`sample_latent_dataset`: sample z, map to w (optionally truncated), synthesise, label the
-  images with the face analyzer;
+  images with the face analyzer, or (``labels="scene"``, for a generator distilled from SynthFACS)
+  label each face by its latent's true scene, ``params_from_z(z)``;
 - :func:`dataset_from_openface`: latents of inverted images (an ``.npz`` written by
   ``aufx invert``) joined with OpenFace 2.0 CSVs (`` AU01_r`` ... columns) by file stem.
 
@@ -109,21 +110,34 @@ def sample_latent_dataset(
     truncation_psi: float = 1.0,
     batch_size: int = 64,
     wplus: bool = False,
+    labels: str = "analyzer",
 ) -> LatentDataset:
-    """Sample ``n`` faces (seeds ``seed .. seed+n-1``) and label them with the analyzer.
+    """Sample ``n`` faces (seeds ``seed .. seed+n-1``) and label their AUs.
 
-    Returns w [n, w_dim] (or W+ [n, num_ws, w_dim] with ``wplus``) and AUs [n, 16].
+    ``labels``: ``"analyzer"`` reads the generated images with ``analyzer``; ``"scene"`` takes the
+    true AUs of each latent (:func:`aufx.synthfacs.latent.params_from_z`), for generators
+    distilled from SynthFACS (no images are made; needs ``truncation_psi`` 1, since a truncated
+    w is no latent's image). Returns w [n, w_dim] (or W+ [n, num_ws, w_dim] with ``wplus``) and
+    AUs [n, 16].
     """
     if n <= 0:
         raise ValueError(f"number of faces must be positive, got {n}")
+    if labels not in ("analyzer", "scene"):
+        raise ValueError(f"labels must be 'analyzer' or 'scene', got {labels!r}")
+    if labels == "scene" and truncation_psi != 1.0:
+        raise ValueError(f"scene labels need truncation_psi 1 (a truncated w has no true scene), got {truncation_psi}")
     ws_all, aus_all = [], []
     seeds = list(range(seed, seed + n))
     for start in range(0, n, batch_size):
         z = seed_latents(generator.z_dim, seeds[start : start + batch_size])
         ws = generator.mapping(z, truncation_psi=truncation_psi)
-        images = generator.synthesis(ws)
-        # Labels on OpenFace's 0..5 scale, clamped as OpenFace clamps its AUxx_r outputs.
-        aus_all.append(analyze(analyzer, images).aus.float().clamp(0.0, 5.0))
+        if labels == "scene":
+            from aufx.synthfacs.latent import params_from_z
+
+            aus_all.append(torch.from_numpy(params_from_z(z.numpy()).aus))
+        else:
+            # Labels on OpenFace's 0..5 scale, clamped as OpenFace clamps its AUxx_r outputs.
+            aus_all.append(analyze(analyzer, generator.synthesis(ws)).aus.float().clamp(0.0, 5.0))
         ws_all.append(ws if wplus else ws[:, 0])
     source = np.array([f"seed:{s}" for s in seeds])
     return LatentDataset(torch.cat(ws_all).numpy(), torch.cat(aus_all).numpy(), source)

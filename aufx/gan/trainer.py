@@ -46,6 +46,7 @@ class TrainConfig:
     z_dim: int = 512
     w_dim: int = 512
     mapping_layers: int = 2  # NVIDIA's small-data (auto) config
+    mapping_lr_multiplier: float = 0.01
     batch: int = 16
     lr: float = 0.0025
     r1_gamma: float | None = None  # None: NVIDIA's auto value 0.0002·R²/batch
@@ -62,7 +63,7 @@ class TrainConfig:
         return GeneratorConfig(
             img_resolution=self.resolution, z_dim=self.z_dim, w_dim=self.w_dim,
             channel_base=self.channel_base, channel_max=self.channel_max,
-            mapping_layers=self.mapping_layers,
+            mapping_layers=self.mapping_layers, mapping_lr_multiplier=self.mapping_lr_multiplier,
         )  # fmt: skip
 
     @property
@@ -282,7 +283,8 @@ class GeneratorTrainer:
                     record.update(step=self.step, kimg=self.nimg / 1000, seconds=round(self.elapsed, 1))
                     with log_path.open("a") as handle:
                         handle.write(json.dumps(record) + "\n")
-                    bar.set_postfix(kimg=f"{self.nimg / 1000:.1f}", G=f"{record['loss_G']:.2f}", D=f"{record['loss_D']:.2f}")
+                    shown = {k: f"{record[k]:.3f}" for k in ("loss_G", "loss_D", "heldout_l1") if k in record}
+                    bar.set_postfix(kimg=f"{self.nimg / 1000:.1f}", **shown)
                     running.clear()
                 if self.nimg / 1000 >= next_sample:
                     self.save_samples()

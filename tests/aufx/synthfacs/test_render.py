@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from aufx.aus import AU_CODES, AU_INDEX
-from aufx.synthfacs import IDENTITY_NAMES, PART_INDEX, PART_NAMES, render, sample_params
+from aufx.synthfacs import (
+    IDENTITY_NAMES,
+    PART_INDEX,
+    PART_NAMES,
+    render,
+    sample_mixture_params,
+    sample_params,
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +95,7 @@ def test_sampling_is_deterministic_and_seed_dependent():
 
 
 def test_sampling_mixture_has_neutral_singles_and_prototypes():
-    p = sample_params(2000, seed=0)
+    p = sample_mixture_params(2000, seed=0)
     active = (p.aus > 0).sum(1)
     assert 0.10 < (active == 0).mean() < 0.22
     assert {"single", "pair", "neutral", "happiness", "surprise"} <= set(p.component)
