@@ -4,6 +4,7 @@
 - :mod:`aufx.real.landmarks`: face detection and the 68 landmarks of each face;
 - :mod:`aufx.real.align`: the FFHQ alignment recipe (oriented quad, shrink, crop, pad, transform);
 - :mod:`aufx.real.regions`: facial-part maps rasterised from the 68 landmarks;
+- :mod:`aufx.real.descriptor`: dlib's 128-D face descriptor (identity);
 - :mod:`aufx.real.metrics`: identity distance (dlib's 128-D descriptor) and out-of-region change;
 - :mod:`aufx.real.analyzer`: ``LandmarkAnalyzer``, the same models behind the engine's analyzer seam.
 

@@ -23,12 +23,12 @@ import torch
 
 from aufx.aus import N_AUS
 from aufx.imageio import to_uint8
+from aufx.real.descriptor import DESCRIPTOR_DIM, face_descriptor
 from aufx.real.landmarks import detect_faces
-from aufx.real.metrics import face_descriptor
 from aufx.real.regions import part_map
 from aufx.synthfacs.parts import PART_INDEX
 
-DESCRIPTOR_DIM = 128
+__all__ = ["DESCRIPTOR_DIM", "LandmarkAnalysis", "LandmarkAnalyzer"]
 
 
 @dataclass

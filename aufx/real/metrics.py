@@ -23,21 +23,14 @@ import torch
 from aufx.aus import normalize_au
 from aufx.imageio import to_uint8
 from aufx.metrics import outside_share
-from aufx.real.dlib_models import face_recognizer, import_dlib, landmark_predictor
+from aufx.real.descriptor import face_descriptor
 from aufx.real.landmarks import Face, detect_faces
 from aufx.real.regions import au_region
 
+__all__ = ["SAME_PERSON_THRESHOLD", "face_descriptor", "identity_distance", "measure_real_edits"]
+
 #: dlib's same-person threshold on descriptor distance (dlib_face_recognition_resnet_model_v1).
 SAME_PERSON_THRESHOLD = 0.6
-
-
-def face_descriptor(image: np.ndarray, face: Face) -> np.ndarray:
-    """dlib's 128-D descriptor float64 [128] of ``face`` in an RGB uint8 image [H, W, 3]."""
-    dlib = import_dlib()
-    array = np.ascontiguousarray(image, dtype=np.uint8)
-    box = dlib.rectangle(*face.box)
-    shape = landmark_predictor()(array, box)
-    return np.asarray(face_recognizer().compute_face_descriptor(array, shape), dtype=np.float64)
 
 
 def identity_distance(desc_a: np.ndarray, desc_b: np.ndarray) -> np.ndarray:
