@@ -282,7 +282,8 @@ def run_quality(args: argparse.Namespace) -> int:
     load_before = os.getloadavg()[0]
     wall, cpu = time.perf_counter(), time.process_time()
     report, sets = measure_quality(loaded.generator, analyzer, n=args.n, seed=args.seed, batch=args.batch,
-                                   progress=not args.no_progress)  # fmt: skip
+                                   progress=not args.no_progress,
+                                   teacher=bool(loaded.metadata.get("scene_map")))  # fmt: skip
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     report.info.update({
         "model": str(args.model), "kimg": kimg, "steps": loaded.metadata.get("steps"),

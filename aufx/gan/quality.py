@@ -17,6 +17,10 @@ renders gives the floor of each measure (what two samples of the data itself sco
 - **Diversity**: mean pairwise cosine distance ``1 - cos`` of identity embeddings (0 when every
   face is the same identity; low values flag mode collapse).
 
+For a generator distilled from SynthFACS (``teacher=True``: its latents have known scenes), the
+generated faces are also compared with the renders of their own scenes
+(:mod:`aufx.gan.teacher_quality`: L1 to the teacher, AU fidelity, AU co-occurrence).
+
 All faces go through uint8, as PNG files would. Memory holds the per-face feature matrices
 (``n`` x 208 floats), nothing else; results are a pure function of ``(generator, analyzer, n,
 seed, batch)`` on a given number of threads.
@@ -129,15 +133,19 @@ def _quantize(images: torch.Tensor) -> torch.Tensor:
     return from_uint8(to_uint8(images))
 
 
-def generated_batches(generator, n: int, seed: int, batch: int, psi: float = 1.0) -> Iterator[tuple[torch.Tensor, None]]:
-    """Generated faces in batches: ``([B, 3, R, R]`` in [-1, 1], ``None)``; constant noise."""
+def generated_batches(generator, n: int, seed: int, batch: int, psi: float = 1.0,
+                      teacher=None) -> Iterator[tuple[torch.Tensor, np.ndarray | None]]:  # fmt: skip
+    """Generated faces in batches: ``([B, 3, R, R]`` in [-1, 1], ``None)``; constant noise. With a
+    ``teacher`` (:class:`~aufx.gan.teacher_quality.TeacherError`), each batch is compared with its
+    scenes' renders and comes with its true AUs ``[B, 16]``."""
     from aufx.gan.seeds import seed_latents
 
     seeds = generator_seeds(n, seed)
     for start in range(0, n, batch):
         z = seed_latents(generator.z_dim, seeds[start : start + batch].tolist())
         with torch.no_grad():
-            yield _quantize(generator(z, None, truncation_psi=psi, noise_mode="const")), None
+            images = _quantize(generator(z, None, truncation_psi=psi, noise_mode="const"))
+        yield images, (teacher.add(images, z) if teacher is not None else None)
 
 
 def rendered_batches(n: int, set_index: int, seed: int, size: int) -> Iterator[tuple[torch.Tensor, np.ndarray]]:
@@ -239,12 +247,20 @@ class QualityReport:
                 f"| {au} | {r.gen_mean:.2f} | {r.data_mean:.2f} | {r.truth_mean:.2f} | {r.gen_std:.2f} | {r.data_std:.2f} "
                 f"| {r.gen_share_ge1:.2f} | {r.data_share_ge1:.2f} | {r.w1_gen_data:.3f} | {r.w1_floor:.3f} |"
             )
+        if "teacher" in self.info:
+            from aufx.gan.teacher_quality import teacher_markdown
+
+            lines[5:5] = teacher_markdown(self.info["teacher"])
         return "\n".join(lines)
 
 
 def measure_quality(generator, analyzer, n: int = 10_000, seed: int = 0, batch: int = 50,
-                    psi: float = 1.0, progress: bool = True) -> tuple[QualityReport, dict[str, FaceSet]]:  # fmt: skip
+                    psi: float = 1.0, progress: bool = True, teacher: bool = False,
+                    ) -> tuple[QualityReport, dict[str, FaceSet]]:  # fmt: skip
     """Measure ``generator`` against SynthFACS renders with ``analyzer``; see the module docstring.
+
+    ``teacher``: the generator is distilled from SynthFACS (its metadata names a ``scene_map``);
+    also measure it against the renders of its latents' scenes (needs ``psi`` 1).
 
     Returns the report and the three :class:`FaceSet` (``generated``, ``renders``, ``renders_b``).
     """
@@ -255,11 +271,16 @@ def measure_quality(generator, analyzer, n: int = 10_000, seed: int = 0, batch: 
         raise ValueError(f"--batch must be at least 1, got {batch}")
     if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"--seed must be in 0..{MAX_SEED} (render seeds are a fixed held-out range), got {seed}")
+    if teacher and psi != 1.0:
+        raise ValueError(f"teacher measures need psi 1 (a truncated face has no known scene), got {psi}")
+    from aufx.gan.teacher_quality import TeacherError, teacher_summary
+
+    error = TeacherError() if teacher else None
     analyzer = analyzer.eval()
     size = generator.img_resolution
     with tqdm(total=3 * n, desc="quality", unit="face", disable=not progress, smoothing=0.05) as bar:
         sets = {
-            "generated": analyze(analyzer, generated_batches(generator, n, seed, batch, psi), bar),
+            "generated": analyze(analyzer, generated_batches(generator, n, seed, batch, psi, error), bar),
             "renders": analyze(analyzer, rendered_batches(n, 0, seed, size), bar),
             "renders_b": analyze(analyzer, rendered_batches(n, 1, seed, size), bar),
         }
@@ -269,4 +290,6 @@ def measure_quality(generator, analyzer, n: int = 10_000, seed: int = 0, batch: 
     diversity = {name: mean_cosine_distance(s.identity) for name, s in sets.items()}
     marginals = au_marginals(sets["generated"], data, sets["renders_b"])
     info = {"psi": psi, "batch": batch, "feature_dims": {name: int(data.features(name).shape[1]) for name in FEATURE_SETS}}
+    if error is not None:
+        info["teacher"] = teacher_summary(error, sets["generated"].aus, data.aus, data.true_aus)
     return QualityReport(n=n, seed=seed, fd=fd, fd_floor=floor, diversity=diversity, marginals=marginals, info=info), sets

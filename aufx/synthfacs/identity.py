@@ -67,7 +67,7 @@ def identity_colours(identity: torch.Tensor) -> dict[str, torch.Tensor]:
     )  # fmt: skip
     red = (p["hair_red"].clamp(min=0.6) - 0.6).unsqueeze(1) * 2.5 * (1 - p["hair_darkness"]).unsqueeze(1)
     hair = (hair + red * torch.tensor([0.14, -0.02, -0.07])).clamp(0, 1)
-    brow = hair * 0.45 + skin * 0.1
+    brow = torch.minimum(hair * 0.45 + skin * 0.1, skin * 0.6)  # brows stay darker than the skin (visible AU01/02/04)
     eye = _palette(
         [(0.30, 0.48, 0.70), (0.36, 0.52, 0.34), (0.45, 0.30, 0.14), (0.22, 0.13, 0.07)],
         p["eye_colour"],

@@ -84,3 +84,18 @@ def test_openface_errors_name_files(tmp_path):
     np.savez(lat, w=np.zeros((1, 3)), names=np.array(["y.png"]))
     with pytest.raises(ValueError, match="'y'"):
         dataset_from_openface(lat, [tmp_path / "x.csv"])
+
+
+def test_scene_labels_are_the_latents_true_aus():
+    import dataclasses
+
+    from aufx.gan.seeds import seed_latents
+    from aufx.synthfacs.latent import params_from_z
+
+    G = tiny_generator(config=dataclasses.replace(tiny_generator().config, z_dim=64))
+    ds = sample_latent_dataset(G, None, 5, seed=3, labels="scene")
+    np.testing.assert_array_equal(ds.aus, params_from_z(seed_latents(64, range(3, 8)).numpy()).aus)
+    with pytest.raises(ValueError, match="truncation_psi 1"):
+        sample_latent_dataset(G, None, 2, labels="scene", truncation_psi=0.7)
+    with pytest.raises(ValueError, match="labels must be"):
+        sample_latent_dataset(G, None, 2, labels="openface")

@@ -10,7 +10,7 @@ from aufx.edit.analyzer import analyze
 from aufx.metrics import measure_edits
 from aufx.real.analyzer import LandmarkAnalyzer
 from aufx.real.metrics import measure_real_edits
-from aufx.synthfacs import PART_INDEX, render, sample_params
+from aufx.synthfacs import PART_INDEX, render, sample_mixture_params
 
 
 def _iou(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -19,7 +19,7 @@ def _iou(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @pytest.mark.slow  # loads dlib's models
 def test_parts_and_identity_on_synthfacs_faces() -> None:
-    params = sample_params(3, seed=3)
+    params = sample_mixture_params(3, seed=3)
     faces = render(torch.as_tensor(params.aus), torch.as_tensor(params.identity), size=256)
     images = torch.cat([faces.images, torch.zeros(1, 3, 256, 256)])  # the last one shows no face
     analysis = analyze(LandmarkAnalyzer(), images)
@@ -37,7 +37,7 @@ def test_parts_and_identity_on_synthfacs_faces() -> None:
 
 @pytest.mark.slow
 def test_measure_edits_accepts_it_and_agrees_with_the_real_metrics() -> None:
-    params = sample_params(1, seed=3)
+    params = sample_mixture_params(1, seed=3)
     identity = torch.as_tensor(params.identity)
     neutral = torch.zeros(1, 16)
     smile = neutral.clone()
