@@ -24,7 +24,6 @@ directory, as for :class:`~aufx.gan.trainer.GeneratorTrainer`, whose resumable l
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,19 +199,15 @@ class DistillTrainer(GeneratorTrainer):
             stats["r1"] = penalty.mean().item()
         return stats
 
+    @property
+    def exports_discriminator(self) -> bool:
+        """D is exported only once the adversarial term trains it."""
+        return self.config.adv_weight > 0
+
     def export(self, path, metadata: dict | None = None):
         """Write G_ema in aufx format; metadata names the latent map (``scene_map``), so that a
-        loaded model knows its latents' true scenes, and carries D (fp16) only once it is trained."""
-        from aufx.gan.checkpoint import save_aufx
-
-        meta = {
-            "kimg": self.nimg / 1000, "steps": self.step, "train_seconds": round(self.elapsed),
-            "train_config": dataclasses.asdict(self.config), "scene_map": SCENE_MAP,
-        }  # fmt: skip
-        if self.config.adv_weight > 0:
-            meta["discriminator_fp16"] = {k: v.half() for k, v in self.D.state_dict().items()}
-        meta.update(metadata or {})
-        return save_aufx(self.G_ema, path, meta)
+        loaded model knows its latents' true scenes."""
+        return super().export(path, {"scene_map": SCENE_MAP, **(metadata or {})})
 
     @torch.no_grad()
     def heldout_l1(self, batch: int = 32, features: bool = False):
@@ -238,7 +233,6 @@ class DistillTrainer(GeneratorTrainer):
 
         z = self.fixed_z[:8, : self.config.z_dim]
         images = torch.cat([render_targets(z, self.config.resolution), self.G_ema(z, noise_mode="const")])
-        path = self.state_dir / "samples" / f"kimg{self.nimg // 1000:05d}.png"
-        path.parent.mkdir(exist_ok=True)
+        path = self.sample_path()
         save_grid(images, path, nrow=8)
         return path

@@ -151,6 +151,17 @@ class GeneratorTrainer:
         if discriminator_state is not None:
             self.D.load_state_dict({k: v.float() for k, v in discriminator_state.items()})
 
+    @property
+    def exports_discriminator(self) -> bool:
+        """Whether :meth:`export` carries D: a trained D lets a new machine resume adversarial training."""
+        return True
+
+    def sample_path(self) -> Path:
+        """Where the sample grid of the current kimg goes (``samples/kimgXXXXX.png``; folder made)."""
+        path = self.state_dir / "samples" / f"kimg{self.nimg // 1000:05d}.png"
+        path.parent.mkdir(exist_ok=True)
+        return path
+
     def export(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
         """Write G_ema in aufx format, with the discriminator (fp16) so a new machine can resume."""
         meta = {
@@ -158,8 +169,9 @@ class GeneratorTrainer:
             "steps": self.step,
             "train_seconds": round(self.elapsed),
             "train_config": dataclasses.asdict(self.config),
-            "discriminator_fp16": {k: v.half() for k, v in self.D.state_dict().items()},
         }
+        if self.exports_discriminator:
+            meta["discriminator_fp16"] = {k: v.half() for k, v in self.D.state_dict().items()}
         meta.update(metadata or {})
         return save_aufx(self.G_ema, path, meta)
 
@@ -233,8 +245,7 @@ class GeneratorTrainer:
         from aufx.imageio import save_grid
 
         images = self.G_ema(self.fixed_z, noise_mode="const")
-        path = self.state_dir / "samples" / f"kimg{self.nimg // 1000:05d}.png"
-        path.parent.mkdir(exist_ok=True)
+        path = self.sample_path()
         save_grid(images, path, nrow=8)
         return path
 
