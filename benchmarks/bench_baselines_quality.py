@@ -207,7 +207,7 @@ def throughput(plan: Any, method_units: dict[str, dict], work_dir: Path, batch: 
         unit = {"method": method, "edit": edit, "context": plan.context, "study_seed": 0}
         if method["kind"] == "aufx":
             def fn(u=unit):
-                return work._aufx_edit(u, src, None)
+                return work._aufx_edit(u, src, None, {})
             what = f"{SHEET_AU} +2 from latents"
         else:
             def fn(u=unit):
