@@ -17,6 +17,7 @@ with neither it starts from random weights.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 DEFAULT_STATE_DIR = "~/.cache/aufx/generator"
@@ -68,13 +69,40 @@ Quality (measured at {quality.get("kimg", "?")} kimg, {quality.get("date", "?")}
 def _distill_rows(trainer) -> tuple[str, str, str, str]:
     """Model-card rows (data, loss, optimiser, command) of a distillation run."""
     cfg = trainer.config
-    loss = (f"L1 (brow, eye, nose and mouth pixels × {1 + cfg.part_weight:g}) + {cfg.pyramid_weight:g} × pyramid L1 (2×, 4×, 8× pooled) + {cfg.perceptual_weight:g} × L1 of the "
+    expression = f", pixels the AUs change +{cfg.expression_weight:g}" if cfg.expression_weight > 0 else ""
+    loss = (f"L1 (brow, eye, nose and mouth pixels × {1 + cfg.part_weight:g}{expression}) + {cfg.pyramid_weight:g} × pyramid L1 (2×, 4×, 8× pooled) + {cfg.perceptual_weight:g} × L1 of the "
             f"bundled analyzer's encoder features; constant noise")  # fmt: skip
     if cfg.adv_weight > 0:
         loss += f"; adversarial term {cfg.adv_weight:g} from {cfg.adv_start_kimg:g} kimg"
     optimiser = (f"Adam lr {cfg.lr:g}, betas ({cfg.beta1:g}, {cfg.beta2:g}), mapping lr multiplier "
                  f"{cfg.mapping_lr_multiplier:g}, batch {cfg.batch}; G_ema half-life {cfg.ema_nimg / 1000:g} kimg")  # fmt: skip
+    phases = read_phases(trainer.state_dir)
+    if len(phases) > 1:
+        optimiser += "; phases of the run (from kimg: settings): " + "; ".join(
+            f"{p['kimg']:g}: " + ", ".join(f"{k} {p[k]:g}" for k in PHASE_KEYS) for p in phases
+        )  # fmt: skip
     return DISTILL_DATA_NOTE, loss, optimiser, DISTILL_REPRODUCE
+
+
+#: Settings a resumed distillation run may change; each change starts a phase in ``phases.jsonl``.
+PHASE_KEYS = ("lr", "part_weight", "expression_weight", "perceptual_weight", "adv_weight")
+
+
+def read_phases(state_dir: Path) -> list[dict]:
+    """The phases recorded in ``state_dir/phases.jsonl`` (oldest first; empty if none)."""
+    path = Path(state_dir) / "phases.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def record_phase(trainer) -> None:
+    """Append this run's :data:`PHASE_KEYS` settings, from its current kimg, when they differ from the last phase."""
+    settings = {key: getattr(trainer.config, key) for key in PHASE_KEYS}
+    phases = read_phases(trainer.state_dir)
+    if phases and all(phases[-1][key] == value for key, value in settings.items()):
+        return
+    trainer.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(Path(trainer.state_dir) / "phases.jsonl", "a") as handle:
+        handle.write(json.dumps({"kimg": round(trainer.nimg / 1000, 3), **settings}) + "\n")
 
 
 def model_card(trainer, name: str, quality: dict | None = None) -> str:
@@ -152,6 +180,8 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--perceptual-weight", type=float, default=0.5, help="--distill: weight of the analyzer-feature L1")
     parser.add_argument("--part-weight", type=float, default=3.0,
                         help="--distill: extra L1 weight of brow, eye, nose and mouth pixels")
+    parser.add_argument("--expression-weight", type=float, default=0.0,
+                        help="--distill: extra L1 weight of the pixels the face's AUs change (against its neutral render)")
     parser.add_argument("--adv-weight", type=float, default=0.0, help="--distill: weight of the late adversarial term (0: off)")
     parser.add_argument("--adv-start-kimg", type=float, default=0.0, help="--distill: kimg at which the adversarial term starts")
     parser.set_defaults(handler=run)
@@ -194,6 +224,7 @@ def build_trainer(args: argparse.Namespace):
             resolution=_given(args.resolution, defaults.resolution), lr=_given(args.lr, defaults.lr),
             mapping_layers=_given(args.mapping_layers, defaults.mapping_layers),
             perceptual_weight=args.perceptual_weight, part_weight=args.part_weight, adv_weight=args.adv_weight,
+            expression_weight=args.expression_weight,
             adv_start_kimg=args.adv_start_kimg, **common,
         )  # fmt: skip
         analyzer = FaceAnalyzer.load_bundled() if config.perceptual_weight > 0 else None
@@ -233,6 +264,9 @@ def run(args: argparse.Namespace) -> int:
         trainer.step = int(metadata.get("steps", 0))
         trainer.elapsed = float(metadata.get("train_seconds", 0))
         print(f"started from exported weights {start} ({trainer.nimg / 1000:.1f} kimg)")
+
+    if args.distill and args.budget_minutes > 0:
+        record_phase(trainer)
 
     def on_checkpoint(t: GeneratorTrainer) -> None:
         if export is not None:

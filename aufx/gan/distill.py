@@ -9,7 +9,11 @@ learned by the mapping network, so the editing engine gets no shortcut.
 Loss per batch (targets rendered on the fly at the generator's resolution, constant noise):
 
 - ``l1``: mean absolute error on [-1, 1] pixels, pixels of the AU-carrying parts (brows, eyes,
-  nose, mouth: about 12 % of the image) weighted ``1 + part_weight`` (from the renderer's part map);
+  nose, mouth: about 12 % of the image) weighted ``1 + part_weight`` (from the renderer's part map),
+  and pixels that the face's expression changes (its render against the render of the same
+  identity with every AU at 0 differs by more than :data:`EXPRESSION_THRESHOLD`) weighted
+  ``expression_weight`` more: subtle AUs (AU06 cheek raiser, AU09, AU10, AU14, AU17) change a few
+  hundred pixels by a few levels, and a plain L1 learns the identity first and those last;
 - ``pyramid``: L1 of 2×, 4× and 8× average-pooled images (the coarse layout first);
 - ``perceptual``: L1 between the bundled analyzer's encoder features (32/16/8/4 maps, each
   normalised by its channel count) of generated and target faces: eyes, brows and mouth, which
@@ -59,6 +63,7 @@ class DistillConfig(TrainConfig):
     pyramid_weight: float = 1.0
     perceptual_weight: float = 0.5
     part_weight: float = 3.0
+    expression_weight: float = 0.0
     adv_weight: float = 0.0
     adv_start_kimg: float = 0.0
     eval_every_kimg: float = 8.0
@@ -83,6 +88,28 @@ def render_targets(z: torch.Tensor, resolution: int, with_parts: bool = False):
     scene = params_from_z(z.numpy())
     result = render(scene.aus, scene.identity, size=resolution, with_parts=with_parts)
     return result if with_parts else result.images
+
+
+#: A pixel belongs to the expression when the render and its neutral render differ by more than
+#: this (mean over channels, on [-1, 1]: about 4 of 255 levels).
+EXPRESSION_THRESHOLD: float = 0.03
+
+
+def expression_mask(z: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """``[N, 1, R, R]`` float mask of the pixels where renders ``images`` of latents ``z`` differ from
+    the same identities rendered with every AU at 0 (all zero for neutral faces)."""
+    from aufx.synthfacs.latent import params_from_z
+    from aufx.synthfacs.renderer import render
+
+    scene = params_from_z(z.numpy())
+    mask = images.new_zeros((images.shape[0], 1, *images.shape[2:]))
+    expressive = np.flatnonzero(scene.aus.max(axis=1) > 0)
+    if expressive.size:
+        neutral = render(np.zeros_like(scene.aus[expressive]), scene.identity[expressive], size=images.shape[-1],
+                         with_parts=False).images  # fmt: skip
+        change = (images[expressive] - neutral).abs().mean(dim=1, keepdim=True)
+        mask[expressive] = (change > EXPRESSION_THRESHOLD).float()
+    return mask
 
 
 def feature_mask(parts: torch.Tensor) -> torch.Tensor:
@@ -130,17 +157,20 @@ class DistillTrainer(GeneratorTrainer):
         return self.analyzer.features(images)
 
     def reconstruction_losses(
-        self, fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor | None = None
-    ) -> dict[str, torch.Tensor]:
-        """The regression terms: ``l1`` (part-weighted where a feature ``mask`` is given; plain ``l1_plain``
-        beside it), ``pyramid``, and ``perceptual`` with an analyzer."""
+        self, fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor | None = None,
+        expression: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
+        """The regression terms: ``l1`` (weighted on a feature ``mask`` and an ``expression`` mask where
+        given; plain ``l1_plain`` beside it), ``pyramid``, and ``perceptual`` with an analyzer."""
         error = (fake - real).abs()
         losses = {"l1_plain": error.mean(), "pyramid": pyramid_l1(fake, real)}
+        weights = torch.ones_like(error[:, :1])
         if mask is not None and self.config.part_weight > 0:
-            weights = 1.0 + self.config.part_weight * mask
-            losses["l1"] = (error * weights).mean() / weights.mean()
-        else:
-            losses["l1"] = losses["l1_plain"]
+            weights = weights + self.config.part_weight * mask
+        if expression is not None and self.config.expression_weight > 0:
+            weights = weights + self.config.expression_weight * expression
+            losses["l1_expression"] = (error * expression).sum() / (3 * expression.sum()).clamp_min(1.0)
+        losses["l1"] = (error * weights).mean() / weights.mean()
         if self.analyzer is not None and self.config.perceptual_weight > 0:
             fake_f, real_f = self._features(fake), self._features(real)
             losses["perceptual"] = sum((a - b).abs().mean() for a, b in zip(fake_f, real_f, strict=True)) / len(fake_f)
@@ -154,10 +184,11 @@ class DistillTrainer(GeneratorTrainer):
         z = self._sample_z(cfg.batch)
         target = render_targets(z, cfg.resolution, with_parts=cfg.part_weight > 0)
         real, mask = (target.images, feature_mask(target.parts)) if cfg.part_weight > 0 else (target, None)
+        expression = expression_mask(z, real) if cfg.expression_weight > 0 else None
         self.G.requires_grad_(True)
         ws = self.G.mapping(z, update_w_avg=True)
         fake = self.G.synthesis(ws, noise_mode="const")
-        losses = self.reconstruction_losses(fake, real, mask)
+        losses = self.reconstruction_losses(fake, real, mask, expression)
         total = losses["l1"] + cfg.pyramid_weight * losses["pyramid"]
         if "perceptual" in losses:
             total = total + cfg.perceptual_weight * losses["perceptual"]

@@ -46,3 +46,19 @@ def test_missing_init_from_file_is_named(tmp_path: Path, capsys: pytest.CaptureF
     code = main(["train", "generator", "--budget-minutes", "0", "--state-dir", str(tmp_path / "state"), "--export", str(out),
                  "--init-from", str(tmp_path / "nope.pt"), *TINY])  # fmt: skip
     assert code != 0 and "--init-from" in capsys.readouterr().err and not out.exists()
+
+
+def test_distillation_runs_record_each_change_of_settings_as_a_phase_in_the_model_card(tmp_path: Path) -> None:
+    from aufx.commands.train_generator import read_phases
+
+    state, out = tmp_path / "state", tmp_path / "out.pt"
+    base = ["train", "generator", "--distill", "--threads", "1", "--state-dir", str(state), "--export", str(out),
+            "--resolution", "16", "--channel-base", "64", "--channel-max", "8", "--mapping-layers", "2",
+            "--perceptual-weight", "0", "--batch", "4", "--total-kimg", "0.008"]  # fmt: skip
+    assert main([*base, "--budget-minutes", "1", "--lr", "0.002"]) == 0
+    assert main([*base, "--budget-minutes", "1", "--lr", "0.002", "--total-kimg", "0.012"]) == 0  # same settings: no phase
+    assert main([*base, "--budget-minutes", "1", "--lr", "0.001", "--expression-weight", "10", "--total-kimg", "0.016"]) == 0
+    phases = read_phases(state)
+    assert [(p["kimg"], p["lr"], p["expression_weight"]) for p in phases] == [(0.0, 0.002, 0.0), (0.012, 0.001, 10.0)]
+    card = out.with_suffix(".md").read_text()
+    assert "phases of the run" in card and "pixels the AUs change +10" in card
