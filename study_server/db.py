@@ -1,4 +1,4 @@
-"""Database engine, schema creation (no migrations) and shared secrets.
+"""Database engine, schema creation (new nullable columns added by :mod:`study_server.migrate`) and shared secrets.
 
 SQLite runs in WAL mode (``synchronous=NORMAL`` by default: an acknowledged answer survives a
 crash or ``kill -9`` of the server; ``FULL`` on request also survives a power loss) with a busy
@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
+from study_server.migrate import add_missing_columns
 from study_server.models import Base, ServerSecret, StudyState
 
 WRITE = {"sqlite_begin": "IMMEDIATE"}
@@ -184,10 +185,11 @@ def write_cursor(engine: Engine, autocommit: bool = False) -> Iterator[Any]:
 
 
 def create_schema(engine: Engine, attempts: int = 5) -> None:
-    """Create missing tables; tolerate other workers doing the same at the same moment."""
+    """Create missing tables and columns; tolerate other workers doing the same at the same moment."""
     for attempt in range(attempts):
         try:
             Base.metadata.create_all(engine)
+            add_missing_columns(engine, Base.metadata)
             return
         except (OperationalError, ProgrammingError, IntegrityError):
             if attempt == attempts - 1:

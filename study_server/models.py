@@ -3,6 +3,9 @@
 Nothing is ever deleted: exclusions are computed at export time. Uniqueness constraints make
 answers idempotent under concurrent resubmission (``(trial_id, question)``) and stop one
 recruitment id from starting twice (``start_key``, NULL when repeats are allowed).
+
+Columns added after the first release are nullable, so that :mod:`study_server.migrate` can add
+them to an existing database (``active_at``, ``abandoned_at``).
 """
 
 from __future__ import annotations
@@ -66,6 +69,10 @@ class Participant(Base):
     gender: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: last stage change or resume (answers are dated by ``trial.answered_at``); NULL: ``created_at``
+    active_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: when the session was found idle past the study's ``abandon_after_minutes`` (its list is reassigned)
+    abandoned_at: Mapped[datetime | None] = mapped_column(DateTime)
     trials: Mapped[list[Trial]] = relationship(back_populates="participant", order_by="Trial.seq")
 
 
