@@ -1,5 +1,6 @@
-"""Models on the single ratings that respect their nesting: a linear mixed model with crossed
-random intercepts for participants and items, and a cumulative-logit (proportional odds) model.
+"""Models on the single ratings that respect their nesting: a linear mixed model and a
+cumulative-logit mixed model (R ``ordinal::clmm``), both with crossed random intercepts for
+participants and items, and the marginal cumulative-logit (proportional odds) model.
 
 Both are fitted per question with the reference method as the baseline level, so each
 coefficient is "method − reference". Large data sets are subsampled by whole participants
@@ -32,10 +33,12 @@ def _method_dummies(methods: pd.Series, reference: str) -> pd.DataFrame:
 
 
 def _coef_rows(names, params, bse, confidence: float = 0.95) -> list[dict]:
+    """Wald rows: ``coef``, ``se``, ``z``, two-sided normal ``p-val``, ``CI95%``."""
     q = sps.norm.ppf(1 - (1 - confidence) / 2)
     rows = []
     for name, b, se in zip(names, params, bse, strict=True):
-        z = b / se
+        b, se = float(b), float(se)
+        z = b / se if se > 0 else np.nan
         rows.append({"term": name, "coef": b, "se": se, "z": z,
                      "p-val": 2 * sps.norm.sf(abs(z)), "CI95%": [b - q * se, b + q * se]})
     return rows
