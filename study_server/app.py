@@ -28,6 +28,7 @@ from study_server.db import (
 )
 from study_server.errors import RequestRejected
 from study_server.images import ImageStore
+from study_server.returning import ResumeLinks
 from study_server.sessions import CachedSerializerSessionInterface
 from study_server.study import Study, load_study
 
@@ -61,6 +62,7 @@ class Runtime:
     db: sessionmaker[Session]
     images: ImageStore
     admin_hash: str
+    links: ResumeLinks
     questions_html: Markup = Markup("")
 
 
@@ -146,7 +148,9 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=True,
         TEMPLATES_AUTO_RELOAD=False,
     )
-    app.extensions["aufx_study"] = Runtime(study, cfg, factory, ImageStore(study, secret), admin_hash)
+    app.extensions["aufx_study"] = Runtime(
+        study, cfg, factory, ImageStore(study, secret), admin_hash, ResumeLinks(secret)
+    )
     ReusingCSRFProtect(app)
 
     from study_server.admin import bp as admin_bp

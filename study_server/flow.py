@@ -9,14 +9,16 @@ from __future__ import annotations
 import secrets
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from study_server.assignment import assign_list
 from study_server.db import study_is_open, write_connection, write_session
-from study_server.design import n_lists, plan_trials
+from study_server.design import plan_trials
 from study_server.errors import RequestRejected
 from study_server.models import Participant, Trial, utcnow
+from study_server.returning import ALREADY_STARTED, platform_ids
 from study_server.study import Study
 
 #: Stages of a participant after consent, in order.
@@ -25,11 +27,8 @@ STAGES: tuple[str, ...] = ("demographics", "instructions", "trials", "done")
 
 def platform_of(recruit: dict[str, str]) -> tuple[str, str | None]:
     """``(platform, external participant id)`` from the recruitment parameters."""
-    if "PROLIFIC_PID" in recruit:
-        return "prolific", recruit["PROLIFIC_PID"]
-    if "workerId" in recruit:
-        return "mturk", recruit["workerId"]
-    return "direct", None
+    platform, external, _ = platform_ids(recruit)
+    return platform, external
 
 
 def start_key(study: Study, recruit: dict[str, str]) -> str | None:
@@ -40,14 +39,6 @@ def start_key(study: Study, recruit: dict[str, str]) -> str | None:
     return f"{study.study_id}:{platform}:{external}"
 
 
-def already_started(factory: sessionmaker[Session], key: str | None) -> str | None:
-    """The public id of the participant who started with ``key``, if any."""
-    if key is None:
-        return None
-    with factory() as session:
-        return session.scalar(select(Participant.public_id).where(Participant.start_key == key))
-
-
 def start_participant(factory: sessionmaker[Session], study: Study, recruit: dict[str, str]) -> Participant:
     """Create a consenting participant and their whole trial plan (one transaction)."""
     platform, external = platform_of(recruit)
@@ -56,14 +47,8 @@ def start_participant(factory: sessionmaker[Session], study: Study, recruit: dic
         with write_session(factory) as session:
             if not study_is_open(session, study.study_id):
                 raise RequestRejected(403, "this study is closed and accepts no new participants")
-            counts = dict(
-                session.execute(
-                    select(Participant.list_index, func.count())
-                    .where(Participant.study_id == study.study_id)
-                    .group_by(Participant.list_index)
-                ).all()
-            )
-            list_index = min(range(n_lists(study)), key=lambda k: (counts.get(k, 0), k))
+            now = utcnow()
+            list_index = assign_list(session, study, now)
             seed = secrets.randbits(62)
             participant = Participant(
                 public_id=secrets.token_hex(8),
@@ -76,6 +61,8 @@ def start_participant(factory: sessionmaker[Session], study: Study, recruit: dic
                 seed=seed,
                 list_index=list_index,
                 stage="demographics" if study.demographics else "instructions",
+                created_at=now,
+                active_at=now,
             )
             session.add(participant)
             session.flush()
@@ -96,7 +83,7 @@ def start_participant(factory: sessionmaker[Session], study: Study, recruit: dic
             session.commit()
             return participant
     except IntegrityError:
-        raise RequestRejected(409, "this participant id has already started the study; each participant can take part once") from None
+        raise RequestRejected(409, ALREADY_STARTED) from None
 
 
 def get_participant(factory: sessionmaker[Session], public_id: str | None) -> Participant | None:
@@ -116,6 +103,7 @@ def advance(factory: sessionmaker[Session], participant: Participant, from_stage
             for name, value in fields.items():
                 setattr(row, name, value)
             row.stage = STAGES[STAGES.index(from_stage) + 1]
+            row.active_at = utcnow()
             if row.stage == "trials":  # the first trial page follows at once
                 session.execute(
                     update(Trial).where(Trial.participant_id == row.id, Trial.seq == 0).values(shown_at=utcnow())

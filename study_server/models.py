@@ -10,7 +10,7 @@ them to an existing database (``active_at``, ``abandoned_at``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -23,10 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    """Naive UTC now (stored the same way on SQLite and PostgreSQL)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+from study_server.clock import utcnow
 
 
 class Base(DeclarativeBase):

@@ -18,6 +18,7 @@ from study_server.app import error_response, runtime
 from study_server.db import study_is_open
 from study_server.errors import RequestRejected
 from study_server.models import Participant
+from study_server.returning import mark_resumed, returning_participant
 from study_server.validation import (
     GENDERS,
     MAX_RT_MS,
@@ -62,18 +63,50 @@ def information() -> BaseResponse | str | tuple[str, int]:
     if participant is not None:
         if recruit and flow.start_key(rt.study, recruit) not in (None, participant.start_key):
             raise RequestRejected(409, "this browser is already taking part in the study under another participant id")
+        if participant.abandoned_at is not None:
+            mark_resumed(rt.db, participant.public_id)
         return _to_stage(participant)
     if recruit.get("assignmentId") == "ASSIGNMENT_ID_NOT_AVAILABLE":
         return render_template("information.html", study=rt.study, preview=True, is_open=True)
     if recruit:
         session["recruit"] = recruit
-    if flow.already_started(rt.db, flow.start_key(rt.study, session.get("recruit", {}))):
-        raise RequestRejected(409, "this participant id has already started the study; each participant can take part once")
+    returning = returning_participant(rt.db, rt.study, session.get("recruit", {}))
+    if returning is not None:  # the same platform participant and session, in a new browser
+        return _resume(returning)
     with rt.db() as db:
         is_open = study_is_open(db, rt.study.study_id)
     if not is_open:
         return render_template("information.html", study=rt.study, preview=False, is_open=False), 403
     return render_template("information.html", study=rt.study, preview=False, is_open=True)
+
+
+def _resume(public_id: str) -> BaseResponse:
+    """Continue ``public_id``'s session in this browser, where they stopped."""
+    rt = runtime()
+    mark_resumed(rt.db, public_id)
+    session.pop("recruit", None)
+    session["pid"] = public_id
+    participant = flow.get_participant(rt.db, public_id)
+    assert participant is not None
+    return _to_stage(participant)
+
+
+@bp.get("/resume/<token>")
+def resume(token: str) -> BaseResponse:
+    """The private resume link shown at the start: continues its participant in any browser."""
+    rt = runtime()
+    public_id = rt.links.public_id(token)
+    found = flow.get_participant(rt.db, public_id)
+    if found is None or found.study_id != rt.study.study_id:
+        raise RequestRejected(404, "this resume link is not valid; check that it was copied whole")
+    current = _participant()
+    if current is not None and current.public_id != found.public_id:
+        raise RequestRejected(409, "this browser is already taking part in the study under another participant id")
+    return _resume(found.public_id)
+
+
+def _resume_link(participant: Participant) -> str:
+    return url_for("participant.resume", token=runtime().links.token(participant.public_id), _external=True)
 
 
 @bp.route("/consent", methods=["GET", "POST"])
@@ -104,7 +137,8 @@ def demographics() -> BaseResponse | str:
     if participant.stage != "demographics":
         return _to_stage(participant)
     if request.method == "GET":
-        return render_template("demographics.html", study=runtime().study, genders=GENDERS)
+        return render_template("demographics.html", study=runtime().study, genders=GENDERS,
+                               resume_link=_resume_link(participant))
     check_fields(request.form, {"csrf_token", "age", "gender"})
     age_text = request.form.get("age", "")
     age = parse_int(age_text, "age", 18, 120) if age_text else None
@@ -122,7 +156,7 @@ def instructions() -> BaseResponse | str:
     if participant.stage != "instructions":
         return _to_stage(participant)
     if request.method == "GET":
-        return render_template("instructions.html", study=runtime().study)
+        return render_template("instructions.html", study=runtime().study, resume_link=_resume_link(participant))
     check_fields(request.form, {"csrf_token"})
     flow.advance(runtime().db, participant, "instructions")
     return redirect(url_for("participant.trial"), code=303)

@@ -27,6 +27,8 @@ STUDY_FILE = "study.toml"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 DESIGNS = ("latin-square", "within")
+#: A session idle this long is marked abandoned and its counterbalancing list is reassigned.
+DEFAULT_ABANDON_AFTER_MINUTES = 60
 
 
 class StudyError(ValueError):
@@ -109,6 +111,7 @@ class Study:
     demographics: bool
     open_on_start: bool
     exclusion: Exclusion
+    abandon_after_minutes: int
     stimuli: dict[str, Stimulus] = field(repr=False)
     references: dict[str, Path] = field(repr=False)
 
@@ -137,6 +140,7 @@ _KNOWN_KEYS = {
     "id", "title", "information", "instructions", "debrief", "consent_file", "questions",
     "scale", "design", "practice_trials", "attention_checks", "min_view_ms", "completion_code",
     "completion_url", "allow_repeat", "demographics", "open", "exclusion", "verify_sha256",
+    "abandon_after_minutes",
 }  # fmt: skip
 
 
@@ -301,6 +305,9 @@ def load_study(folder: str | Path) -> Study:
     min_view = _get(config, "min_view_ms", int, 0, where)
     if practice < 0 or min_view < 0:
         raise StudyError(f"{where}: 'practice_trials' and 'min_view_ms' must be >= 0")
+    abandon_after = _get(config, "abandon_after_minutes", int, DEFAULT_ABANDON_AFTER_MINUTES, where)
+    if not 0 <= abandon_after <= 7 * 24 * 60:
+        raise StudyError(f"{where}: 'abandon_after_minutes' must be 0 (never) to 10080 (a week), got {abandon_after}")
     completion_url = _get(config, "completion_url", str, "", where).strip()
     if completion_url and urlparse(completion_url).scheme not in ("https", "http"):
         raise StudyError(f"{where}: 'completion_url' must be an http(s) URL, got {completion_url!r}")
@@ -357,6 +364,7 @@ def load_study(folder: str | Path) -> Study:
         demographics=_get(config, "demographics", bool, True, where),
         open_on_start=_get(config, "open", bool, True, where),
         exclusion=exclusion,
+        abandon_after_minutes=abandon_after,
         stimuli=stimuli,
         references=references,
     )

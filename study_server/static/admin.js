@@ -4,6 +4,14 @@
   var root = document.getElementById("dashboard");
   if (!root) { return; }
   function cell(text) { var td = document.createElement("td"); td.textContent = text; return td; }
+  function fill(id, rows, values) {
+    var body = document.getElementById(id);
+    body.replaceChildren.apply(body, rows.map(function (r) {
+      var tr = document.createElement("tr");
+      values(r).forEach(function (v) { tr.appendChild(cell(String(v))); });
+      return tr;
+    }));
+  }
   function refresh() {
     fetch(root.dataset.progress, { credentials: "same-origin" }).then(function (r) {
       return r.ok ? r.json() : null;
@@ -15,12 +23,8 @@
         else if (el.dataset.key === "median_duration_s") { v = v === null ? "–" : Math.round(v); }
         el.textContent = String(v);
       });
-      var body = document.getElementById("ratings-body");
-      body.replaceChildren.apply(body, p.ratings.map(function (r) {
-        var tr = document.createElement("tr");
-        [r.method, r.question, r.n, r.mean].forEach(function (v) { tr.appendChild(cell(String(v))); });
-        return tr;
-      }));
+      fill("ratings-body", p.ratings, function (r) { return [r.method, r.question, r.n, r.mean]; });
+      fill("lists-body", p.lists, function (c) { return [c.list, c.completed, c.in_progress, c.abandoned, c.taken]; });
     });
   }
   setInterval(refresh, 10000);
