@@ -13,6 +13,8 @@ import json
 import re
 from pathlib import Path
 
+from aufx.defaults import DEFAULT_MODEL
+
 MAX_SEED = 2**32 - 1
 NOISE_MODES = ("const", "random", "none")
 
@@ -50,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model_sub = model.add_subparsers(dest="model_command", metavar="ACTION")
     model_sub.required = True
     info = model_sub.add_parser("info", help="format, resolution, latent sizes, layer names and shapes")
-    info.add_argument("model", metavar="MODEL", help="bundled name (synthfacs64) or path to .pkl/.pt")
+    info.add_argument("model", metavar="MODEL", help="bundled name (e.g. synthfacs128) or path to .pkl/.pt")
     info.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     info.set_defaults(handler=run_info)
     quality = model_sub.add_parser(
@@ -59,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "features, generated vs N renders and renders vs renders (floor), per-AU marginals (CSV, "
                     "PNG), identity diversity; writes a sample grid and prints Markdown tables.",
     )  # fmt: skip
-    quality.add_argument("model", metavar="MODEL", help="bundled name (synthfacs64) or path to .pkl/.pt")
+    quality.add_argument("model", metavar="MODEL", help="bundled name (e.g. synthfacs128) or path to .pkl/.pt")
     quality.add_argument("--n", type=int, default=10_000, help="faces per set (default 10000; 3 sets)")
     quality.add_argument("--seed", type=int, default=0, help="seed of generated z and of the render sets (0..499)")
     quality.add_argument("--batch", type=int, default=50, help="generated faces per forward pass (default 50)")
@@ -73,6 +75,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     quality.add_argument("--analyzer", type=Path, default=None, metavar="FILE", help="analyzer weights (default: bundled)")
     quality.add_argument("--no-progress", action="store_true", help="no progress bar")
     quality.set_defaults(handler=run_quality)
+    half = model_sub.add_parser(
+        "half", help="write an aufx copy with float16 weights, if its images stay within one 8-bit level",
+        description="Store a generator's weights as float16 (half the file, for bundling). Measures the images of "
+                    "the float16 copy against the original on --faces latents and refuses when any 8-bit value "
+                    "moves by more than --max-levels.",
+    )  # fmt: skip
+    half.add_argument("model", metavar="MODEL", help="bundled name or path to .pkl/.pt")
+    half.add_argument("out", type=Path, metavar="OUT.pt", help="aufx file to write (metadata kept, gap added)")
+    half.add_argument("--faces", type=int, default=256, help="latents measured (default 256)")
+    half.add_argument("--max-levels", type=int, default=1, help="largest 8-bit difference allowed (default 1)")
+    half.set_defaults(handler=run_half)
 
     gen = subparsers.add_parser("generate", help="images from seeds (as NVIDIA's generate.py)")
     gen.add_argument("--model", required=True, metavar="MODEL", help="bundled name or path to .pkl/.pt")
@@ -91,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     inv = subparsers.add_parser("invert", help="project aligned face images into W (or W+)")
     inv.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="aligned face images")
-    inv.add_argument("--model", default="synthfacs64", metavar="MODEL", help="bundled name or path (default synthfacs64)")
+    inv.add_argument("--model", default=DEFAULT_MODEL, metavar="MODEL", help=f"bundled name or path (default {DEFAULT_MODEL})")
     inv.add_argument("--out", required=True, type=Path, metavar="FILE.npz", help="latents file to write")
     inv.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
     inv.add_argument("--wplus", action="store_true", help="optimise one w per layer (W+) instead of one w")
@@ -128,6 +141,23 @@ def describe(loaded) -> dict:
         "layers": layers,
         "metadata": loaded.metadata,
     }
+
+
+def run_half(args: argparse.Namespace) -> int:
+    from aufx.gan.checkpoint import save_aufx
+    from aufx.gan.half import half_precision_gap
+    from aufx.gan.loaders import load_generator
+
+    loaded = load_generator(args.model)
+    gap = half_precision_gap(loaded.generator, n=args.faces)
+    print(f"float16 copy vs {loaded.source} on {args.faces} faces: max |diff| {gap['max_abs']:.5f} on [-1, 1], "
+          f"{gap['changed_share']:.2%} of 8-bit values change, by at most {gap['max_levels']:g} level(s)")  # fmt: skip
+    if gap["max_levels"] > args.max_levels:
+        raise ValueError(f"{loaded.source}: float16 weights move 8-bit values by {gap['max_levels']:g} levels "
+                         f"(> --max-levels {args.max_levels}); keep float32")  # fmt: skip
+    metadata = {**loaded.metadata, "weights_dtype": "float16", "float16_gap": {**gap, "faces": args.faces}}
+    print(f"wrote {save_aufx(loaded.generator, args.out, metadata, half=True)}")
+    return 0
 
 
 def run_info(args: argparse.Namespace) -> int:

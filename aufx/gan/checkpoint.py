@@ -24,21 +24,31 @@ class CheckpointError(ValueError):
     """A model file that cannot be used; the message names the file and the reason."""
 
 
-def save_aufx(generator: Generator, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
-    """Write ``generator`` in aufx format atomically (temp file + rename); returns the path."""
+def save_aufx(
+    generator: Generator, path: str | os.PathLike, metadata: dict[str, Any] | None = None, half: bool = False
+) -> Path:
+    """Write ``generator`` in aufx format atomically (temp file + rename); returns the path.
+
+    With ``half``, floating-point weights are stored as float16 (half the file; loading casts them
+    back to float32); see :mod:`aufx.gan.half` for what that changes in the images."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": AUFX_FORMAT,
         "version": AUFX_VERSION,
         "config": generator.config.to_dict(),
-        "state_dict": {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()},
+        "state_dict": {k: _stored(v, half) for k, v in generator.state_dict().items()},
         "metadata": dict(metadata or {}),
     }
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
     os.replace(tmp, path)
     return path
+
+
+def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
+    tensor = tensor.detach().cpu()
+    return tensor.half() if half and tensor.is_floating_point() else tensor.clone()
 
 
 def is_aufx_payload(payload: Any) -> bool:
