@@ -1,6 +1,6 @@
 """``aufx train editor``: the global editor (paper Sec. 3.1) on a latent dataset.
 
-    aufx train editor --model synthfacs64 --n 5000                 # sample faces, label with the analyzer
+    aufx train editor --model synthfacs128 --n 60000               # sample faces, label with their true AUs
     aufx train editor --model G.pt --dataset latents.npz --out G_editor.pt
 
 The latent dataset is read from ``--dataset`` (``.npz`` with ``w`` and ``aus``; see
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     editor, report = train_editor(
         dataset, holdout=args.holdout, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         validation=args.validation, weight_decay=args.weight_decay,
-        seed=args.seed, log_every=max(1, args.epochs // 10),
+        seed=args.seed, log_every=max(1, args.epochs // 10), progress=True,
     )  # fmt: skip
     table = pd.DataFrame({"AU": list(AU_CODES), "r2": [report.r2[c] for c in AU_CODES], "mse": [report.mse[c] for c in AU_CODES]})
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from aufx.aus import AU_CODES, AU_INDEX, N_AUS, normalize_au
 from aufx.edit.dataset import LatentDataset
@@ -138,13 +139,14 @@ def train_editor(
     weight_decay: float = 0.0,
     validation: float = 0.0,
     patience: int = 20,
+    progress: bool = False,
 ) -> tuple[GlobalEditor, TrainReport]:
     """Train the global editor with MSE and SGD on a (train, held-out) split of ``dataset``.
 
     ``weight_decay`` is SGD's L2 penalty. With ``validation`` > 0 that share of the training
     split is set aside and the weights of the epoch with the lowest validation MSE are kept
     (early stopping; training ends after ``patience`` epochs without improvement); the
-    held-out split is never seen during training.
+    held-out split is never seen during training. ``progress`` shows a bar over epochs.
     Returns the editor (eval mode, no grad) and a :class:`TrainReport` with per-AU held-out R².
     """
     train, test = dataset.split(holdout, seed)
@@ -168,7 +170,8 @@ def train_editor(
     generator = torch.Generator().manual_seed(seed)
     losses = []
     best: tuple[float, dict, int] | None = None
-    for epoch in range(epochs):
+    bar = tqdm(range(epochs), desc="train editor", unit="epoch", disable=not progress)
+    for epoch in bar:
         order = torch.randperm(len(w_train), generator=generator)
         total = 0.0
         for start in range(0, len(order), batch_size):
@@ -187,9 +190,11 @@ def train_editor(
             if best is None or val_mse < best[0]:
                 best = (val_mse, {k: v.detach().clone() for k, v in editor.state_dict().items()}, epoch)
             message += f", validation MSE {val_mse:.4f}"
+            bar.set_postfix(train=f"{losses[-1]:.4f}", val=f"{val_mse:.4f}", best=best[2] + 1)
         if log_every and (epoch + 1) % log_every == 0:
             print(message, flush=True)
         if best is not None and epoch - best[2] >= patience:
+            bar.close()
             print(f"early stop at epoch {epoch + 1}: best validation MSE {best[0]:.4f} at epoch {best[2] + 1}", flush=True)
             break
     if best is not None:
