@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-from werkzeug.serving import make_server
+from sqlalchemy import select
 
 from study_server.app import create_app
 from study_server.models import Answer, Participant
+from tests.study_server.browser import NEXT_TRIAL_JS, launch, serving, stored_answers
 from tests.study_server.helpers import SECRET_MARKERS, make_study
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 #: Set to a path (e.g. docs/img/trial_page.png) to keep the screenshot of a trial page.
 SCREENSHOT_ENV = "AUFX_TRIAL_SCREENSHOT"
 
@@ -30,19 +26,8 @@ def live_app(tmp_path: Path) -> Iterator[tuple[str, object]]:
     folder = make_study(tmp_path / "study", size=160, min_view_ms=300, attention_checks=[3],
                         completion_url="https://example.org/complete?cc={code}")
     app = create_app({"study_dir": str(folder), "database_url": f"sqlite:///{tmp_path / 'b.db'}"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-
-
-def stored_answers(app) -> int:  # type: ignore[no-untyped-def]
-    rt = app.extensions["aufx_study"]
-    with rt.db() as s:
-        return int(s.scalar(select(func.count()).select_from(Answer)))
+    with serving(app) as base:
+        yield base, app
 
 
 def test_participant_session_in_chromium(live_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -51,7 +36,7 @@ def test_participant_session_in_chromium(live_app, tmp_path: Path) -> None:  # t
     base, app = live_app
     seen_html: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1000, "height": 1100})
         page.on("response", lambda r: seen_html.append(r.url + "\n" + str(r.headers)))
         page.goto(f"{base}/?PROLIFIC_PID=chrome1&STUDY_ID=st1&SESSION_ID=se1")
@@ -90,7 +75,7 @@ def test_participant_session_in_chromium(live_app, tmp_path: Path) -> None:  # t
                 for question in ("expression", "identity", "artifacts"):
                     page.locator(f'input[name="q_{question}"][value="{value}"]').locator("..").click()
                 page.click("#submit")
-            page.wait_for_function("a => !document.querySelector('#trial-form') || document.querySelector('#trial-form').getAttribute('action') !== a", arg=action)
+            page.wait_for_function(NEXT_TRIAL_JS, arg=action)
             answered += 1
             assert stored_answers(app) == answered * 3
         expect(page.locator("#completion-code")).to_have_text("DONE123")
