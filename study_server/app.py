@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request, session
+from flask import Flask, current_app, g, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
@@ -190,7 +190,7 @@ def _install_hooks(app: Flask) -> None:
     def _permanent_session() -> None:
         if not session.permanent:
             session.permanent = True
-        if request.method == "POST" and request.files:
+        if request.method == "POST" and not g.get("upload_allowed") and request.files:
             raise RequestRejected(400, "file uploads are not accepted")
 
     always = (*SECURITY_HEADERS, HSTS) if runtime_of(app).config.cookies_secure else SECURITY_HEADERS

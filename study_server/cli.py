@@ -1,4 +1,5 @@
-"""``aufx serve`` (run a study) and ``aufx export`` (ratings to CSV/JSON) sub-commands."""
+"""``aufx serve`` (run a study), ``aufx export`` (ratings to CSV/JSON) and ``aufx study reconcile``
+(the recruitment platform's record against the server's) sub-commands."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``serve`` and ``export`` to the ``aufx`` parser."""
+    """Add ``serve``, ``export`` and ``study`` to the ``aufx`` parser."""
     serve = subparsers.add_parser("serve", help="run the rating study of a stimulus folder in the browser")
     serve.add_argument("--study", help="stimulus folder (manifest.csv, images/, study.toml)")
     serve.add_argument("--db", help="database URL (default: sqlite:///STUDY/study.sqlite3)")
@@ -29,6 +30,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--out", required=True, help="output file (.csv or .json)")
     export.add_argument("--format", choices=("csv", "json"), help="default: from the --out suffix")
     export.set_defaults(handler=export_command)
+
+    study = subparsers.add_parser("study", help="tasks on a running or finished study")
+    study_sub = study.add_subparsers(dest="study_command", metavar="ACTION")
+    study_sub.required = True
+    reconcile = study_sub.add_parser(
+        "reconcile", help="compare the platform's submissions export (Prolific CSV) with the server's sessions"
+    )
+    reconcile.add_argument("study_dir", metavar="STUDY_DIR", help="stimulus folder of the study")
+    reconcile.add_argument("--platform", required=True, metavar="FILE.csv", help="Prolific's submissions export")
+    reconcile.add_argument("--db", help="database URL (default: sqlite:///STUDY_DIR/study.sqlite3)")
+    reconcile.add_argument("--out", default="reconciliation.csv", help="table to write (default: reconciliation.csv)")
+    reconcile.set_defaults(handler=reconcile_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -71,20 +84,13 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def export_command(args: argparse.Namespace) -> int:
     """Write the ratings export of a study database."""
-    from study_server.config import load_config
-    from study_server.db import make_engine, session_factory
     from study_server.export import export_rows, json_text, write_csv
-    from study_server.study import load_study
 
     out = Path(args.out)
     fmt = args.format or out.suffix.lower().lstrip(".")
     if fmt not in ("csv", "json"):
         raise ValueError(f"--out must end in .csv or .json (or give --format), got {args.out!r}")
-    config = load_config(study_dir=args.study, database_url=args.db)
-    if config.db_url.startswith("sqlite:///") and not Path(config.db_url[len("sqlite:///"):]).exists():
-        raise ValueError(f"database {config.db_url!r} does not exist")
-    study = load_study(args.study)
-    factory = session_factory(make_engine(config.db_url))
+    study, factory = _open_database(args.study, args.db)
     if fmt == "csv":
         rows = export_rows(factory, study)
         with out.open("w", newline="", encoding="utf-8") as handle:
@@ -93,4 +99,59 @@ def export_command(args: argparse.Namespace) -> int:
     else:
         out.write_text(json_text(factory, study), encoding="utf-8")
         print(f"wrote {out}")
+    return 0
+
+
+def _open_database(study_dir: str, db: str | None):  # type: ignore[no-untyped-def]
+    """The study and a session factory of its existing database (``ValueError`` if there is none).
+
+    A database of an earlier version gets the columns added since (nullable; nothing stored changes)."""
+    from sqlalchemy import inspect
+
+    from study_server.config import load_config
+    from study_server.db import make_engine, session_factory
+    from study_server.migrate import add_missing_columns
+    from study_server.models import Base
+    from study_server.study import load_study
+
+    config = load_config(study_dir=study_dir, database_url=db)
+    if config.db_url.startswith("sqlite:///") and not Path(config.db_url[len("sqlite:///"):]).exists():
+        raise ValueError(f"database {config.db_url!r} does not exist")
+    study = load_study(study_dir)
+    engine = make_engine(config.db_url)
+    if "participant" not in inspect(engine).get_table_names():
+        raise ValueError(f"database {config.db_url!r} holds no study (no participant table)")
+    add_missing_columns(engine, Base.metadata)
+    return study, session_factory(engine)
+
+
+def reconcile_command(args: argparse.Namespace) -> int:
+    """Write the reconciliation table and print its mismatches."""
+    from study_server.reconcile import (
+        MISMATCHES,
+        read_platform_export,
+        reconcile,
+        server_records,
+        summary,
+        write_table,
+    )
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".csv":
+        raise ValueError(f"--out must end in .csv, got {args.out!r}")
+    platform = read_platform_export(Path(args.platform))
+    study, factory = _open_database(args.study_dir, args.db)
+    rows = reconcile(platform, server_records(factory, study))
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        write_table(rows, handle)
+    counts = summary(rows)
+    mismatched = counts["rows"] - counts["agree"]
+    print(f"{len(platform)} platform submissions, {counts['rows']} participants in all: "
+          f"{counts['agree']} agree, {mismatched} mismatch(es)")  # fmt: skip
+    for kind, text in MISMATCHES.items():
+        print(f"  {counts[kind]:4d}  {text}")
+    for row in rows:
+        if row.mismatch:
+            print(f"  {row.participant_id}: {row.note}")
+    print(f"wrote {out}")
     return 0
