@@ -1,7 +1,9 @@
 """Counterbalancing with abandoned sessions: which list the next participant gets.
 
 A participant is *completed*, *in progress*, or *abandoned*: not completed and idle (no stage
-change, resume or answer) for the study's ``abandon_after_minutes``. Abandoned sessions are
+change, resume, answer or presence ping) for the study's ``abandon_after_minutes``. Every
+participant page pings the server once a minute while it is open (:func:`record_presence`), so
+idle means that no page of the study is open, not that the participant is slow. Abandoned sessions are
 marked (``participant.abandoned_at``) each time a list is chosen and each time the admin looks;
 one that becomes active again (an answer or a resume after the mark) is unmarked at the next
 pass. A list is *taken* by its completed and in-progress participants; the next participant gets
@@ -15,14 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from study_server.db import write_session
 from study_server.design import n_lists
 from study_server.models import Participant, Trial
 from study_server.study import Study
 
 P, T = Participant.__table__, Trial.__table__
 COMPLETED, IN_PROGRESS, ABANDONED = "completed", "in progress", "abandoned"
+#: A presence ping writes only when the last recorded activity is older than this.
+PRESENCE_RESOLUTION = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -113,3 +118,19 @@ def assign_list(session: Session, study: Study, now: datetime) -> int:
     mark_abandoned(session, study, now)
     return choose_list(study, list_counts(session, study))
 
+
+
+def record_presence(factory: sessionmaker[Session], public_id: str, now: datetime) -> bool:
+    """A page of ``public_id`` is open: record activity (at most one write per ``PRESENCE_RESOLUTION``).
+
+    Returns whether it wrote. Completed participants are left alone."""
+    with factory() as session:
+        row = session.execute(
+            select(P.c.completed_at, func.coalesce(P.c.active_at, P.c.created_at)).where(P.c.public_id == public_id)
+        ).first()
+    if row is None or row[0] is not None or row[1] > now - PRESENCE_RESOLUTION:
+        return False
+    with write_session(factory) as session:
+        session.execute(update(P).where(P.c.public_id == public_id).values(active_at=now))
+        session.commit()
+    return True

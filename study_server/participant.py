@@ -15,9 +15,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from study_server import flow
 from study_server.answers import submit_answer
 from study_server.app import error_response, runtime
+from study_server.assignment import record_presence
 from study_server.db import study_is_open
 from study_server.errors import RequestRejected
-from study_server.models import Participant
+from study_server.models import Participant, utcnow
 from study_server.returning import mark_resumed, returning_participant
 from study_server.validation import (
     GENDERS,
@@ -259,6 +260,17 @@ def done() -> BaseResponse | str:
     if participant.stage != "done":
         return _to_stage(participant)
     return render_template("done.html", study=rt.study, link=rt.study.completion_link())
+
+
+@bp.get("/alive")
+def alive() -> Response:
+    """Presence ping of an open study page (once a minute): an open page is not abandoned."""
+    pid = session.get("pid")
+    if pid:
+        record_presence(runtime().db, pid, utcnow())
+    response = Response(status=204)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/img/<token>.png")

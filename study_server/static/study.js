@@ -1,11 +1,17 @@
 // Participant-page behaviour: wait for images, measure response time, keyboard answers,
 // minimum viewing time, no double submission, answers kept and sent again after a network
-// failure, completion redirect. No inline script (CSP).
+// failure, presence ping once a minute, completion redirect. No inline script (CSP).
 (function () {
   "use strict";
   var STORE = "pending-answer";  // the answer of this tab that the server has not confirmed yet
   var form = document.getElementById("trial-form");
   if (form) { setUpTrial(form); }
+  var page = document.querySelector("main[data-alive]");
+  if (page) {  // an open page is a participant who is still there (abandonment: docs/study_server.md)
+    setInterval(function () {
+      fetch(page.dataset.alive, { credentials: "same-origin", cache: "no-store" }).catch(function () {});
+    }, 60000);
+  }
   var link = document.getElementById("completion-link");
   if (link && link.dataset.redirect) {
     setTimeout(function () { window.location.assign(link.dataset.redirect); }, 4000);

@@ -138,3 +138,37 @@ def test_abandon_after_minutes_is_checked(tmp_path: Path, value: object) -> None
     folder = make_study(tmp_path / "s", abandon_after_minutes=value)
     with pytest.raises(StudyError, match="abandon_after_minutes"):
         load_study(folder)
+
+
+def test_an_open_page_is_not_abandoned(tmp_path: Path, sim_clock: Clock) -> None:
+    app = make_app(tmp_path, abandon_after_minutes=10)
+    present, gone = Walker(app.test_client(), "?PROLIFIC_PID=present"), Walker(app.test_client(), "?PROLIFIC_PID=gone")
+    present.start(demographics=False)
+    gone.start(demographics=False)
+    rt = app.extensions["aufx_study"]
+    writes = []
+    for _ in range(40):  # 40 minutes on one trial page, pinging once a minute (twice in this minute)
+        sim_clock.advance(1)
+        assert present.client.get("/alive").status_code == 204
+        present.client.get("/alive")
+        with rt.db() as s:
+            writes.append(s.scalar(select(Participant.active_at).where(Participant.external_pid == "present")))
+    assert writes == [writes[0] + timedelta(minutes=i) for i in range(40)]  # one write a minute, not two
+    Walker(app.test_client(), "?PROLIFIC_PID=third").start(demographics=False)
+    found = states(app)
+    assert found["present"] == (0, False) and found["gone"] == (1, True) and found["third"] == (1, False)
+    assert app.test_client().get("/alive").status_code == 204  # a browser without a session: nothing to do
+
+
+def test_a_completed_participant_is_not_touched_by_pings(tmp_path: Path, sim_clock: Clock) -> None:
+    app = make_app(tmp_path)
+    w = Walker(app.test_client())
+    w.start(demographics=False)
+    w.finish()
+    rt = app.extensions["aufx_study"]
+    with rt.db() as s:
+        before = s.scalar(select(Participant.active_at))
+    sim_clock.advance(5)
+    assert w.client.get("/alive").status_code == 204
+    with rt.db() as s:
+        assert s.scalar(select(Participant.active_at)) == before

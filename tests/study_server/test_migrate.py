@@ -77,3 +77,16 @@ def test_a_missing_required_column_is_named(tmp_path: Path) -> None:
     sa.Table("thing", newer, sa.Column("id", sa.Integer, primary_key=True), sa.Column("size", sa.Integer, nullable=False))
     with pytest.raises(ValueError, match=r"column thing\.size is missing and cannot be added automatically"):
         add_missing_columns(engine, newer)
+
+
+def test_export_of_an_old_database(study_dir: Path, tmp_path: Path) -> None:
+    from aufx.cli import main as aufx_main
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    w = Walker(create_app({"study_dir": str(study_dir), "database_url": url}).test_client())
+    w.start()
+    w.finish()
+    make_old(url)
+    out = tmp_path / "ratings.csv"
+    assert aufx_main(["export", "--study", str(study_dir), "--db", url, "--out", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 1 + 5 * 3  # header + 4 items and a check, 3 questions each
