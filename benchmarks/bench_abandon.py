@@ -6,13 +6,15 @@ at a random point after consent. Everything runs in simulated time (``study_serv
 through the Flask test client, so hours of a study take seconds. The platform admits a new
 participant only while a place is free (40 minus completed minus active). An abandoned place is
 freed by a *time-out* (the platform's maximum time after the start, 60 min) or at once by a
-*return*. The server marks a session abandoned after ``abandon_after_minutes`` idle (30 min;
-0 turns it off, which is the old rule: a list counts everyone who ever started it).
+*return*. The server marks a session abandoned after ``abandon_after_minutes`` idle (the
+server's default unless ``--abandon-after``; 0 turns it off, which is the old rule: a list counts
+everyone who ever started it). Simulated participants take 8-45 s per page, so those who are
+still there are never idle that long (real pages ping once a minute).
 
 Reported per regime and rule: over the seeds, the distribution of max - min of the completed
 participants per list at the end (the goal: at most 1 with the abandonment rule).
 
-    python benchmarks/bench_abandon.py                 # 20 seeds, both regimes, both rules
+    python benchmarks/bench_abandon.py                 # 20 seeds, both regimes, rule on and off
     python benchmarks/bench_abandon.py --seeds 3 --regime timeout --rule on
 """
 
@@ -37,6 +39,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from study_server.study import DEFAULT_ABANDON_AFTER_MINUTES  # noqa: E402
+
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 TRIAL_RE = re.compile(r'action="/trial/(\d+)"')
 CHECK_RE = re.compile(r"please answer (\d+) to every question")
@@ -51,7 +55,7 @@ class Settings:
     arrivals: int = 50
     abandoners: int = 10
     places: int = 40
-    abandon_after_minutes: int = 30  # the server's rule (0: off)
+    abandon_after_minutes: int = DEFAULT_ABANDON_AFTER_MINUTES  # the server's rule (0: off)
     platform_timeout_minutes: int = 60  # Prolific's maximum time
     regime: str = "timeout"  # how an abandoned place is freed on the platform: "timeout" or "return"
     mean_arrival_gap_s: float = 90.0
@@ -245,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--regime", choices=(*REGIMES, "both"), default="both")
     parser.add_argument("--rule", choices=("on", "off", "both"), default="both")
-    parser.add_argument("--abandon-after", type=int, default=30, metavar="MIN", help="the server's idle time of the rule (default 30)")
+    parser.add_argument("--abandon-after", type=int, default=DEFAULT_ABANDON_AFTER_MINUTES, metavar="MIN",
+                        help=f"the server's idle time of the rule (default {DEFAULT_ABANDON_AFTER_MINUTES}, the server's)")
     args = parser.parse_args(argv)
     regimes = REGIMES if args.regime == "both" else (args.regime,)
     rules = ("on", "off") if args.rule == "both" else (args.rule,)

@@ -27,8 +27,9 @@ STUDY_FILE = "study.toml"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 DESIGNS = ("latin-square", "within")
-#: A session idle this long is marked abandoned and its counterbalancing list is reassigned.
-DEFAULT_ABANDON_AFTER_MINUTES = 60
+#: A session idle this long (no study page open: pages ping once a minute) is marked abandoned and
+#: its counterbalancing list is reassigned.
+DEFAULT_ABANDON_AFTER_MINUTES = 10
 
 
 class StudyError(ValueError):

@@ -29,5 +29,5 @@ def test_lists_stay_within_one_when_ten_of_fifty_abandon(bench, tmp_path: Path) 
 def test_the_command_prints_a_table(bench, capsys) -> None:  # type: ignore[no-untyped-def]
     assert bench.main(["--seeds", "1", "--regime", "return", "--rule", "on"]) == 0
     out = capsys.readouterr().out
-    assert "| return on the platform (at once) | abandoned after 30 min idle |" in out
+    assert "| return on the platform (at once) | abandoned after 10 min idle |" in out
     assert "1 seeds per row" in out
