@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "analyze",
         help="statistics, tables, figures and an HTML report from a ratings export",
         description="Analyse a perceptual study: paired t-tests against the reference method (as "
-        "in the paper), Wilcoxon, Friedman, mixed and ordinal models, agreement and power; writes "
+        "in the paper), Wilcoxon, Friedman, linear and ordinal mixed models, agreement and power; writes "
         "DIR/report.html, DIR/tables/*.{csv,md,tex} and DIR/figures/*.{png,svg}.",
     )
     parser.add_argument("ratings", type=Path, help="ratings export (long CSV or Parquet)")
@@ -30,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="label the data as simulated in the report")
     parser.add_argument("--max-model-rows", type=int, default=6_000,
                         help="ratings per question above which the mixed model is fitted on a "
-                        "subsample of whole participants (ordinal model: 5×); default 6000")
+                        "subsample of whole participants (ordinal models: 5×); default 6000")
+    parser.add_argument("--family", choices=("table", "question"), default="table",
+                        help="family of the Holm and BH corrections: every test of a table "
+                        "(default; the stricter choice) or each question apart")
     parser.add_argument("--skip-models", action="store_true",
                         help="leave out the mixed and ordinal models")
     parser.add_argument("--lenient", action="store_true",
@@ -56,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         strict=not args.lenient,
         max_model_rows=args.max_model_rows,
         models=not args.skip_models,
+        family=args.family,
     )
     print(result.summary.text())
     for message in result.warnings:

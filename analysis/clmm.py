@@ -6,8 +6,10 @@ The Laplace log-likelihood and its exact gradient are in ``analysis.laplace``. T
 (scipy) on thresholds parameterised as theta_1 and log increments (so they stay ordered), then
 Newton steps on the natural parameters with the Hessian from central differences of the exact
 gradient. As in ``clmm``, the covariance matrix is the inverse of that Hessian of the negative
-log-likelihood over all parameters (thresholds, coefficients and log SDs), and ``converged``
-means max |gradient| < 1e-4 (``clmm.control(gradTol = 1e-4)``) with a positive-definite Hessian.
+log-likelihood over all parameters (thresholds, coefficients and SDs; here log SDs, which leaves
+the threshold and coefficient block unchanged at the optimum, where the gradient is zero), and
+``converged`` means max |gradient| < 1e-4 (``clmm.control(gradTol = 1e-4)``) with a
+positive-definite Hessian.
 """
 
 from __future__ import annotations

@@ -75,6 +75,12 @@ def _pairs_table(
             both = wide[[a, b]].dropna()
             base = {"question": question, "A": a, "B": b, "n": len(both),
                     "mean-A": both[a].mean(), "mean-B": both[b].mean()}
+            missing = [m for m in (a, b) if wide[m].isna().all()]
+            if missing:
+                base.update(note=f"no ratings of {' and '.join(missing)} in this question")
+                warnings.warn(f"{question}: {a} vs {b}: {base['note']}", stacklevel=3)
+                rows.append(base)
+                continue
             try:
                 result = test(both[a].to_numpy(), both[b].to_numpy(), **kwargs).iloc[0].to_dict()
                 result.pop("n", None)
@@ -93,54 +99,69 @@ def _reference_pairs(reference: str) -> Callable[[list[str]], list[tuple[str, st
     return lambda methods: [(reference, m) for m in methods if m != reference]
 
 
-def add_corrections(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Add ``p-holm`` and ``p-bh`` columns; the family is the whole table, or each ``by`` group."""
+#: Families for Holm/BH: every comparison of a table, or each question's comparisons apart.
+FAMILIES = ("table", "question")
+
+
+def add_corrections(table: pd.DataFrame, family: str = "table") -> pd.DataFrame:
+    """Add ``p-holm``, ``p-bh`` and ``family`` columns. ``family="table"``: one family of all the
+    table's tests; ``"question"``: one family per question. ``family`` says which, with the number
+    of tests m in it (tests without a p-value are not counted, as R's ``p.adjust``)."""
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}; got {family!r}")
     table = table.copy()
-    groups = [table.index] if by is None else [g.index for _, g in table.groupby(by, observed=True)]
+    groups = [table.index] if family == "table" else \
+        [g.index for _, g in table.groupby("question", observed=True, sort=False)]
     table["p-holm"] = np.nan
     table["p-bh"] = np.nan
+    table["family"] = ""
     for index in groups:
         p = table.loc[index, "p-val"].to_numpy(dtype=float)
         table.loc[index, "p-holm"] = adjust_pvalues(p, "holm")
         table.loc[index, "p-bh"] = adjust_pvalues(p, "bh")
+        table.loc[index, "family"] = f"{family} (m = {int(np.isfinite(p).sum())})"
     return table
 
 
-def reference_ttests(ratings: pd.DataFrame, reference: str) -> pd.DataFrame:
+def reference_ttests(ratings: pd.DataFrame, reference: str, family: str = "table") -> pd.DataFrame:
     """The paper's tests: per question, paired t-test of ``reference`` (A) against every other
-    method (B) over participant means; ``mean-diff`` = A − B. Holm and BH corrections over the
-    whole table (all questions × methods)."""
+    method (B) over participant means; ``mean-diff`` = A − B. Holm and BH corrections within
+    ``family`` (default: the whole table, all questions × methods)."""
     table = _pairs_table(ratings, _reference_pairs(reference), paired_ttest)
-    return add_corrections(table)
+    return add_corrections(table, family)
 
 
-def reference_wilcoxon(ratings: pd.DataFrame, reference: str) -> pd.DataFrame:
+def reference_wilcoxon(ratings: pd.DataFrame, reference: str, family: str = "table") -> pd.DataFrame:
     """Wilcoxon signed-rank tests of ``reference`` against each method, with rank-biserial r."""
     table = _pairs_table(ratings, _reference_pairs(reference), wilcoxon)
-    return add_corrections(table)
+    return add_corrections(table, family)
 
 
-def friedman_tests(ratings: pd.DataFrame) -> pd.DataFrame:
-    """Friedman test across all methods per question, on participants who rated every method."""
+def friedman_tests(ratings: pd.DataFrame, family: str = "table") -> pd.DataFrame:
+    """Friedman test across all methods per question, on participants who rated every method
+    (with ``family="question"`` each family holds one test, so adjusted = raw p)."""
     rows = []
     for question, wide in wide_by_question(ratings).items():
-        wide = wide.dropna()
+        unrated = [str(m) for m in wide.columns if wide[m].isna().all()]
+        wide = wide.dropna(axis=1, how="all").dropna()
         base = {"question": question, "methods": ", ".join(map(str, wide.columns))}
         try:
             result = friedman(wide.to_numpy()).iloc[0].to_dict()
-            base.update(result, note="")
+            base.update(result, note=f"without {', '.join(unrated)} (no ratings in this question)"
+                        if unrated else "")
         except ValueError as error:
             warnings.warn(f"{question}: Friedman: {error}", stacklevel=2)
             base.update(n=len(wide), note=str(error))
         rows.append(base)
-    return add_corrections(pd.DataFrame(rows))
+    return add_corrections(pd.DataFrame(rows), family)
 
 
-def posthoc_wilcoxon(ratings: pd.DataFrame) -> pd.DataFrame:
+def posthoc_wilcoxon(ratings: pd.DataFrame, family: str = "question") -> pd.DataFrame:
     """All pairwise Wilcoxon signed-rank tests per question (post-hoc to Friedman), Holm and BH
-    corrected within each question (as R's ``pairwise.wilcox.test(paired = TRUE)``)."""
+    corrected within ``family`` (default: each question, as R's
+    ``pairwise.wilcox.test(paired = TRUE)`` run per question)."""
     table = _pairs_table(ratings, lambda methods: list(combinations(methods, 2)), wilcoxon)
-    return add_corrections(table, by="question")
+    return add_corrections(table, family)
 
 
 def significance_stars(p: float) -> str:

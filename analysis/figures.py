@@ -58,7 +58,8 @@ def bar_chart(
     for ax, question in zip(axes[0], questions, strict=True):
         d = desc[desc["question"] == question].set_index("method").reindex(methods)
         x = np.arange(len(methods))
-        ci = np.array(d["CI95%"].tolist(), dtype=float)
+        ci = np.array([v if isinstance(v, (list, tuple, np.ndarray)) else [np.nan, np.nan]
+                       for v in d["CI95%"]], dtype=float)  # NaN: method not rated on question
         err = np.abs(ci - d["mean"].to_numpy()[:, None]).T
         ax.bar(x, d["mean"] - low, bottom=low, color=[colours[m] for m in methods],
                yerr=err, capsize=3, edgecolor="#1a202c", linewidth=0.6)
@@ -71,6 +72,8 @@ def bar_chart(
                 continue
             mx = methods.index(m)
             p = float(tests.loc[m, p_column])
+            if not np.isfinite(p):
+                continue
             ax.plot([ref_x, ref_x, mx, mx], [level - 0.05, level, level, level - 0.05],
                     color="#1a202c", linewidth=0.8)
             label = significance_stars(p)

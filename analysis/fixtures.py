@@ -164,6 +164,45 @@ def simulate_cluster_matrix(seed: int = 3, n_clusters: int = 21) -> pd.DataFrame
     return pd.DataFrame(r, index=list(AU_CODES), columns=[str(k) for k in range(n_clusters)])
 
 
+#: Simulated studies on which R's results are stored (``benchmarks/r_reference.py`` writes
+#: ``tests/analysis/data/r_reference.json``): sizes from 12 participants × 6 items to 200
+#: participants × 25 items × 4 methods (100 trials each).
+R_REFERENCE_STUDIES: dict[str, dict] = {
+    "p12_i6": {"n_participants": 12, "n_items": 6, "seed": 11},
+    "p23_i12_paper": {"n_participants": 23, "n_items": 12, "seed": 0},
+    "p60_i10_m3": {"n_participants": 60, "n_items": 10, "seed": 5,
+                   "methods": ["aufx", "stargan", "ganimation"]},
+    "p100_i20": {"n_participants": 100, "n_items": 20, "seed": 7},
+    "p200_i25": {"n_participants": 200, "n_items": 25, "seed": 3},
+}
+
+
+def reference_study(spec: dict) -> pd.DataFrame:
+    """The analysed ratings of a simulated study (``simulate_ratings(**spec)`` after exclusions
+    and attention checks), as ``aufx analyze`` models them; ``spec`` as in R_REFERENCE_STUDIES."""
+    from analysis.load import load_ratings
+
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+    ratings, _ = load_ratings(simulate_ratings(**kwargs))
+    return ratings
+
+
+def model_frame(ratings: pd.DataFrame) -> pd.DataFrame:
+    """The columns R's model formulas use: rating, method, participant, item, question."""
+    return pd.DataFrame({
+        "rating": ratings["rating"].astype(int).to_numpy(),
+        "method": ratings["method"].astype(str).to_numpy(),
+        "participant": ratings["participant_id"].astype(str).to_numpy(),
+        "item": ratings["item_id"].astype(str).to_numpy(),
+        "question": ratings["question"].astype(str).to_numpy(),
+    })
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a model frame's CSV text: R's stored numbers belong to exactly these rows."""
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+
+
 def write_fixture(out: str | Path, seed: int = 0, **kwargs) -> dict[str, Path]:
     """Write ratings.csv, metrics.csv, directions.csv and clusters.csv to ``out``."""
     out = Path(out)
@@ -182,5 +221,6 @@ def write_fixture(out: str | Path, seed: int = 0, **kwargs) -> dict[str, Path]:
     return paths
 
 
-__all__ = ["AU_NAMES", "METHODS", "QUESTIONS", "PAPER_TABLE1", "simulate_ratings", "simulate_metrics",
-           "simulate_directions", "simulate_cluster_matrix", "write_fixture"]
+__all__ = ["AU_NAMES", "METHODS", "QUESTIONS", "PAPER_TABLE1", "R_REFERENCE_STUDIES", "simulate_ratings",
+           "simulate_metrics", "simulate_directions", "simulate_cluster_matrix", "reference_study",
+           "model_frame", "frame_digest", "write_fixture"]

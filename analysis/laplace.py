@@ -13,7 +13,8 @@ log-likelihood (Tierney & Kadane 1986; Pinheiro & Bates 1995) is
     ell(phi) = g(u*) - 1/2 log det H,
 
 which is what ``clmm`` maximises and reports as ``logLik``. Parameters phi = (theta, beta, tau)
-with tau_r = log sigma_r (clmm's scale for the variance parameters).
+with tau_r = log sigma_r (clmm itself optimises sigma_r; the log keeps it positive, and the
+estimates and the fixed-effect block of the covariance are the same at the optimum).
 
 H has a diagonal block per factor and a cross block C (levels of A × levels of B), so it is
 solved through the Schur complement S = D_B - C' D_A^{-1} C of the larger, diagonal block

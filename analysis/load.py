@@ -277,8 +277,10 @@ def load_ratings(
         present = set(frame.loc[frame["question"] == q, "method"].unique())
         absent = [m for m in methods if m not in present]
         if absent:
-            raise RatingsError(
-                f"question {q!r} has no ratings for method(s) {', '.join(map(repr, absent))}"
+            warnings.warn(
+                f"question {q!r} has no ratings for method(s) {', '.join(map(repr, absent))}; "
+                "the comparisons and model terms that need them are left out (rows with a note)",
+                stacklevel=2,
             )
 
     frame["method"] = pd.Categorical(frame["method"], categories=methods)

@@ -32,6 +32,33 @@ def _method_dummies(methods: pd.Series, reference: str) -> pd.DataFrame:
     return pd.DataFrame({m: (methods == m).to_numpy(dtype=float) for m in levels}, index=methods.index)
 
 
+def one_level_note(ratings: pd.DataFrame) -> str:
+    """Why a model of ``ratings`` cannot be fitted when every rating is the same; else ''."""
+    levels = sorted(ratings["rating"].unique())
+    if len(levels) >= 2:
+        return ""
+    shown = ", ".join(str(int(v)) for v in levels) or "none"
+    return f"only one rating level ({shown}): nothing to model; not fitted"
+
+
+def unrated_method_rows(ratings: pd.DataFrame, reference: str, question: str) -> list[dict]:
+    """One row with a note per method (a category of ``method``) without ratings here."""
+    present = set(ratings["method"].unique())
+    rows = []
+    for m in ratings["method"].cat.categories:
+        if m not in present:
+            what = "reference method" if m == reference else "method"
+            rows.append({"question": question, "term": m, "n_rows": len(ratings),
+                         "note": f"{what} has no ratings in this question"})
+    return rows
+
+
+def _finish(table: pd.DataFrame, ratings: pd.DataFrame, reference: str, question: str) -> pd.DataFrame:
+    """Append the rows of unrated methods to a fitted model's table."""
+    extra = unrated_method_rows(ratings, reference, question)
+    return pd.concat([table, pd.DataFrame(extra)], ignore_index=True) if extra else table
+
+
 def _coef_rows(names, params, bse, confidence: float = 0.95) -> list[dict]:
     """Wald rows: ``coef``, ``se``, ``z``, two-sided normal ``p-val``, ``CI95%``."""
     q = sps.norm.ppf(1 - (1 - confidence) / 2)
@@ -61,6 +88,10 @@ def mixed_model(
     from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
 
     data = ratings if question is None else ratings[ratings["question"] == question]
+    qlabel = question if question is not None else "all"
+    if one_level_note(data):
+        return pd.DataFrame([{"question": qlabel, "term": "", "n_rows": len(data),
+                              "note": one_level_note(data)}])
     n_all = len(data)
     data = subsample_participants(data, max_rows, seed)
     dummies = _method_dummies(data["method"], reference)
@@ -96,7 +127,7 @@ def mixed_model(
     table["note"] = "" if len(data) == n_all else f"subsample of {len(data)} of {n_all} rows (whole participants)"
     if not fit.converged:
         table["note"] = (table["note"] + "; did not converge").str.strip("; ")
-    return table
+    return _finish(table, data, reference, qlabel)
 
 
 def cumulative_logit(
@@ -146,6 +177,10 @@ def ordinal_model(
     """Cumulative-logit model of the ratings on method (reference = baseline), per question,
     with participant-clustered standard errors. ``OR`` > 1: the method is rated higher."""
     data = ratings if question is None else ratings[ratings["question"] == question]
+    qlabel = question if question is not None else "all"
+    if one_level_note(data):
+        return pd.DataFrame([{"question": qlabel, "term": "", "n_rows": len(data),
+                              "note": one_level_note(data)}])
     n_all = len(data)
     data = subsample_participants(data, max_rows, seed)
     dummies = _method_dummies(data["method"], reference)
@@ -158,7 +193,7 @@ def ordinal_model(
     if not fit.mle_retvals.get("converged", True):
         note = (note + "; did not converge").strip("; ")
     table["note"] = note
-    return table
+    return _finish(table, data, reference, qlabel)
 
 
 def per_question(fn, ratings: pd.DataFrame, reference: str, **kwargs) -> pd.DataFrame:
@@ -167,7 +202,7 @@ def per_question(fn, ratings: pd.DataFrame, reference: str, **kwargs) -> pd.Data
     for question in ratings["question"].cat.categories:
         try:
             tables.append(fn(ratings, reference, question=question, **kwargs))
-        except (ValueError, np.linalg.LinAlgError) as error:
+        except (ValueError, np.linalg.LinAlgError, RuntimeError) as error:
             warnings.warn(f"{question}: {fn.__name__} failed: {error}", stacklevel=2)
             tables.append(pd.DataFrame([{"question": question, "term": "", "note": f"fit failed: {error}"}]))
     return pd.concat(tables, ignore_index=True)

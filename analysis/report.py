@@ -23,8 +23,23 @@ from analysis.load import (
     load_ratings,
     read_table,
 )
+from analysis.ordinal_mixed import ordinal_mixed_model
 from analysis.power import min_detectable_dz, power_table
 
+#: What each ``--family`` means, and why ``table`` is the default (methods text and docs).
+FAMILY_TEXT = {
+    "table": "all tests of the same table form one family (e.g. all {k} paired t-tests together)",
+    "question": "the tests of each question form their own family (one family per question)",
+}
+FAMILY_LABEL = {"table": "all tests of the table (--family table)",
+                "question": "each question apart (--family question)"}
+FAMILY_REASON = (
+    "The family is the researcher's choice (aufx analyze --family table|question). The default, "
+    "table, is the stricter one: every conclusion drawn from a table is protected against all the "
+    "tests that table reports, whatever grouping of the questions a reader has in mind; "
+    "--family question corrects within each question (one family per research question, as many "
+    "papers do) and gives smaller adjusted p-values."
+)
 #: Canonical order of the paper's questions; other questions follow in order of appearance.
 QUESTION_ORDER = ("expression", "identity", "artifacts")
 ID_COLUMNS = ("stimulus_id", "method", "item_id", "source_id", "target_id")
@@ -43,6 +58,7 @@ class AnalysisResult:
     figures: dict[str, object] = field(default_factory=dict)  # name -> matplotlib Figure
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    family: str = "table"
 
 
 def _order(ratings: pd.DataFrame, summary: LoadSummary, reference: str) -> tuple[list[str], list[str]]:
@@ -109,7 +125,8 @@ def _result_sentences(ttests: pd.DataFrame) -> list[str]:
         out.append(
             f"{r['question']}: {r['A']} vs {r['B']}: M_diff = {r['mean-diff']:.2f}, 95% CI "
             f"[{lo:.2f}, {hi:.2f}], t({int(r['dof'])}) = {r['T']:.2f}, {p_text}, "
-            f"d_z = {r['cohen-dz']:.2f}; Holm-corrected p {_p_clause(r['p-holm'])}"
+            f"d_z = {r['cohen-dz']:.2f}; Holm-corrected p {_p_clause(r['p-holm'])} "
+            f"(family: {r['family']})"
         )
     return out
 
@@ -130,18 +147,25 @@ def methods_text(result: AnalysisResult, max_model_rows: int) -> list[str]:
         f"{result.reference} was compared with every other method by a two-sided paired t-test over "
         f"participants (df = n − 1). We report the mean difference ({result.reference} − method) with "
         f"its 95% CI and Cohen's d_z (mean difference / SD of differences) with a noncentral-t 95% CI. "
-        f"p-values are given uncorrected (as in the paper) and corrected over all {k} comparisons with "
-        f"Holm's method and with the Benjamini–Hochberg false discovery rate.",
+        f"p-values are given uncorrected (as in the paper) and corrected with Holm's method and with "
+        f"the Benjamini–Hochberg false discovery rate. Family of each correction ({result.family}): "
+        f"{FAMILY_TEXT[result.family].format(k=k)}; every table with adjusted p-values names its "
+        f"family and its number of tests m in the column 'family'. {FAMILY_REASON}",
         "Robustness. Wilcoxon signed-rank tests on the same participant means (exact for n < 50 "
         "without ties, otherwise normal approximation with continuity and tie corrections; effect "
         "size: matched-pairs rank-biserial r); Friedman tests across all methods per question with "
-        "post-hoc pairwise Wilcoxon tests, Holm- and BH-corrected within question. "
-        "Linear mixed models per question on single ratings (REML, statsmodels MixedLM) with the "
-        f"reference method as baseline and crossed random intercepts for participants and items; "
-        f"cumulative-logit (proportional odds) models with participant-clustered standard errors "
-        f"(statsmodels OrderedModel). The mixed model is fitted to at most {max_model_rows:,} and the "
-        f"ordinal model to at most {5 * max_model_rows:,} ratings per question; above that, to a random "
-        "subset of whole participants (noted in the tables).",
+        f"post-hoc pairwise Wilcoxon tests, Holm- and BH-corrected in the same family ({result.family}). "
+        "Ordinal ratings: per question, the cumulative-logit mixed model rating ~ method + "
+        "(1 | participant) + (1 | item) (R ordinal::clmm; maximum likelihood with the Laplace "
+        "approximation; Wald z tests and CIs; odds ratios > 1 mean the method is rated higher than "
+        f"{result.reference}), and, as a second table, the marginal proportional-odds model with "
+        "participant-clustered standard errors (statsmodels OrderedModel; its coefficients are "
+        "population-averaged, so smaller in magnitude than the mixed model's). Linear mixed models "
+        "per question on single ratings (REML, statsmodels MixedLM) with the reference method as "
+        "baseline and crossed random intercepts for participants and items. The linear mixed model is "
+        f"fitted to at most {max_model_rows:,} and the ordinal models to at most "
+        f"{5 * max_model_rows:,} ratings per question; above that, to a random subset of whole "
+        "participants (noted in the tables).",
         "Agreement and power. Krippendorff's α (ordinal) over all ratings per question (raters = "
         "participants, units = stimuli) and ICC(2,1)/ICC(2,k) (Shrout & Fleiss, 1979) on the largest "
         "complete stimuli × participants block. Power: participants needed for 80% power at the observed "
@@ -165,10 +189,15 @@ def analyze(
     max_model_rows: int = 6_000,
     figures: bool = True,
     models: bool = True,
+    family: str = "table",
 ) -> AnalysisResult:
     """Load, test, model and (when ``out`` is given) write the report. Returns the tables.
 
-    ``models=False`` skips the mixed and ordinal models (the slowest part on small data)."""
+    ``models=False`` skips the mixed and ordinal models (the slowest part on small data).
+    ``family``: Holm/BH over every test of a table (``"table"``) or within each question
+    (``"question"``), for every table with adjusted p-values."""
+    if family not in compare.FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(compare.FAMILIES)}; got {family!r}")
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -176,17 +205,17 @@ def analyze(
         data, summary = load_ratings(ratings, scale=scale, strict=strict, simulated=simulated)
         ref = choose_reference(summary.methods, reference)
         methods, questions = _order(data, summary, ref)
-        result = AnalysisResult(data, summary, ref, methods, questions)
+        result = AnalysisResult(data, summary, ref, methods, questions, family=family)
         t = result.tables
         timings["load"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
         t["exclusions"] = summary.as_frame()
         t["descriptives"] = compare.descriptives(data)
-        t["ttests"] = compare.reference_ttests(data, ref)
-        t["wilcoxon"] = compare.reference_wilcoxon(data, ref)
-        t["friedman"] = compare.friedman_tests(data)
-        t["posthoc"] = compare.posthoc_wilcoxon(data)
+        t["ttests"] = compare.reference_ttests(data, ref, family)
+        t["wilcoxon"] = compare.reference_wilcoxon(data, ref, family)
+        t["friedman"] = compare.friedman_tests(data, family)
+        t["posthoc"] = compare.posthoc_wilcoxon(data, family)
         t["power"] = power_table(t["ttests"])
         timings["tests"] = time.perf_counter() - tick
 
@@ -194,8 +223,10 @@ def analyze(
             tick = time.perf_counter()
             t["mixed"] = model_fits.per_question(model_fits.mixed_model, data, ref,
                                                  max_rows=max_model_rows)
-            t["ordinal"] = model_fits.per_question(model_fits.ordinal_model, data, ref,
-                                                   max_rows=5 * max_model_rows)
+            t["ordinal_mixed"] = model_fits.per_question(ordinal_mixed_model, data, ref,
+                                                         max_rows=5 * max_model_rows)
+            t["ordinal_marginal"] = model_fits.per_question(model_fits.ordinal_model, data, ref,
+                                                            max_rows=5 * max_model_rows)
             timings["models"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
@@ -251,7 +282,7 @@ def analyze(
 
 
 #: Columns shown in the HTML report only in their CSV (too detailed for the page).
-HIDDEN_IN_HTML = ("sd-diff", "se", "alternative", "method", "n_rows", "W-val")
+HIDDEN_IN_HTML = ("sd-diff", "se", "alternative", "method", "n_rows", "W-val", "max-grad", "cond-H")
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -311,6 +342,7 @@ def write_report(result: AnalysisResult, out: Path, max_model_rows: int = 6_000)
         summary_text=s.text(),
         methods_text=methods_text(result, max_model_rows),
         reference=result.reference,
+        family=FAMILY_LABEL[result.family],
         result_sentences=_result_sentences(result.tables["ttests"]),
         tables={k: jinja2.utils.markupsafe.Markup(v) for k, v in html_tables.items()},
         figures=images,

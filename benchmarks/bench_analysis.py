@@ -41,7 +41,7 @@ peak_mib = usage.ru_maxrss / 1024
 print(json.dumps({"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": peak_mib, "rows": result.summary.n_rows_kept,
                   "participants": result.summary.n_participants_kept,
                   "timings": result.timings,
-                  "notes": sorted(set(result.tables["mixed"]["note"]) | set(result.tables["ordinal"]["note"]))}))
+                  "notes": sorted(set(result.tables["mixed"]["note"]) | set(result.tables["ordinal_mixed"]["note"]) | set(result.tables["ordinal_marginal"]["note"]))}))
 """
 
 DESIGNS = {  # target ratings -> (participants, items)

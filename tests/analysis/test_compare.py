@@ -187,3 +187,33 @@ def test_method_rated_by_one_participant_only_gives_a_note(small):
     assert (bad["n"] == 1).all() and bad["note"].str.contains("at least 2 pairs").all()
     good = table[table["B"] != "stargan"]
     assert good["p-val"].notna().all() and (good["note"] == "").all()
+
+
+def test_correction_families(data):
+    table = compare.reference_ttests(data, "aufx")
+    assert set(table["family"]) == {"table (m = 9)"}
+    within = compare.reference_ttests(data, "aufx", family="question")
+    assert set(within["family"]) == {"question (m = 3)"}
+    for _, group in within.groupby("question", observed=True):
+        np.testing.assert_allclose(group["p-holm"], adjust_pvalues(group["p-val"], "holm"))
+        np.testing.assert_allclose(group["p-bh"], adjust_pvalues(group["p-val"], "bh"))
+    # a smaller family never gives a larger Holm-adjusted p-value here
+    assert (within["p-holm"] <= table["p-holm"] + 1e-15).all()
+    assert (within["p-holm"] < table["p-holm"]).any()
+    friedman_q = compare.friedman_tests(data, family="question")
+    np.testing.assert_allclose(friedman_q["p-holm"], friedman_q["p-val"])  # one test per family
+    post = compare.posthoc_wilcoxon(data, family="table")
+    assert set(post["family"]) == {"table (m = 18)"}
+    with pytest.raises(ValueError, match="family must be one of table, question"):
+        compare.add_corrections(table, "study")
+
+
+def test_method_without_ratings_in_a_question_is_a_note(data):
+    cut = data[~((data["method"] == "stargan") & (data["question"] == "identity"))]
+    with pytest.warns(UserWarning, match="no ratings of stargan"):
+        table = compare.reference_ttests(cut, "aufx").set_index(["question", "B"])
+    assert table.loc[("identity", "stargan"), "note"] == "no ratings of stargan in this question"
+    assert np.isnan(table.loc[("identity", "stargan"), "p-holm"])
+    assert table["family"].iloc[0] == "table (m = 8)"  # untestable rows are not in the family
+    fr = compare.friedman_tests(cut).set_index("question")
+    assert fr.loc["identity", "k"] == 3 and "without stargan" in fr.loc["identity", "note"]

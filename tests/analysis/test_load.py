@@ -106,10 +106,12 @@ def test_all_but_one_participant_excluded(small):
         load_ratings(flagged)
 
 
-def test_method_without_ratings_for_a_question(small):
+def test_method_without_ratings_for_a_question_warns(small):
+    # the analysis keeps going: the comparisons that need the method become rows with a note
     bad = small[~((small["method"] == "stargan") & (small["question"] == "identity"))]
-    with pytest.raises(RatingsError, match=r"question 'identity' has no ratings for method\(s\) 'stargan'"):
-        load_ratings(bad)
+    with pytest.warns(UserWarning, match=r"question 'identity' has no ratings for method\(s\) 'stargan'"):
+        frame, summary = load_ratings(bad)
+    assert "stargan" in summary.methods and "stargan" in frame["method"].cat.categories
 
 
 def test_single_method(small):

@@ -37,14 +37,65 @@ def test_report_files(report_dir):
     assert "SIMULATED DATA" in html
     assert html.count("data:image/png;base64,") == 4  # bars, likert, metrics, directions
     assert "<img" in html and 'src="http' not in html  # self-contained
-    assert "Paired t-tests" in html and "Holm" in html and "Table 12" in html
-    for name in ("ttests", "wilcoxon", "friedman", "posthoc", "mixed", "ordinal", "agreement",
+    assert "Paired t-tests" in html and "Holm" in html and "Table 13" in html
+    for name in ("ttests", "wilcoxon", "friedman", "posthoc", "mixed", "ordinal_mixed", "ordinal_marginal", "agreement",
                  "power", "descriptives", "exclusions", "metric_correlations", "clusters", "directions"):
         for ext in ("csv", "md", "tex"):
             assert (report_dir / "tables" / f"{name}.{ext}").is_file(), (name, ext)
     for name in ("bars", "likert", "metrics", "directions"):
         for ext in ("png", "svg"):
             assert (report_dir / "figures" / f"{name}.{ext}").stat().st_size > 1000
+
+
+def test_report_states_the_correction_family(report_dir, fixture_files, tmp_path):
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert "family: all tests of the table (--family table)" in html
+    assert "The default, table, is the stricter one" in html
+    for name in ("ttests", "wilcoxon", "friedman", "posthoc"):
+        table = pd.read_csv(report_dir / "tables" / f"{name}.csv")
+        assert table["family"].str.startswith("table (m = ").all(), name
+    from aufx.cli import main
+
+    out = tmp_path / "question"
+    assert main(["analyze", str(fixture_files["ratings"]), "--out", str(out), "--skip-models",
+                 "--family", "question"]) == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "family: each question apart (--family question)" in html
+    ttests = pd.read_csv(out / "tables" / "ttests.csv")
+    assert set(ttests["family"]) == {"question (m = 3)"}
+
+
+def test_ordinal_tables_main_and_marginal(report_dir):
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert "Table 8. Ordinal ratings: cumulative-logit mixed model" in html
+    assert "Table 9. Marginal cumulative-logit" in html
+    mixed = pd.read_csv(report_dir / "tables" / "ordinal_mixed.csv")
+    assert {"sd(participant)", "sd(item)", "logLik", "1|2"} <= set(mixed["term"])
+    assert mixed["converged"].all()
+
+
+def test_bad_input_gives_notes_and_every_table(tmp_path):
+    from analysis.fixtures import simulate_ratings
+
+    ratings = simulate_ratings(n_participants=8, n_items=4, seed=0)
+    identity = ratings["question"] == "identity"
+    ratings.loc[identity, "rating"] = 4  # one rating level only
+    ratings.loc[identity & ratings["attention_check"], "expected"] = 4
+    ratings = ratings[~((ratings["method"] == "ganimation") & (ratings["question"] == "artifacts"))]
+    result = analyze(ratings, tmp_path)
+    assert (tmp_path / "report.html").is_file()
+    for name in ("ttests", "wilcoxon", "friedman", "posthoc", "mixed", "ordinal_mixed",
+                 "ordinal_marginal", "agreement", "power"):
+        assert (tmp_path / "tables" / f"{name}.csv").is_file(), name
+    t = result.tables
+    for name in ("mixed", "ordinal_mixed", "ordinal_marginal"):
+        rows = t[name][t[name]["question"] == "identity"]
+        assert len(rows) == 1 and "only one rating level (4)" in rows["note"].iloc[0], name
+        gan = t[name][(t[name]["question"] == "artifacts") & (t[name]["term"] == "ganimation")]
+        assert gan["note"].str.contains("no ratings").all() and len(gan) == 1, name
+    art = t["ordinal_mixed"][t["ordinal_mixed"]["question"] == "artifacts"]
+    assert art.loc[art["term"] == "stargan", "coef"].notna().all()
+    assert any("has no ratings for method(s) 'ganimation'" in w for w in result.warnings)
 
 
 def test_report_tables_have_no_silent_nans(report_dir):
@@ -106,8 +157,6 @@ def test_partial_metrics_warn(fixture_files):
          "column 'rating': row 5 (line 6 of the CSV) has value 'x'"),
         (lambda f: f.assign(rating=f["rating"].where(f.index != 2, 9)), "row 3 (line 4 of the CSV) has value 9"),
         (lambda f: f[f["participant_id"] == "P0000"], "only 1 participant"),
-        (lambda f: f[~((f["method"] == "ganimation") & (f["question"] == "artifacts"))],
-         "question 'artifacts' has no ratings for method(s) 'ganimation'"),
     ],
 )
 def test_cli_bad_inputs_exit_2_with_one_line(fixture_files, tmp_path, capsys, mutate, message):
