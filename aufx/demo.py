@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aufx.defaults import DEFAULT_MODEL
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO_SPEC = REPO / "examples" / "demo.toml"
 REFERENCE = "aufx-local-mux"
@@ -63,7 +65,7 @@ class DemoArtefacts:
 
 
 def resolve_artefacts(
-    model: str = "synthfacs64",
+    model: str = DEFAULT_MODEL,
     editor: str | Path | None = None,
     regions: str | Path | None = None,
     analyzer: str | None = None,
@@ -188,7 +190,7 @@ class DemoContext:
 
     out: Path
     quick: bool
-    model: str = "synthfacs64"
+    model: str = DEFAULT_MODEL
     artefacts: DemoArtefacts | None = None
     artefact_options: dict[str, Any] = field(default_factory=dict)
     scheduler: str | None = None
@@ -364,7 +366,7 @@ STAGES: list[tuple[str, Stage]] = [
 ]
 
 
-def run_demo(out: Path, quick: bool = False, model: str = "synthfacs64", **options: Any) -> DemoContext:
+def run_demo(out: Path, quick: bool = False, model: str = DEFAULT_MODEL, **options: Any) -> DemoContext:
     """Run every stage (see the module doc); returns the context with ``outputs`` and timings.
 
     ``options``: ``scheduler``, ``workers``, ``db_url``, ``seed``, ``spec_template`` (default

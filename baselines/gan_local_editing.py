@@ -48,6 +48,7 @@ import torch
 import torch.nn.functional as F
 
 from aufx.gan import PAPER_LAYER, Generator
+from aufx.gan.loaders import BUNDLED_MODELS, DEFAULT_MODEL, WEIGHTS_DIR
 from baselines.base import Baseline, BaselineError, Conditioning, ReferenceRegion, check_images
 from baselines.checkpoints import (
     CheckpointError,
@@ -64,7 +65,7 @@ DEFAULT_REGIONS: dict[str, tuple[str, ...]] = {
     "mouth": ("mouth",),
     "brows": ("left_brow", "right_brow"),
 }
-BUNDLED_GENERATOR = Path(__file__).resolve().parents[1] / "aufx" / "weights" / "synthfacs64.pt"
+BUNDLED_GENERATOR = WEIGHTS_DIR / BUNDLED_MODELS[DEFAULT_MODEL]
 
 
 @dataclass

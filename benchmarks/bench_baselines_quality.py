@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python benchmarks/bench_baselines_quality.py                 # N = 100 faces
     .venv/bin/python benchmarks/bench_baselines_quality.py --n 100 --write-results --write-docs
 
-One run on ``--n`` faces of the bundled generator (``synthfacs64``, seeds 0..N-1, ψ = 0.7, as the
+One run on ``--n`` faces of the bundled generator (``synthfacs128``, seeds 0..N-1, ψ = 0.7, as the
 stimuli spec does), every method on the same faces, through the stimuli pipeline's own code
 (:mod:`aufx.stimuli.work`: face units, ``run_stimulus`` — the edit, the PNG round trip and the
 engine's metrics of every stimulus):
@@ -57,6 +57,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from results_md import replace_section  # noqa: E402
 
+from aufx.defaults import DEFAULT_MODEL  # noqa: E402
+
 SECTION = "## Baselines on the bundled model (issue 6)"
 AFTER_SECTION = "## Baselines"
 RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
@@ -98,8 +100,8 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
     from aufx.stimuli.spec import parse_spec
 
     data = {
-        "name": "bench-baselines-quality", "seed": 0, "image_size": 64,
-        "model": {"generator": "synthfacs64", "analyzer": "synthfacs", "psi": 0.7},
+        "name": "bench-baselines-quality", "seed": 0, "image_size": 128,
+        "model": {"generator": DEFAULT_MODEL, "analyzer": "synthfacs", "psi": 0.7},
         "sources": {"kind": "seeds", "seeds": list(range(args.n))},
         "tasks": [{"kind": "au", "edits": [{au: args.change} for au in args.aus], "relative": True},
                   {"kind": "emotion", "emotions": list(_emotions()), "intensity": args.intensity}],
@@ -324,9 +326,9 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
              f"{header['load_start']:.1f} at the start and {header['load_end']:.1f} at the end "
              f"(other training jobs running). Wall time of the run: {header['wall_min']:.1f} min.",
              "",
-             f"**N = {args.n} faces** of the bundled generator `synthfacs64` (seeds 0–{args.n - 1}, ψ = 0.7), the "
+             f"**N = {args.n} faces** of the bundled generator `synthfacs128` (seeds 0–{args.n - 1}, ψ = 0.7), the "
              "same faces for every method, run through the stimuli pipeline's code (`aufx.stimuli.work`: "
-             "64-px PNG sources, each edit written as a PNG and measured by the engine's metrics with the "
+             "128-px PNG sources, each edit written as a PNG and measured by the engine's metrics with the "
              "bundled analyzer). Baseline weights (from the checkpoints' metadata):",
              ""]  # fmt: skip
     lines += [f"- {info}" for info in header["weights"]]

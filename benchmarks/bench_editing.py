@@ -1,7 +1,7 @@
 """Editing engine: speed ratios, editor R², local vs global editing, Fig. 4 and Table 1 checks.
 
-    python benchmarks/bench_editing.py --model synthfacs64                    # everything (needs the
-        # bundled generator, analyzer.pt, synthfacs64_editor.pt and synthfacs64_regions.*)
+    python benchmarks/bench_editing.py --model synthfacs128                    # everything (needs the
+        # bundled generator, analyzer.pt, synthfacs128_editor.pt and synthfacs128_regions.*)
     python benchmarks/bench_editing.py --speed-only --random-architecture     # speed of the bundled
         # architecture (64 px, channel_base 4096, channel_max 128, w_dim 512) with random weights
 
@@ -33,6 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aufx.aus import AU_CODES, AU_INDEX  # noqa: E402
+from aufx.defaults import DEFAULT_MODEL  # noqa: E402
 from aufx.edit.au_parts import AU_GROUP, AU_PARTS, region_mask  # noqa: E402
 from aufx.edit.local import global_prefix, local_losses, multiplex, original_prefix  # noqa: E402
 
@@ -187,7 +188,7 @@ def quality(model, analyzer, faces: int, opt_faces: int, change: float, seed: in
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="synthfacs64")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--editor", default=None)
     parser.add_argument("--regions", default=None)
     parser.add_argument("--analyzer", default="synthfacs")

@@ -7,7 +7,7 @@ prints Markdown tables for ``benchmarks/RESULTS.md`` ("Generator quality"), then
     .venv/bin/python benchmarks/bench_generator_quality.py --n 10000 --threads 1
 
 writes ``benchmarks/generator_quality/`` (quality.json, au_marginals.csv/.png, samples.png) and
-``docs/img/synthfacs64_samples.png``.
+``docs/img/synthfacs128_samples.png``.
 """
 
 from __future__ import annotations
@@ -17,18 +17,19 @@ import resource
 import sys
 
 from aufx.cli import main as aufx_main
+from aufx.defaults import DEFAULT_MODEL  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="synthfacs64", help="bundled name or path (default synthfacs64)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"bundled name or path (default {DEFAULT_MODEL})")
     parser.add_argument("--n", type=int, default=10_000, help="faces per set (default 10000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/generator_quality")
-    parser.add_argument("--grid", default="docs/img/synthfacs64_samples.png", help="sample grid to write ('' for none)")
-    parser.add_argument("--json", default=None, help="also write quality.json here (e.g. aufx/weights/synthfacs64.quality.json)")
+    parser.add_argument("--grid", default="docs/img/synthfacs128_samples.png", help="sample grid to write ('' for none)")
+    parser.add_argument("--json", default=None, help="also write quality.json here (e.g. aufx/weights/synthfacs128.quality.json)")
     args = parser.parse_args(argv)
     command = ["model", "quality", args.model, "--n", str(args.n), "--seed", str(args.seed), "--batch",
                str(args.batch), "--threads", str(args.threads), "--out", args.out]  # fmt: skip

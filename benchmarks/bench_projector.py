@@ -1,6 +1,6 @@
 """Projector reconstruction quality on images the generator itself made from known w (held-out seeds).
 
-    python benchmarks/bench_projector.py --model synthfacs64 [--seeds 1000-1003] [--steps 300]
+    python benchmarks/bench_projector.py --model synthfacs128 [--seeds 1000-1003] [--steps 300]
 
 For each seed: z = RandomState(seed).randn (NVIDIA seed semantics), w = mapping(z) with psi 0.7,
 target = synthesis(w) with const noise; then :func:`aufx.gan.projector.project` from w_avg in W
@@ -20,13 +20,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aufx.commands.model import parse_seeds  # noqa: E402
+from aufx.defaults import DEFAULT_MODEL  # noqa: E402
 from aufx.gan.loaders import load_generator  # noqa: E402
 from aufx.gan.projector import ProjectorConfig, generated_targets, project, psnr, w_statistics  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="synthfacs64")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--seeds", default="1000-1003", type=parse_seeds)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--threads", type=int, default=None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from aufx.defaults import DEFAULT_MODEL
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -16,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", default="demo_out", help="output directory (default demo_out)")
     parser.add_argument("--quick", action="store_true", help="4 items and 10 participants (under 3 minutes)")
-    parser.add_argument("--model", default="synthfacs64", help="generator (bundled name or path)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="generator (bundled name or path)")
     parser.add_argument("--editor", help="global editor (default: beside the model, <model>_editor.pt)")
     parser.add_argument("--regions", help="region catalog (default: beside the model, <model>_regions.json)")
     parser.add_argument("--analyzer", help="face analyzer path, 'synthfacs' (bundled, default) or 'none'")

@@ -1,9 +1,9 @@
 """``aufx edit``, ``aufx emotion``, ``aufx transfer``, ``aufx regions``: the editing engine's commands.
 
-    aufx edit --model synthfacs64 --seed 1 --au AU12=+2 --mode local-mux --out x.png
-    aufx emotion --model synthfacs64 --seed 1 --emotion happiness --intensity 3 --out happy.png
-    aufx transfer --model synthfacs64 --source-seed 1 --target-seed 7 --out t.png
-    aufx regions --model synthfacs64 --out regions/
+    aufx edit --model synthfacs128 --seed 1 --au AU12=+2 --mode local-mux --out x.png
+    aufx emotion --model synthfacs128 --seed 1 --emotion happiness --intensity 3 --out happy.png
+    aufx transfer --model synthfacs128 --source-seed 1 --target-seed 7 --out t.png
+    aufx regions --model synthfacs128 --out regions/
 
 ``--au`` values are changes (``AU12=+2``: raise AU12 by 2) unless ``--absolute`` makes them
 targets on the 0..5 scale. Each command writes the edited face to ``--out`` and, with
@@ -19,7 +19,7 @@ MODES = ("global-opt", "global-linear", "local-opt", "local-mux")
 
 
 def _common(parser: argparse.ArgumentParser, source: bool = True) -> None:
-    parser.add_argument("--model", required=True, help="generator: bundled name (synthfacs64) or .pkl/.pt path")
+    parser.add_argument("--model", required=True, help="generator: bundled name (synthfacs128) or .pkl/.pt path")
     parser.add_argument("--editor", default=None, help="global editor file (default <model>_editor.pt)")
     parser.add_argument("--regions", default=None, help="region catalog (default <model>_regions.json)")
     parser.add_argument("--analyzer", default=None, help="face analyzer (needed for --target IMG)")

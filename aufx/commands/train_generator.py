@@ -4,8 +4,8 @@
                                                          # the bundled model: distilled from the renderer
     aufx train pool --chunks 38                          # adversarial training reads a render pool
     aufx train generator --budget-minutes 120            # resumes ~/.cache/aufx/generator if there
-    aufx train generator --export aufx/weights/synthfacs64.pt --budget-minutes 0   # export only
-    aufx train generator --init-from aufx/weights/synthfacs64.pt --export ~/.cache/aufx/generator/synthfacs64.pt
+    aufx train generator --export ~/.cache/aufx/generator/adversarial.pt --budget-minutes 0   # export only
+    aufx train generator --distill --init-from aufx/weights/synthfacs128.pt   # a new machine resumes the bundle
 
 A run checkpoints every few minutes to the state directory and, at each checkpoint, exports
 G_ema (with an fp16 copy of D) to ``--export`` so that the latest weights can be bundled.
@@ -32,7 +32,7 @@ DISTILL_DATA_NOTE = (
 )
 REPRODUCE = (
     "aufx train pool --chunks 38 && aufx train generator --state-dir ~/.cache/aufx/generator "
-    "--budget-minutes 600 --export aufx/weights/synthfacs64.pt --seed 0"
+    "--budget-minutes 600 --export ~/.cache/aufx/generator/adversarial.pt --seed 0"
 )
 
 

@@ -1,6 +1,6 @@
 """``aufx train regions``: region catalog, AU–cluster relations (Eq. 8–10) and the AU dictionary.
 
-    aufx train regions --model synthfacs64                      # -> aufx/weights/synthfacs64_regions.{json,npz}
+    aufx train regions --model synthfacs128                     # -> aufx/weights/synthfacs128_regions.{json,npz}
     aufx train regions --model G.pt --editor G_editor.pt --clusters 20 --neutral 180
 
 Fits spherical k-means on ``--layer`` activations of ``--faces`` sampled faces, names the
@@ -33,7 +33,8 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from aufx.aus import check_intensity
     from aufx.edit.analyzer import load_analyzer
-    from aufx.edit.engine import artefact_paths
+    from aufx.edit.directions import AUDirections
+    from aufx.edit.engine import EditingModel, artefact_paths
     from aufx.edit.global_editor import load_editor
     from aufx.edit.regions import (
         au_relations,
@@ -54,15 +55,22 @@ def run(args: argparse.Namespace) -> int:
     if args.layer not in generator.synthesis.layer_names or args.layer.endswith("torgb"):
         raise ValueError(f"--layer {args.layer!r} is not a feature layer of this model: {', '.join(generator.synthesis.layer_names)}")
     default_editor, default_regions = artefact_paths(args.model)
-    editor = load_editor(args.editor or default_editor).editor
+    loaded = load_editor(args.editor or default_editor)
+    editor = loaded.editor
+    # The engine's global-opt (linear warm start, then optimisation) makes the Eq. 8-9 edits.
+    engine = EditingModel(generator, editor, AUDirections.from_editor(editor, loaded.calibration), opt_steps=args.steps)
+
+    def edit(ws, targets):
+        return engine.global_edit(ws, targets, relative=False)[0]
+
     analyzer = None if args.analyzer == "none" else load_analyzer(args.analyzer)
     ws = sample_ws(generator, args.faces, args.seed, args.psi)
     print(f"fitting {args.clusters} clusters on {args.layer} of {args.faces} faces ...", flush=True)
     catalog, acts, _ = fit_catalog(generator, ws, args.clusters, args.layer, analyzer, random_state=args.seed)
     r_kc = region_channel(catalog, acts)
-    ws_neutral = neutralize(editor, sample_ws(generator, args.neutral, args.seed + 5_000_000, args.psi))
+    ws_neutral = neutralize(editor, sample_ws(generator, args.neutral, args.seed + 5_000_000, args.psi), edit=edit)
     print(f"editing {args.neutral} neutral faces per AU (Eq. 8-9) ...", flush=True)
-    relations = au_relations(generator, editor, catalog, ws_neutral, args.intensity, steps=args.steps)
+    relations = au_relations(generator, editor, catalog, ws_neutral, args.intensity, edit=edit)
     catalog.set_au_clusters(catalog.suggest_au_clusters(relations.r_ak.numpy()))
     out = args.out or default_regions
     json_path, npz_path = catalog.save(out, relation_arrays(relations, r_kc))

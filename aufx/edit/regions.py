@@ -14,6 +14,7 @@ Steps (what ``aufx train regions`` runs):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,8 +68,18 @@ def fit_catalog(
     return catalog, acts, images
 
 
-def neutralize(editor: GlobalEditor, ws: torch.Tensor, steps: int = 300, lr: float = 0.01) -> torch.Tensor:
-    """Latents whose 16 predicted AUs are driven to 0 (the editor's notion of a neutral face)."""
+#: ``edit(ws, {"AU12": 3.0})`` -> edited latents, absolute targets, unnamed AUs held (e.g.
+#: ``EditingModel.global_edit`` with ``relative=False``, which starts from the linear step).
+AbsoluteEdit = Callable[[torch.Tensor, dict[str, float]], torch.Tensor]
+
+
+def neutralize(
+    editor: GlobalEditor, ws: torch.Tensor, steps: int = 300, lr: float = 0.01, edit: AbsoluteEdit | None = None
+) -> torch.Tensor:
+    """Latents whose 16 predicted AUs are driven to 0 (the editor's notion of a neutral face);
+    by ``edit`` when given, else by optimisation on w from ``ws``."""
+    if edit is not None:
+        return edit(ws, dict.fromkeys(AU_CODES, 0.0))
     return optimize_edit(editor, ws, torch.zeros(len(AU_CODES)), steps=steps, lr=lr).w
 
 
@@ -89,12 +100,17 @@ def au_relations(
     intensity: float = 3.0,
     steps: int = 200,
     lr: float = 0.01,
+    edit: AbsoluteEdit | None = None,
 ) -> AURelations:
-    """Edit each neutral face to AU = ``intensity`` (others held) per AU; Eq. 8 per AU, Eq. 9."""
+    """Edit each neutral face to AU = ``intensity`` (others held) per AU; Eq. 8 per AU, Eq. 9.
+    The edit is ``edit`` when given, else optimisation on w (``steps``, ``lr``)."""
     a0, _ = capture_activations(generator, ws_neutral, catalog.layer)
     rows = []
     for code in AU_CODES:
-        w_edit = optimize_edit(editor, ws_neutral, {code: intensity}, steps=steps, lr=lr).w
+        if edit is not None:
+            w_edit = edit(ws_neutral, {code: intensity})
+        else:
+            w_edit = optimize_edit(editor, ws_neutral, {code: intensity}, steps=steps, lr=lr).w
         a_edit, _ = capture_activations(generator, w_edit, catalog.layer)
         u_edit = catalog.memberships(a_edit)
         rows.append(au_cluster_channel_single(u_edit, a_edit, a0))

@@ -1,6 +1,6 @@
 """One entry point for every generator file: ``load_generator(spec) -> LoadedModel``.
 
-``spec`` is a bundled model name (see :data:`BUNDLED_MODELS`, e.g. ``synthfacs64``) or a path:
+``spec`` is a bundled model name (see :data:`BUNDLED_MODELS`, e.g. :data:`DEFAULT_MODEL`) or a path:
 
 - ``.pkl`` / ``.pickle``: an NVIDIA stylegan2-ada-pytorch / stylegan3-repo network pickle,
   read without running the code it embeds (:mod:`aufx.gan.nvidia_pkl`);
@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from aufx.defaults import DEFAULT_MODEL
 from aufx.gan.checkpoint import CheckpointError, generator_from_aufx_payload, is_aufx_payload
 from aufx.gan.networks import Generator, GeneratorConfig
 
@@ -32,7 +33,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 #: Bundled model name -> file name in :data:`WEIGHTS_DIR`.
 BUNDLED_MODELS: dict[str, str] = {
-    "synthfacs64": "synthfacs64.pt",
+    DEFAULT_MODEL: "synthfacs128.pt",
 }
 
 PICKLE_SUFFIXES = (".pkl", ".pickle")

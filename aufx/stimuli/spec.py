@@ -6,7 +6,7 @@
 
     name = "paper-transfer"      # study id (letters, digits, - and _)
     seed = 0                     # keys the opaque stimulus ids; seeds every random choice
-    image_size = 64              # side of every written PNG
+    image_size = 128             # side of every written PNG
     [model]      generator, editor, regions, analyzer, psi
     [sources]    kind = "seeds" | "synthfacs" | "folder" (+ seeds / n, seed, invert_steps / path, latents)
     [targets]    same schema; needed by transfer tasks
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aufx.aus import AU_MAX, AU_MIN, EMOTION_PROTOTYPES, RAFD_TO_PROTOTYPE, AUError, normalize_au
+from aufx.defaults import DEFAULT_MODEL
 
 SOURCE_KINDS = ("seeds", "synthfacs", "folder")
 TASK_KINDS = ("transfer", "au", "emotion")
@@ -130,7 +131,7 @@ class Method:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    generator: str = "synthfacs64"
+    generator: str = DEFAULT_MODEL
     editor: str = ""
     regions: str = ""
     analyzer: str = "synthfacs"
@@ -541,13 +542,13 @@ def parse_spec(data: dict[str, Any], path: Path) -> Spec:
     seed = check.value(data, "seed", "", int, 0)
     if not 0 <= seed < 2**32:
         raise check.fail("seed", f"must lie in 0..2**32-1, got {seed}")
-    image_size = check.value(data, "image_size", "", int, 64)
+    image_size = check.value(data, "image_size", "", int, 128)
     if not 16 <= image_size <= 1024:
         raise check.fail("image_size", f"must lie in 16..1024, got {image_size}")
     m = check.table(
         data.get("model", {}), "model", ("generator", "editor", "regions", "analyzer", "psi")
     )
-    generator = check.value(m, "generator", "model", str, "synthfacs64")
+    generator = check.value(m, "generator", "model", str, DEFAULT_MODEL)
     analyzer = check.value(m, "analyzer", "model", str, "synthfacs")
     from aufx.gan.loaders import BUNDLED_MODELS
 

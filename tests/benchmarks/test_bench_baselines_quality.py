@@ -9,7 +9,7 @@ import pytest
 
 from tests.benchmarks.helpers import ROOT, load_benchmark
 
-NEEDED = [ROOT / "aufx" / "weights" / name for name in ("synthfacs64.pt", "synthfacs64_editor.pt", "analyzer.pt")]
+NEEDED = [ROOT / "aufx" / "weights" / name for name in ("synthfacs128.pt", "synthfacs128_editor.pt", "analyzer.pt")]
 NEEDED.append(ROOT / "baselines" / "weights" / "ganimation.pt")
 
 

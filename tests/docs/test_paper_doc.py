@@ -197,7 +197,7 @@ def test_misspelled_name_fails() -> None:
 
 
 def test_unknown_command_or_option_fails() -> None:
-    check_command("aufx train editor --model synthfacs64 --n 5000")
+    check_command("aufx train editor --model synthfacs128 --n 5000")
     for bad in ("aufx frobnicate --out x", "aufx train frobnicate", "aufx edit --no-such-flag 1",
                 "aufx edit --mode local-muxx", "aufx"):
         with pytest.raises(AssertionError):

@@ -131,7 +131,7 @@ def test_au_marginals_columns_and_values():
 
 @pytest.mark.parametrize("bad", ["0", "1", "-5"])
 def test_cli_rejects_a_bad_n(bad, capsys):
-    assert main(["model", "quality", "synthfacs64", "--n", bad]) == 2
+    assert main(["model", "quality", "synthfacs128", "--n", bad]) == 2
     assert f"--n must be an integer of at least 2 faces per set, got {int(bad)}" in capsys.readouterr().err
 
 

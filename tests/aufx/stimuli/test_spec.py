@@ -39,7 +39,7 @@ def parse(text: str, tmp_path: Path):
 
 def test_valid_spec_defaults(tmp_path):
     spec = parse(BASE, tmp_path)
-    assert spec.name == "s" and spec.seed == 0 and spec.image_size == 64
+    assert spec.name == "s" and spec.seed == 0 and spec.image_size == 128
     assert spec.sources.seeds == (0, 1, 2, 3) and spec.targets.seeds == (10, 11)
     assert [m.name for m in spec.methods] == ["aufx-local-mux", "ganimation"]
     assert spec.methods[0].options["steps"] == 200
