@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bundle a distilled generator and refit everything tied to its W space, in order:
 #   1. float16 copy of the export as aufx/weights/synthfacs128.pt (refused if an 8-bit value moves > 1 level),
-#   2. global editor on 60,000 faces labelled by their latents' true AUs (aufx/weights/synthfacs128_editor.pt),
+#   2. global editor on 60,000 faces: half labelled by their latents' true AUs, half moved off the mapping's image and labelled by the analyzer (aufx/weights/synthfacs128_editor.pt),
 #   3. region catalog (aufx/weights/synthfacs128_regions.{json,npz}),
 #   4. GAN Local Editing catalog (baselines/weights/gan-local-editing.pt),
 #   5. quality against SynthFACS and the teacher (aufx/weights/synthfacs128.quality.json, sample grid).
@@ -21,7 +21,7 @@ $aufx model half "$export_file" aufx/weights/synthfacs128.pt --faces 256
 cp "${export_file%.pt}.md" aufx/weights/synthfacs128.md
 
 step "global editor"
-$aufx train editor --model synthfacs128 --n 60000 --report docs/editor_r2.csv
+$aufx train editor --model synthfacs128 --n 60000 --off-manifold 0.5 --report docs/editor_r2.csv
 
 step "region catalog"
 $aufx train regions --model synthfacs128

@@ -34,6 +34,11 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                         help="AU labels of sampled faces: 'scene' = each latent's true AUs (generators distilled "
                              "from SynthFACS), 'analyzer' = the analyzer on the images; auto: scene where the "
                              "model has a scene map and --psi is 1")  # fmt: skip
+    parser.add_argument("--off-manifold", type=float, default=0.0,
+                        help="share of sampled faces moved off the mapping network's image by a random W step and "
+                             "labelled by the analyzer (teaches the regressor what such moves look like)")
+    parser.add_argument("--off-manifold-step", type=float, default=None,
+                        help="longest such step (default: half the latent radius, the global-linear cap)")
     parser.add_argument("--calibrate", choices=("auto", "analyzer", "editor", "none"), default="auto")
     parser.add_argument("--calibration-faces", type=int, default=64)
     parser.add_argument("--out", default=None, help="editor file (default <model>_editor.pt beside the model)")
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from aufx.edit.analyzer import LANDMARK_ANALYZER, analyze, load_analyzer
     from aufx.edit.dataset import LatentDataset, sample_latent_dataset
     from aufx.edit.directions import au_directions, calibrate
-    from aufx.edit.engine import artefact_paths
+    from aufx.edit.engine import EditingModel, artefact_paths
     from aufx.edit.global_editor import save_editor, train_editor
     from aufx.edit.regions import sample_ws
     from aufx.gan.loaders import load_generator
@@ -71,11 +76,14 @@ def run(args: argparse.Namespace) -> int:
     if labels == "scene" and not loaded.metadata.get("scene_map"):
         raise ValueError(f"--labels scene: {args.model} names no scene map (it was not distilled from SynthFACS)")
     analyzer = None
-    if not no_aus and ((args.dataset is None and labels == "analyzer") or args.calibrate in ("auto", "analyzer")):
+    if not 0.0 <= args.off_manifold <= 1.0:
+        raise ValueError(f"--off-manifold must be a share in [0, 1], got {args.off_manifold}")
+    needs_analyzer = args.dataset is None and (labels == "analyzer" or args.off_manifold > 0)
+    if not no_aus and (needs_analyzer or args.calibrate in ("auto", "analyzer")):
         try:
             analyzer = load_analyzer(args.analyzer)
         except ValueError:
-            if (args.dataset is None and labels == "analyzer") or args.calibrate == "analyzer":
+            if needs_analyzer or args.calibrate == "analyzer":
                 raise
     if args.dataset:
         dataset = LatentDataset.load(args.dataset)
@@ -83,8 +91,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         source_of_labels = "their latents' true scenes" if labels == "scene" else "the analyzer"
         print(f"sampling {args.n} faces and labelling them with {source_of_labels} ...", flush=True)
+        step = args.off_manifold_step
+        if args.off_manifold > 0 and step is None:
+            step = EditingModel(generator).latent_radius() / 2
+        if args.off_manifold > 0:
+            print(f"  {args.off_manifold:.0%} of them moved off the mapping's image by W steps up to {step:.1f}, "
+                  "labelled by the analyzer", flush=True)
         dataset = sample_latent_dataset(generator, analyzer, args.n, seed=args.seed, truncation_psi=args.psi,
-                                        labels=labels)  # fmt: skip
+                                        labels=labels, off_manifold=args.off_manifold,
+                                        off_manifold_step=step or 0.0, progress=True)  # fmt: skip
         if args.save_dataset:
             print(f"wrote {dataset.save(args.save_dataset)}")
     if dataset.w_flat.shape[1] != generator.w_dim:
@@ -111,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
         print("calibration (AU per unit direction, " + mode + "): " + " ".join(f"{c}={s:.3g}" for c, s in zip(AU_CODES, calibration, strict=True)))
     out = args.out or artefact_paths(args.model)[0]
     save_editor(editor, out, report, calibration, {"model": str(args.model), "calibration_source": source, "n_faces": len(dataset),
-                                                 "labels": "dataset" if args.dataset else labels})
+                                                 "labels": "dataset" if args.dataset else labels,
+                                                 "off_manifold": 0.0 if args.dataset else args.off_manifold})
     print(f"wrote {out}")
     if args.report:
         table.to_csv(args.report, index=False)

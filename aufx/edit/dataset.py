@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from aufx.aus import AU_CODES, N_AUS
 from aufx.edit.analyzer import Analyzer, analyze
@@ -111,6 +112,9 @@ def sample_latent_dataset(
     batch_size: int = 64,
     wplus: bool = False,
     labels: str = "analyzer",
+    off_manifold: float = 0.0,
+    off_manifold_step: float = 0.0,
+    progress: bool = False,
 ) -> LatentDataset:
     """Sample ``n`` faces (seeds ``seed .. seed+n-1``) and label their AUs.
 
@@ -119,6 +123,12 @@ def sample_latent_dataset(
     distilled from SynthFACS (no images are made; needs ``truncation_psi`` 1, since a truncated
     w is no latent's image). Returns w [n, w_dim] (or W+ [n, num_ws, w_dim] with ``wplus``) and
     AUs [n, 16].
+
+    ``off_manifold``: share of the faces (the last of each batch) moved off the mapping network's
+    image by a random W step (isotropic direction, length uniform in [0, ``off_manifold_step``])
+    and labelled by ``analyzer`` on their images (such a w has no true scene). A regressor that
+    saw only mapped latents is free to read any AU into directions the generator ignores, and an
+    edit by optimisation finds them (docs/editing.md); these faces show it what they look like.
     """
     if n <= 0:
         raise ValueError(f"number of faces must be positive, got {n}")
@@ -126,21 +136,38 @@ def sample_latent_dataset(
         raise ValueError(f"labels must be 'analyzer' or 'scene', got {labels!r}")
     if labels == "scene" and truncation_psi != 1.0:
         raise ValueError(f"scene labels need truncation_psi 1 (a truncated w has no true scene), got {truncation_psi}")
-    ws_all, aus_all = [], []
+    if not 0.0 <= off_manifold <= 1.0:
+        raise ValueError(f"off_manifold must be a share in [0, 1], got {off_manifold}")
+    if off_manifold > 0 and not off_manifold_step > 0:
+        raise ValueError(f"off_manifold_step must be positive when off_manifold > 0, got {off_manifold_step}")
+    if off_manifold > 0 and (analyzer is None or wplus):
+        raise ValueError("off-manifold faces need an analyzer to label them and W latents (not W+)")
+    rng = torch.Generator().manual_seed(seed + 7_000_003)
+    ws_all, aus_all, source = [], [], []
     seeds = list(range(seed, seed + n))
-    for start in range(0, n, batch_size):
+    for start in tqdm(range(0, n, batch_size), desc="label faces", unit="batch", disable=not progress):
         z = seed_latents(generator.z_dim, seeds[start : start + batch_size])
         ws = generator.mapping(z, truncation_psi=truncation_psi)
         if labels == "scene":
             from aufx.synthfacs.latent import params_from_z
 
-            aus_all.append(torch.from_numpy(params_from_z(z.numpy()).aus))
+            aus = torch.from_numpy(params_from_z(z.numpy()).aus)
         else:
             # Labels on OpenFace's 0..5 scale, clamped as OpenFace clamps its AUxx_r outputs.
-            aus_all.append(analyze(analyzer, generator.synthesis(ws)).aus.float().clamp(0.0, 5.0))
+            aus = analyze(analyzer, generator.synthesis(ws)).aus.float().clamp(0.0, 5.0)
+        moved = int(round(off_manifold * len(z)))
+        source += [f"seed:{s}" for s in seeds[start : start + len(z) - moved]]
+        source += [f"seed:{s}:off" for s in seeds[start + len(z) - moved : start + len(z)]]
+        if moved:
+            step = torch.randn(moved, ws.shape[-1], generator=rng)
+            step *= torch.rand(moved, 1, generator=rng) * off_manifold_step / step.norm(dim=1, keepdim=True)
+            ws = ws.clone()
+            ws[-moved:] += step[:, None, :]
+            aus = aus.clone()
+            aus[-moved:] = analyze(analyzer, generator.synthesis(ws[-moved:])).aus.float().clamp(0.0, 5.0)
+        aus_all.append(aus)
         ws_all.append(ws if wplus else ws[:, 0])
-    source = np.array([f"seed:{s}" for s in seeds])
-    return LatentDataset(torch.cat(ws_all).numpy(), torch.cat(aus_all).numpy(), source)
+    return LatentDataset(torch.cat(ws_all).numpy(), torch.cat(aus_all).numpy(), np.array(source))
 
 
 def read_openface_csv(path: str | os.PathLike) -> np.ndarray:

@@ -99,3 +99,33 @@ def test_scene_labels_are_the_latents_true_aus():
         sample_latent_dataset(G, None, 2, labels="scene", truncation_psi=0.7)
     with pytest.raises(ValueError, match="labels must be"):
         sample_latent_dataset(G, None, 2, labels="openface")
+
+
+def test_off_manifold_faces_are_moved_by_at_most_the_step_and_labelled_by_the_analyzer():
+    from aufx.edit.analyzer import analyze
+
+    G, analyzer = tiny_generator(), TinyAnalyzer()
+    plain = sample_latent_dataset(G, analyzer, 8, seed=10, batch_size=4)
+    mixed = sample_latent_dataset(G, analyzer, 8, seed=10, batch_size=4, off_manifold=0.5, off_manifold_step=3.0)
+    moved = np.array([s.endswith(":off") for s in mixed.source])
+    assert moved.tolist() == [False, False, True, True] * 2  # the last half of each batch
+    assert np.array_equal(mixed.w[~moved], plain.w[~moved]) and np.array_equal(mixed.aus[~moved], plain.aus[~moved])
+    distance = np.linalg.norm(mixed.w[moved] - plain.w[moved], axis=1)
+    assert (distance > 0).all() and (distance <= 3.0 + 1e-5).all()
+    with torch.no_grad():
+        expected = analyze(analyzer, G.synthesis(torch.from_numpy(mixed.w[moved])[:, None].repeat(1, G.num_ws, 1))).aus
+    assert np.allclose(mixed.aus[moved], expected.clamp(0, 5).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"off_manifold": 1.5, "off_manifold_step": 1.0}, "share in"),
+    ({"off_manifold": 0.5, "off_manifold_step": 0.0}, "off_manifold_step must be positive"),
+])  # fmt: skip
+def test_off_manifold_arguments_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sample_latent_dataset(tiny_generator(), TinyAnalyzer(), 4, **kwargs)
+
+
+def test_off_manifold_faces_need_an_analyzer():
+    with pytest.raises(ValueError, match="need an analyzer"):
+        sample_latent_dataset(tiny_generator(), None, 4, labels="scene", off_manifold=0.5, off_manifold_step=1.0)
