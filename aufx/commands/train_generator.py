@@ -122,6 +122,7 @@ def model_card(trainer, name: str, quality: dict | None = None) -> str:
         optimiser = f"Adam lr {cfg.lr:g}, betas (0, 0.99), batch {cfg.batch}; G_ema half-life {cfg.ema_nimg / 1000:g} kimg"
         kind = "trained adversarially on SynthFACS renders"
     samples = sorted((trainer.state_dir / "samples").glob("kimg*.png"))
+    d_note = ", whose metadata carries an fp16 copy of D" if trainer.exports_discriminator else " (no discriminator is trained, so none is carried)"
     return f"""# Model card: `{name}`
 
 StyleGAN2 (aufx's pure-PyTorch engine, NVIDIA layer names), {kind}.
@@ -139,7 +140,7 @@ StyleGAN2 (aufx's pure-PyTorch engine, NVIDIA layer names), {kind}.
 | latest sample grid | `{samples[-1].name if samples else "none yet"}` (in the training state directory) |
 
 Reproduce (resumes where the state directory stands; on a new machine add `--init-from` this
-file, whose metadata carries an fp16 copy of D, or it starts from random weights):
+file{d_note}, or it starts from random weights):
 
 ```
 {command}
