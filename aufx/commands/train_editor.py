@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"sampling {args.n} faces and labelling them with {source_of_labels} ...", flush=True)
         step = args.off_manifold_step
         if args.off_manifold > 0 and step is None:
-            step = EditingModel(generator).latent_radius() / 2
+            step = EditingModel(generator).linear_cap()
         if args.off_manifold > 0:
             print(f"  {args.off_manifold:.0%} of them moved off the mapping's image by W steps up to {step:.1f}, "
                   "labelled by the analyzer", flush=True)

@@ -33,9 +33,7 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from aufx.aus import check_intensity
     from aufx.edit.analyzer import load_analyzer
-    from aufx.edit.directions import AUDirections
     from aufx.edit.engine import EditingModel, artefact_paths
-    from aufx.edit.global_editor import load_editor
     from aufx.edit.regions import (
         au_relations,
         fit_catalog,
@@ -45,20 +43,18 @@ def run(args: argparse.Namespace) -> int:
         sample_ws,
     )
     from aufx.edit.relations import table1
-    from aufx.gan.loaders import load_generator
 
     for name in ("faces", "neutral", "clusters", "steps"):
         if getattr(args, name) <= 0:
             raise ValueError(f"--{name} must be positive, got {getattr(args, name)}")
     check_intensity("--intensity", args.intensity)
-    generator = load_generator(args.model).generator
+    # The engine's global-opt (linear warm start, then optimisation) makes the Eq. 8-9 edits.
+    engine = EditingModel.load(args.model, args.editor)
+    engine.opt_steps = args.steps
+    generator, editor = engine.generator, engine.editor
     if args.layer not in generator.synthesis.layer_names or args.layer.endswith("torgb"):
         raise ValueError(f"--layer {args.layer!r} is not a feature layer of this model: {', '.join(generator.synthesis.layer_names)}")
-    default_editor, default_regions = artefact_paths(args.model)
-    loaded = load_editor(args.editor or default_editor)
-    editor = loaded.editor
-    # The engine's global-opt (linear warm start, then optimisation) makes the Eq. 8-9 edits.
-    engine = EditingModel(generator, editor, AUDirections.from_editor(editor, loaded.calibration), opt_steps=args.steps)
+    default_regions = artefact_paths(args.model)[1]
 
     def edit(ws, targets):
         return engine.global_edit(ws, targets, relative=False)[0]

@@ -148,26 +148,30 @@ def sample_latent_dataset(
     for start in tqdm(range(0, n, batch_size), desc="label faces", unit="batch", disable=not progress):
         z = seed_latents(generator.z_dim, seeds[start : start + batch_size])
         ws = generator.mapping(z, truncation_psi=truncation_psi)
-        if labels == "scene":
-            from aufx.synthfacs.latent import params_from_z
-
-            aus = torch.from_numpy(params_from_z(z.numpy()).aus)
-        else:
-            # Labels on OpenFace's 0..5 scale, clamped as OpenFace clamps its AUxx_r outputs.
-            aus = analyze(analyzer, generator.synthesis(ws)).aus.float().clamp(0.0, 5.0)
         moved = int(round(off_manifold * len(z)))
         source += [f"seed:{s}" for s in seeds[start : start + len(z) - moved]]
         source += [f"seed:{s}:off" for s in seeds[start + len(z) - moved : start + len(z)]]
         if moved:
             step = torch.randn(moved, ws.shape[-1], generator=rng)
             step *= torch.rand(moved, 1, generator=rng) * off_manifold_step / step.norm(dim=1, keepdim=True)
-            ws = ws.clone()
             ws[-moved:] += step[:, None, :]
-            aus = aus.clone()
-            aus[-moved:] = analyze(analyzer, generator.synthesis(ws[-moved:])).aus.float().clamp(0.0, 5.0)
+        if labels == "scene":
+            from aufx.synthfacs.latent import params_from_z
+
+            aus = torch.from_numpy(params_from_z(z.numpy()).aus)
+            if moved:  # a moved w has no true scene: the analyzer reads it
+                aus[-moved:] = _analyzer_aus(analyzer, generator, ws[-moved:])
+        else:
+            aus = _analyzer_aus(analyzer, generator, ws)
         aus_all.append(aus)
         ws_all.append(ws if wplus else ws[:, 0])
     return LatentDataset(torch.cat(ws_all).numpy(), torch.cat(aus_all).numpy(), np.array(source))
+
+
+def _analyzer_aus(analyzer: Analyzer, generator: torch.nn.Module, ws: torch.Tensor) -> torch.Tensor:
+    """AUs [N, 16] the analyzer reads on G(ws), on OpenFace's 0..5 scale, clamped as OpenFace
+    clamps its AUxx_r outputs."""
+    return analyze(analyzer, generator.synthesis(ws)).aus.float().clamp(0.0, 5.0)
 
 
 def read_openface_csv(path: str | os.PathLike) -> np.ndarray:

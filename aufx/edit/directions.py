@@ -173,6 +173,12 @@ class AUDirections:
     def from_editor(cls, editor: GlobalEditor, slopes: Sequence[float] | torch.Tensor | None = None) -> AUDirections:
         return cls(au_directions(editor), None if slopes is None else torch.as_tensor(slopes, dtype=torch.float32))
 
+    def raises(self) -> torch.Tensor:
+        """bool [16]: whether each AU's calibrated direction raises it (all True without calibration)."""
+        if self.slopes is None:
+            return torch.ones(len(AU_CODES), dtype=torch.bool)
+        return self.slopes > 1e-8
+
     def unit(self, au: str) -> torch.Tensor:
         """Calibrated direction of ``au`` [w_dim]; without calibration, the raw n normalised to length 1."""
         i = AU_INDEX[normalize_au(au)]
@@ -180,7 +186,7 @@ class AUDirections:
         if self.slopes is None:
             return n / n.norm().clamp_min(1e-12)
         slope = float(self.slopes[i])
-        if not slope > 1e-8:
+        if not self.raises()[i]:
             raise ValueError(f"{AU_CODES[i]}: its direction does not raise the AU (calibrated slope {slope:.3g}); use mode global-opt")
         return n / slope
 

@@ -187,9 +187,8 @@ class EditingModel:
         if method == "opt":
             start = w
             if self.opt_warm_start and self.directions is not None:
-                slopes = self.directions.slopes
-                rising = mask if slopes is None else mask & (torch.as_tensor(slopes, dtype=torch.float32) > 1e-8)
                 # AUs whose calibrated direction does not raise them start from w itself.
+                rising = mask & self.directions.raises().to(mask.device)
                 start = self._linear_step(w, target - current, rising, orthogonal, changes, quiet=True)
             # Unspecified AUs are held at the original face's predictions, not the warm start's.
             result = optimize_edit(editor, start, target, steps=self.opt_steps, lr=self.opt_lr)
@@ -222,12 +221,16 @@ class EditingModel:
             self._latent_radius = float((w - w.mean(0)).norm(dim=1).median())
         return self._latent_radius
 
+    def linear_cap(self) -> float:
+        """Longest W-space step of a linear edit: ``linear_max_step``, or half the latent radius."""
+        return 0.5 * self.latent_radius() if self.linear_max_step is None else self.linear_max_step
+
     def _cap_linear_step(
         self, w: torch.Tensor, w_new: torch.Tensor, changes: Mapping[str, float], quiet: bool = False
     ) -> torch.Tensor:
         """Shorten linear steps longer than ``linear_max_step`` (a direction that barely moves its AU
         would otherwise need a step that leaves the face distribution), with a warning."""
-        cap = 0.5 * self.latent_radius() if self.linear_max_step is None else self.linear_max_step
+        cap = self.linear_cap()
         step = w_new - w
         length = (step[:, 0] if step.dim() == 3 else step).norm(dim=-1)  # W+: the same step on every layer
         long = length > cap
