@@ -13,8 +13,9 @@ rendered anyway) and from scratch; one masked-optimisation step (Eq. 3–6, forw
 Quality (on --faces faces × 16 AUs, each AU raised by --change from the face's predicted value,
 clamped to 5): global-opt, local-mux (the paper's Eq. 7, and beyond it with a feathered mask
 and with the blended suffix of ``aufx.edit.local``), and local-opt (on --opt-faces faces), measured by the
-analyzer: target-AU change, off-target leakage, pixel change outside the AU's region
-(aufx.edit.au_parts), and the local/global ratios the paper's claim is about. Fig. 4: Spearman ρ
+analyzer on the original and the edited face: target-AU change, off-target leakage, pixel change
+outside the AU's region (aufx.edit.au_parts; on the original, the part map of its true scene when
+the generator is distilled from SynthFACS, whose faces' true AUs also calibrate the analyzer), and the local/global ratios the paper's claim is about. Fig. 4: Spearman ρ
 of the direction correlations vs SynthFACS's AU correlation. Table 1: whether each AU's top
 cluster by Eq. 9's R lies in the AU's parts (data-driven), beside the AU -> cluster dictionary.
 """
@@ -137,11 +138,45 @@ def per_au_goals(rows: dict, methods: tuple[str, ...] = ("local-mux", "local-opt
     return pd.DataFrame(table).reindex([c for c in AU_CODES if c in g.index.get_level_values("au")])
 
 
+def true_parts(model, seeds: range):  # type: ignore[no-untyped-def]
+    """Part maps [N, R, R] of the originals' true scenes (the renderer's, at the generator's
+    resolution) for a generator distilled from SynthFACS, else ``None`` (the analyzer's are used)."""
+    from aufx.synthfacs import render
+
+    scenes = model.true_scenes(seeds)
+    if scenes is None:
+        return None
+    return render(scenes.aus, scenes.identity, size=model.generator.img_resolution, with_parts=True).parts
+
+
+def instrument_check(model, analyzer, seeds: range) -> None:  # type: ignore[no-untyped-def]
+    """Print how well the analyzer reads the originals against their true AUs (distilled generators):
+    the instrument of every AU change below, which reads both the original and the edited face."""
+    from aufx.edit.analyzer import analyze
+
+    scenes = model.true_scenes(seeds)
+    if scenes is None:
+        print("\nNo ground truth for these faces (generator not distilled from SynthFACS, or ψ ≠ 1).")
+        return
+    read = analyze(analyzer, model.synthesize(model.latents_from_seeds(seeds))).aus.double().numpy()
+    truth = scenes.aus.astype(np.float64)
+    r = [np.corrcoef(read[:, j], truth[:, j])[0, 1] for j in range(16)]
+    print(f"\n## Instrument: the analyzer on the {len(seeds)} originals against their true AUs (params(z))\n")
+    print("| " + " | ".join(AU_CODES) + " | mean |\n|" + "---:|" * 17)
+    print("| r | " + " | ".join(f"{v:.2f}" for v in r) + f" | {np.nanmean(r):.2f} |")
+    bias = (read - truth).mean(axis=0)
+    print("| bias | " + " | ".join(f"{v:+.2f}" for v in bias) + f" | {bias.mean():+.2f} |")
+
+
 def quality(model, analyzer, faces: int, opt_faces: int, change: float, seed: int) -> dict:
+    """Per method, AU and face: target-AU change, leakage and out-of-region pixel change. Changes are
+    read by the analyzer on both faces (one instrument); the AU's region on the original comes from
+    its true scene's part map where the generator is distilled, else from the analyzer."""
     from aufx.edit.analyzer import analyze
 
     generator = model.generator
     ws = model.latents_from_seeds(range(seed, seed + faces))
+    parts_true = true_parts(model, range(seed, seed + faces))
     mux_variants = {  # name -> (suffix, sigma): the paper's Eq. 7, and beyond it feathered / blended
         "local-mux": ("orig", model.sigma),
         "local-mux, σ=1": ("orig", 1.0),
@@ -168,7 +203,7 @@ def quality(model, analyzer, faces: int, opt_faces: int, change: float, seed: in
         if k:
             images["local-opt"] = model.local_edit(ws[:k], w_global[:k], [code], "opt")[0]
         a = {name: analyze(analyzer, im) for name, im in images.items()}
-        parts_o = a["orig"].parts_at(images["orig"].shape[-1])
+        parts_o = parts_true if parts_true is not None else a["orig"].parts_at(images["orig"].shape[-1])
         for method in rows:
             if method not in images:
                 continue
@@ -285,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{int(check.any_in_parts.sum())}/16 (chance {check.any_chance.sum():.1f}); dictionary: {dictionary_hits}/16 "
           "(by construction)")  # fmt: skip
 
+    instrument_check(model, model.analyzer, range(args.seed, args.seed + args.faces))
     rows = quality(model, model.analyzer, args.faces, args.opt_faces, args.change, args.seed)
     g = {k: float(np.mean(rows["global-opt"][k])) for k in METRICS}
     print(f"\n## Local vs global ({args.faces} faces × 16 AUs, +{args.change:g}; local-opt on {args.opt_faces} faces per AU)\n")

@@ -35,6 +35,7 @@ from aufx.edit.local import (
     original_prefix,
     resume_image,
 )
+from aufx.synthfacs.latent import LatentScene, true_scenes
 
 MODES: tuple[str, ...] = ("global-opt", "global-linear", "local-opt", "local-mux")
 
@@ -116,6 +117,9 @@ class EditingModel:
     #: Called as ``on_linear_cap(aus, faces, cap)`` instead of the warning when ``global-linear``
     #: shortens steps (``aufx stimuli`` collects them and reports one line per run); ``None``: warn.
     on_linear_cap: Callable[[tuple[str, ...], int, float], None] | None = field(default=None, repr=False)
+    #: The generator file's metadata; a distilled generator's ``scene_map`` makes
+    #: :meth:`true_scenes` available.
+    generator_metadata: dict = field(default_factory=dict, repr=False)
     _latent_radius: float | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -130,7 +134,8 @@ class EditingModel:
         """Load a generator (bundled name or path) and its editor / catalog (defaults beside it)."""
         from aufx.gan.loaders import load_generator
 
-        generator = load_generator(model).generator
+        loaded_generator = load_generator(model)
+        generator = loaded_generator.generator
         default_editor, default_regions = artefact_paths(model)
         editor_path = Path(editor) if editor else default_editor
         loaded = load_editor(editor_path)
@@ -146,7 +151,8 @@ class EditingModel:
             from aufx.edit.analyzer import load_analyzer
 
             analyzer_model = load_analyzer(analyzer)
-        return cls(generator, loaded.editor, directions, catalog, analyzer_model)
+        return cls(generator, loaded.editor, directions, catalog, analyzer_model,
+                   generator_metadata=loaded_generator.metadata)  # fmt: skip
 
     # ------------------------------------------------------------------ basics
     def latents_from_seeds(self, seeds: Sequence[int], truncation_psi: float | None = None) -> torch.Tensor:
@@ -154,6 +160,14 @@ class EditingModel:
         psi = self.truncation_psi if truncation_psi is None else truncation_psi
         with torch.no_grad():
             return self.generator.mapping(seed_latents(self.generator.z_dim, seeds), truncation_psi=psi)[:, 0]
+
+    def true_scenes(self, seeds: Sequence[int], truncation_psi: float | None = None) -> LatentScene | None:
+        """Ground-truth AUs and identity of the faces :meth:`latents_from_seeds` makes (a generator
+        distilled from SynthFACS's latent map, ψ = 1), else ``None``; see
+        :func:`aufx.synthfacs.latent.true_scenes`."""
+        psi = self.truncation_psi if truncation_psi is None else truncation_psi
+        z = seed_latents(self.generator.z_dim, seeds).numpy()
+        return true_scenes(self.generator_metadata, z, psi)
 
     @torch.no_grad()
     def synthesize(self, w: torch.Tensor) -> torch.Tensor:

@@ -39,8 +39,6 @@ from aufx.gan.trainer import BatchSource, GeneratorTrainer, TrainConfig
 #: Number of fixed held-out latents of the logged L1 (seeded apart from the training stream).
 HELDOUT_N = 256
 HELDOUT_SEED = 987_654
-#: Name of the latent -> scene map a distilled generator reproduces (stored in its metadata).
-SCENE_MAP = "aufx.synthfacs.latent/v1"
 
 
 @dataclass(frozen=True)
@@ -238,6 +236,8 @@ class DistillTrainer(GeneratorTrainer):
     def export(self, path, metadata: dict | None = None):
         """Write G_ema in aufx format; metadata names the latent map (``scene_map``), so that a
         loaded model knows its latents' true scenes."""
+        from aufx.synthfacs.latent import SCENE_MAP
+
         return super().export(path, {"scene_map": SCENE_MAP, **(metadata or {})})
 
     @torch.no_grad()

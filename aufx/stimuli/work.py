@@ -6,7 +6,8 @@ unit's files atomically (temporary name + ``os.replace``), and last of all its r
 
 - face unit: the reference image ``images/<face_id>.png`` and ``.aufx-stimuli/faces/<face_id>.npz``
   (``w`` [1, w_dim] or [1, num_ws, w_dim] when a method needs latents; ``aus`` [16], the face's AU
-  intensities: SynthFACS ground truth, else the analyzer's, else the editor's, else NaN).
+  intensities: SynthFACS ground truth — a render's parameters, or the true scene of a seed's z
+  for a generator distilled from SynthFACS at ψ 1 — else the analyzer's, else the editor's, else NaN).
 - stimulus unit: ``images/<stimulus_id>.png`` (no metadata) and its objective metrics.
 
 Loaded models are kept per process (:data:`_CACHE`, keyed by the sha256 of their files), so a
@@ -109,13 +110,15 @@ def _cached(key: str, build: Any) -> Any:
     return _CACHE[key]
 
 
-def generator(context: dict[str, Any]) -> Any:
+def loaded_generator(context: dict[str, Any]) -> Any:
+    """The generator file (:class:`aufx.gan.loaders.LoadedModel`: network and metadata)."""
     from aufx.gan.loaders import load_generator
 
-    return _cached(
-        f"G:{context['sha256']['generator']}",
-        lambda: load_generator(context["generator"]).generator,
-    )
+    return _cached(f"G:{context['sha256']['generator']}", lambda: load_generator(context["generator"]))
+
+
+def generator(context: dict[str, Any]) -> Any:
+    return loaded_generator(context).generator
 
 
 def editing_model(context: dict[str, Any]) -> Any:
@@ -204,12 +207,15 @@ def _face_image_and_latent(unit: dict[str, Any]) -> tuple[Any, Any, Any, str]:
     res = G.img_resolution
     if face["kind"] == "seeds":
         from aufx.edit.dataset import seed_latents
+        from aufx.synthfacs.latent import true_scenes
 
+        z = seed_latents(G.z_dim, [face["seed"]])
         with torch.no_grad():
-            w = G.mapping(seed_latents(G.z_dim, [face["seed"]]), truncation_psi=context["psi"])[
-                :, 0
-            ]
+            w = G.mapping(z, truncation_psi=context["psi"])[:, 0]
+        scene = true_scenes(loaded_generator(context).metadata, z.numpy(), context["psi"])
+        if scene is None:
             return G.synthesis(w), w, None, ""
+        return G.synthesis(w), w, torch.from_numpy(scene.aus), "true scene of z (distilled generator)"
     truth = None
     if face["kind"] == "synthfacs":
         from aufx.synthfacs import render, sample_params

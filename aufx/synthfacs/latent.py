@@ -45,6 +45,9 @@ MIN_Z_DIM: int = N_SCENE + 2
 #: Knots of each AU's quantile function.
 N_KNOTS: int = 1025
 COPULA_PATH = Path(__file__).with_name("copula.npz")
+#: Name (and version) of this map; a generator distilled from it stores it as ``scene_map`` in its
+#: metadata, which is how the project knows that G(z)'s true scene is ``params_from_z(z)``.
+SCENE_MAP = "aufx.synthfacs.latent/v1"
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,18 @@ def params_from_z(z: np.ndarray, copula: Copula | None = None) -> LatentScene:
     aus = copula.aus_from_normal(g[:, :N_AUS])
     identity = special.ndtr(g[:, N_AUS:N_SCENE]).astype(np.float32)
     return LatentScene(aus=aus, identity=identity)
+
+
+def true_scenes(metadata: dict, z: np.ndarray, truncation_psi: float = 1.0) -> LatentScene | None:
+    """Ground truth of generated faces: the scenes of ``z`` ``[N, d]`` when the generator whose
+    ``metadata`` is given was distilled from this map, else ``None``.
+
+    Also ``None`` for ``truncation_psi != 1``: a truncated w is no longer the mapping of any z
+    the generator was taught, so its face has no known scene (so has an edited w).
+    """
+    if metadata.get("scene_map") != SCENE_MAP or truncation_psi != 1.0:
+        return None
+    return params_from_z(z)
 
 
 # --------------------------------------------------------------------------------------- fitting

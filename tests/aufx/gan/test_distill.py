@@ -7,13 +7,13 @@ import torch
 from aufx.gan.checkpoint import load_aufx
 from aufx.gan.distill import (
     EXPRESSION_THRESHOLD,
-    SCENE_MAP,
     DistillConfig,
     DistillTrainer,
     expression_mask,
     pyramid_l1,
     render_targets,
 )
+from aufx.synthfacs.latent import SCENE_MAP
 
 TINY = dict(resolution=16, channel_base=256, channel_max=32, z_dim=48, w_dim=32, mapping_layers=2, batch=8,
             log_every=1, lr=0.01, eval_every_kimg=1e9, perceptual_weight=0.0)  # fmt: skip

@@ -74,3 +74,15 @@ def test_bundled_copula_is_what_a_refit_gives():
 def test_bad_latents_are_refused_by_name(bad, message):
     with pytest.raises(ValueError, match=message):
         params_from_z(bad)
+
+
+def test_true_scenes_only_for_a_generator_distilled_from_this_map_at_psi_1():
+    from aufx.synthfacs.latent import SCENE_MAP, true_scenes
+
+    z = np.random.default_rng(3).standard_normal((5, MIN_Z_DIM))
+    scenes = true_scenes({"scene_map": SCENE_MAP}, z)
+    np.testing.assert_array_equal(scenes.aus, params_from_z(z).aus)
+    np.testing.assert_array_equal(scenes.identity, params_from_z(z).identity)
+    assert true_scenes({"scene_map": SCENE_MAP}, z, truncation_psi=0.7) is None
+    assert true_scenes({"scene_map": "aufx.synthfacs.latent/v0"}, z) is None
+    assert true_scenes({}, z) is None
