@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from results_md import replace_section  # noqa: E402
 
 from aufx.defaults import DEFAULT_MODEL  # noqa: E402
+from baselines.emotion_classifier import fit_emotion_classifier  # noqa: E402
 
 SECTION = "## Baselines on the bundled model (issue 6)"
 AFTER_SECTION = "## Baselines"
@@ -125,44 +126,6 @@ def absolute_au_edit(unit: dict[str, Any], source_aus: np.ndarray) -> dict[str, 
     target = float(np.clip(base + change, 0.0, 5.0))
     return {**unit, "edit": {"kind": "au", "aus": {code: target}, "relative": False},
             "raised": code, "requested": target - base}  # fmt: skip
-
-
-# ---------------------------------------------------------------------------- emotion classifier
-def fit_emotion_classifier(analyzer: Any, n_renders: int, seed: int, size: int) -> dict[str, Any]:
-    """Logistic regression (analyzer AUs -> RaFD class) on SynthFACS renders with known labels.
-
-    Renders of ``sample_mixture_params(n_renders, seed)`` whose mixture component is an EMFACS prototype
-    (label: its RaFD class) or neutral; 75 % fit, 25 % held out.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from aufx.aus import RAFD_TO_PROTOTYPE
-    from aufx.edit.analyzer import analyze
-    from aufx.synthfacs import render, sample_mixture_params
-
-    to_rafd = {proto: rafd for rafd, proto in RAFD_TO_PROTOTYPE.items() if proto is not None}
-    to_rafd["neutral"] = "neutral"
-    params = sample_mixture_params(n_renders, seed=seed)
-    keep = np.array([c in to_rafd for c in params.component])
-    params = params[keep]
-    labels = np.array([to_rafd[c] for c in params.component])
-    aus = []
-    for start in range(0, len(params), 256):
-        chunk = params[start : start + 256]
-        images = render(chunk.aus, chunk.identity, size=size, with_parts=False).images
-        images = (images * 127.5 + 128).clamp(0, 255).floor().sub(127.5).div(127.5)  # 8-bit, as a PNG
-        aus.append(analyze(analyzer, images).aus.double().numpy())
-    x = np.concatenate(aus)
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_fit = int(round(0.75 * len(x)))
-    fit, held = order[:n_fit], order[n_fit:]
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, C=1.0))
-    model.fit(x[fit], labels[fit])
-    accuracy = float((model.predict(x[held]) == labels[held]).mean())
-    return {"model": model, "heldout_accuracy": accuracy, "n_fit": int(len(fit)), "n_heldout": int(len(held)),
-            "classes": sorted(set(labels)), "chance": 1.0 / len(set(labels))}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- statistics

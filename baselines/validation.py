@@ -1,0 +1,128 @@
+"""Validation of a baseline during training, and the rule that says it has stopped improving.
+
+The held-out set (:func:`validation_set`) is SynthFACS renders apart from the training pool: each
+source face gets a target it was not trained on — another held-out face's AU vector for the
+AU-conditioned methods (as GANimation's training draws targets), a RaFD class with its EMFACS
+prototype AUs at intensity 3 for StarGAN (the stimuli pipeline's mapping) — and, because the
+world is rendered, the **ideal output**: the render of the source's identity with the target AUs.
+
+Measures (:func:`validate`, lower is better unless said):
+
+* ``ideal_l1``: mean |output − ideal| per pixel on [-1, 1] — expression reached *and* the rest
+  of the face kept *and* no noise; the primary measure of the stopping rule;
+* ``au_error``: mean |analyzer AUs of the output − target AUs| over the 16 AUs (0–5 scale);
+* ``emotion_accuracy`` (higher is better; emotion methods): the share of outputs the
+  :mod:`baselines.emotion_classifier` reads as the requested class.
+
+:class:`Plateau` is the stopping rule: training has converged when the best ``ideal_l1`` has not
+improved by more than ``min_delta`` (relative) for ``patience`` validations in a row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from aufx.aus import AU_INDEX, EMOTION_PROTOTYPES, N_AUS, RAFD_EMOTIONS, RAFD_TO_PROTOTYPE
+
+#: Seed of the held-out faces (the training pool is seeded from 0 upwards).
+VALIDATION_SEED = 424_242
+#: Intensity of the prototype AUs of an emotion target (the stimuli pipeline's default).
+EMOTION_INTENSITY = 3.0
+
+
+@dataclass
+class ValidationSet:
+    """``images`` and ``ideal`` ``[N, 3, S, S]`` in [-1, 1]; ``target_aus`` ``[N, 16]``;
+    ``labels`` ``[N]`` RaFD class indices of the emotion targets (``-1`` for AU-vector sets)."""
+
+    images: torch.Tensor
+    ideal: torch.Tensor
+    target_aus: torch.Tensor
+    labels: torch.Tensor
+
+
+def emotion_aus(label: int, intensity: float = EMOTION_INTENSITY) -> np.ndarray:
+    """AU vector ``[16]`` of RaFD class ``label``: its EMFACS prototype AUs at ``intensity``."""
+    aus = np.zeros(N_AUS, dtype=np.float32)
+    prototype = RAFD_TO_PROTOTYPE[RAFD_EMOTIONS[label]]
+    for code in EMOTION_PROTOTYPES[prototype] if prototype else ():
+        aus[AU_INDEX[code]] = intensity
+    return aus
+
+
+def validation_set(size: int, n: int = 64, emotion: bool = False, seed: int = VALIDATION_SEED) -> ValidationSet:
+    """``n`` held-out sources at ``size`` px with targets and ideal outputs (see the module docstring)."""
+    from aufx.synthfacs import render, sample_params
+
+    sources = sample_params(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    if emotion:
+        expressive = [i for i, name in enumerate(RAFD_EMOTIONS) if RAFD_TO_PROTOTYPE[name]]
+        labels = np.array([expressive[i % len(expressive)] for i in range(n)])
+        target = np.stack([emotion_aus(int(c)) for c in labels])
+    else:
+        labels = np.full(n, -1)
+        target = sample_params(n, seed=seed + 1).aus[rng.permutation(n)]
+    images = render(sources.aus, sources.identity, size=size, with_parts=False).images
+    ideal = render(target, sources.identity, size=size, with_parts=False).images
+    return ValidationSet(images, ideal, torch.as_tensor(target, dtype=torch.float32), torch.as_tensor(labels))
+
+
+@torch.no_grad()
+def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier: Any = None,
+             batch: int = 16) -> dict[str, float]:  # fmt: skip
+    """Measures of ``adapter`` (a :class:`baselines.base.Baseline`) on ``vset``; ``au_error`` needs
+    ``analyzer``, ``emotion_accuracy`` also needs ``classifier`` (a fitted sklearn pipeline)."""
+    emotion = bool((vset.labels >= 0).any())
+    outputs = []
+    for start in range(0, vset.images.shape[0], batch):
+        images = vset.images[start : start + batch]
+        target = vset.labels[start : start + batch] if emotion else vset.target_aus[start : start + batch]
+        outputs.append(adapter.edit(images, target).clamp(-1, 1))
+    out = torch.cat(outputs)
+    result = {"ideal_l1": float((out - vset.ideal).abs().mean())}
+    if analyzer is not None:
+        from aufx.edit.analyzer import analyze
+
+        aus = analyze(analyzer, out).aus.float()
+        result["au_error"] = float((aus - vset.target_aus).abs().mean())
+        if emotion and classifier is not None:
+            predicted = classifier.predict(aus.double().numpy())
+            wanted = np.array([RAFD_EMOTIONS[int(c)] for c in vset.labels])
+            result["emotion_accuracy"] = float((predicted == wanted).mean())
+    return result
+
+
+@dataclass
+class Plateau:
+    """Converged when the best ``measure`` (lower is better) has not improved by more than
+    ``min_delta`` × best for ``patience`` validations in a row."""
+
+    patience: int = 6
+    min_delta: float = 0.01
+    measure: str = "ideal_l1"
+
+    def converged(self, history: list[dict[str, float]]) -> bool:
+        """Whether the validations in ``history`` (oldest first) meet the rule."""
+        values = [h[self.measure] for h in history if self.measure in h]
+        best, since = float("inf"), 0
+        for value in values:
+            if value < best * (1.0 - self.min_delta):
+                best, since = value, 0
+            else:
+                since += 1
+        return bool(values) and since >= self.patience
+
+
+def read_history(path: str | Path) -> list[dict[str, float]]:
+    """The validations logged in ``path`` (``val.jsonl``: one JSON object per line), oldest first."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,69 @@
+"""Validation of baselines during training: the held-out set, its measures and the stopping rule."""
+
+import torch
+
+from baselines.validation import Plateau, ValidationSet, emotion_aus, validate, validation_set
+
+
+class Replay:
+    """A stand-in adapter that returns the given outputs batch by batch."""
+
+    def __init__(self, outputs: torch.Tensor) -> None:
+        self.outputs, self.at = outputs, 0
+
+    def edit(self, images: torch.Tensor, target) -> torch.Tensor:  # type: ignore[no-untyped-def]
+        out = self.outputs[self.at : self.at + images.shape[0]]
+        self.at += images.shape[0]
+        return out
+
+
+def test_the_held_out_set_has_targets_apart_from_the_sources_and_their_ideal_renders():
+    vset = validation_set(size=32, n=10)
+    assert vset.images.shape == vset.ideal.shape == (10, 3, 32, 32)
+    assert vset.target_aus.shape == (10, 16) and (vset.labels == -1).all()
+    assert (vset.ideal - vset.images).abs().mean() > 0.005  # the expression changes the face
+    emo = validation_set(size=32, n=14, emotion=True)
+    assert (emo.labels >= 0).all() and len(set(emo.labels.tolist())) == 7  # the seven expressive classes
+    assert torch.equal(emo.target_aus[0], torch.from_numpy(emotion_aus(int(emo.labels[0]))))
+
+
+def test_ideal_l1_is_zero_for_the_ideal_output_and_grows_with_the_error():
+    vset = validation_set(size=32, n=6)
+    assert validate(Replay(vset.ideal), vset, batch=4)["ideal_l1"] < 1e-6
+    unchanged = validate(Replay(vset.images), vset, batch=4)["ideal_l1"]
+    noisy = validate(Replay(vset.images + 0.3 * torch.randn_like(vset.images)), vset, batch=4)["ideal_l1"]
+    assert 0 < unchanged < noisy
+
+
+def test_au_error_and_emotion_accuracy_with_an_analyzer_and_a_classifier():
+    vset = validation_set(size=32, n=4, emotion=True)
+
+    class Reads:  # an analyzer that reads the targets exactly; a classifier that is right on two of four
+        def __call__(self, images):  # type: ignore[no-untyped-def]
+            return {"aus": vset.target_aus, "identity": torch.zeros(4, 8), "parts": torch.zeros(4, 2, 4, 4)}
+
+    class HalfRight:
+        def predict(self, aus):  # type: ignore[no-untyped-def]
+            from aufx.aus import RAFD_EMOTIONS
+
+            names = [RAFD_EMOTIONS[int(c)] for c in vset.labels]
+            return names[:2] + ["neutral", "neutral"]
+
+    result = validate(Replay(vset.ideal), vset, analyzer=Reads(), classifier=HalfRight())
+    assert result["au_error"] < 1e-6 and result["emotion_accuracy"] == 0.5
+
+
+def test_plateau_waits_for_patience_validations_without_a_relative_improvement():
+    rule = Plateau(patience=3, min_delta=0.01)
+    falling = [{"ideal_l1": v} for v in (0.5, 0.4, 0.3, 0.25, 0.2)]
+    assert not rule.converged(falling)
+    flat = falling + [{"ideal_l1": v} for v in (0.199, 0.2, 0.1995)]  # < 1 % better: no improvement
+    assert rule.converged(flat)
+    assert not rule.converged(flat[:-1])
+    assert not rule.converged(flat + [{"ideal_l1": 0.15}])  # a real improvement resets the count
+    assert not rule.converged([])
+
+
+def test_a_validation_set_is_a_plain_dataclass_of_tensors():
+    vset = ValidationSet(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4), torch.zeros(1, 16), torch.tensor([-1]))
+    assert validate(Replay(torch.ones(1, 3, 4, 4)), vset)["ideal_l1"] == 1.0
