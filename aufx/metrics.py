@@ -206,3 +206,61 @@ def summarize(frame: pd.DataFrame, by: str | None = "targets") -> pd.DataFrame:
     if by is None:
         return frame[cols].mean().to_frame().T
     return frame.groupby(by)[cols].mean().reset_index()
+
+
+def attribute_dependency(
+    aus_orig: torch.Tensor | np.ndarray,
+    aus_edit: torch.Tensor | np.ndarray,
+    targets: Sequence[str],
+    std: torch.Tensor | np.ndarray,
+    bins: Sequence[float] | None = None,
+) -> pd.DataFrame:
+    """Attribute Dependency (AD; Wu, Lischinski & Shechtman, "StyleSpace Analysis", CVPR 2021) of edits.
+
+    The paper edits a target attribute t and measures every attribute with a classifier: the
+    change ``Δl_i`` of each other attribute's logit is divided by that logit's standard
+    deviation ``σ_i`` over generated images; mean-AD is ``E[mean_{i≠t} |Δl_i| / σ_i]`` and max-AD
+    ``E[max_{i≠t} |Δl_i| / σ_i]``, reported as functions of the target's own change ``Δl_t / σ_t``
+    (lower is better disentangled). Here the attributes are the 16 AUs and the measurements are
+    AU intensities (the analyzer's or true ones) instead of classifier logits.
+
+    Args:
+        aus_orig, aus_edit: ``[N, 16]`` AUs before and after the edits.
+        targets: the edited AUs (several: the target change is their mean, AD runs over the rest).
+        std: ``[16]`` standard deviation of each AU over reference faces (e.g. the analyzer's AUs
+            of generated faces), or reference AUs ``[M, 16]`` to take it from.
+        bins: edges of target-change bins (σ units); ``None``: one row per pair.
+
+    Returns:
+        Per pair (``bins=None``): ``target_change_sd``, ``mean_ad``, ``max_ad``. Binned: one row per
+        non-empty bin with ``bin`` (its interval), the means of those three columns, and ``n``.
+    """
+    before = torch.as_tensor(aus_orig).double()
+    after = torch.as_tensor(aus_edit).double()
+    scale = torch.as_tensor(std).double()
+    if scale.ndim == 2:
+        scale = scale.std(dim=0)
+    if before.shape != after.shape or before.ndim != 2 or before.shape[1] != len(AU_CODES) or scale.shape != (len(AU_CODES),):
+        raise ValueError(f"need AUs [N, 16] twice and std [16], got {list(before.shape)}, {list(after.shape)}, {list(scale.shape)}")
+    if (scale <= 0).any():
+        raise ValueError("every AU needs a positive standard deviation")
+    idx = _indices(targets)
+    others = [i for i in range(len(AU_CODES)) if i not in set(idx)]
+    if not idx or not others:
+        raise ValueError("attribute dependency needs at least one target AU and one other AU")
+    change = (after - before) / scale
+    frame = pd.DataFrame({
+        "target_change_sd": change[:, idx].mean(dim=1).numpy(),
+        "mean_ad": change[:, others].abs().mean(dim=1).numpy(),
+        "max_ad": change[:, others].abs().max(dim=1).values.numpy(),
+    })  # fmt: skip
+    if bins is None:
+        return frame
+    frame["bin"] = pd.cut(frame["target_change_sd"], list(bins))
+    grouped = frame.groupby("bin", observed=True)
+    result = grouped[["target_change_sd", "mean_ad", "max_ad"]].mean()
+    result["n"] = grouped.size()
+    return result.reset_index()
+
+
+__all__.append("attribute_dependency")
