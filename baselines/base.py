@@ -92,6 +92,9 @@ class Baseline(ABC):
     conditioning: ClassVar[Conditioning]
     #: True when the method has networks to train (``train`` then runs a resumable trainer).
     trainable: ClassVar[bool] = True
+    #: The method's :class:`baselines.training.GANTrainer` subclass (defined in the method's module),
+    #: which :meth:`train` and ``aufx train <method>`` use; ``None`` when training is something else.
+    trainer_class: ClassVar[type | None] = None
 
     def __init__(self, image_size: int) -> None:
         if not isinstance(image_size, int) or image_size < 8:
@@ -123,8 +126,14 @@ class Baseline(ABC):
         """Load weights: a path in the authors' format or aufx's, or ``None`` for the bundled ones."""
 
     def train(self, **kwargs: Any) -> Any:
-        """Train on SynthFACS (resumable); see the method's trainer for arguments."""
-        raise NotImplementedError(f"{self.name} has no training step")
+        """Train on SynthFACS (resumable) with :attr:`trainer_class`; returns the trainer.
+
+        Arguments: :func:`baselines.training.train_adapter`'s (``state_dir``, ``settings``, ``pool``,
+        ``max_steps``, ``budget_seconds``, ``export``, ``progress``).
+        """
+        if self.trainer_class is None:
+            raise NotImplementedError(f"{self.name} has no training step")
+        return self.trainer_class.from_adapter(self, **kwargs)  # type: ignore[attr-defined]
 
     def bundled_path(self) -> Path:
         return WEIGHTS_DIR / f"{self.name}.pt"

@@ -58,8 +58,24 @@ from baselines.checkpoints import (
     load_into,
     read_torch_file,
 )
-from baselines.ganimation import OFFICIAL_C_DIM, GANimationGenerator, aus_to_condition, compose
+from baselines.data import Batch, FacePool
+from baselines.ganimation import (
+    OFFICIAL_C_DIM,
+    GANimationGenerator,
+    aus_to_condition,
+    compose,
+    desired_conditions,
+)
 from baselines.nets import PatchCritic, init_normal
+from baselines.training import (
+    GANTrainer,
+    TrainSettings,
+    critic_depth,
+    gradient_penalty,
+    seeded,
+    total_variation,
+    train_adapter,
+)  # fmt: skip
 
 #: Local regions as (top, left, height, width) fractions of the aligned face (see choice 2).
 REGIONS: dict[str, tuple[float, float, float, float]] = {
@@ -155,6 +171,74 @@ class CascadeEFGANNet(nn.Module):
         return (images, conds, attentions) if return_steps else out
 
 
+class CascadeEFGANTrainer(GANTrainer):
+    """Cascade EF-GAN on SynthFACS faces (choice 7): GANimation's terms on every cascade step's output
+    against that step's intermediate target, attention terms on the global and local attention maps,
+    and the cycle through ``K`` backward steps; one critic sees every step's output."""
+
+    method = "cascade-efgan"
+    default_losses = {"au": 160.0, "cyc": 10.0, "mask": 0.1, "tv": 1e-5}
+
+    def __init__(self, config: CascadeEFGANConfig | None = None, state_dir: str | os.PathLike | None = None,
+                 settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip
+        config = config or CascadeEFGANConfig()
+        with seeded((settings or TrainSettings()).seed):
+            G = CascadeEFGANNet(config)
+            D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
+            init_normal(D)
+        super().__init__(G, D, config, state_dir, settings, pool)
+
+    @classmethod
+    def config_for(cls, image_size: int, conv_dim: int) -> CascadeEFGANConfig:
+        return CascadeEFGANConfig(image_size=image_size, conv_dim=conv_dim, local_size=image_size // 2,
+                                  d_conv_dim=conv_dim, d_repeat_num=critic_depth(image_size))  # fmt: skip
+
+    def d_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        x = batch.images
+        c_src = aus_to_condition(batch.aus, self.config.c_dim)
+        c_tgt = desired_conditions(c_src, self.torch_rng)
+        self._cache = (c_src, c_tgt)
+        src, cond = self.D(x)
+        loss_real, loss_au = -src.mean(), F.mse_loss(cond, c_src)
+        with torch.no_grad():
+            images = self.G(x, c_src, c_tgt, return_steps=True)[0]
+        fakes = torch.cat(images)
+        loss_fake = self.D(fakes)[0].mean()
+        gp = gradient_penalty(self.D, x, images[-1], self.torch_rng)
+        total = loss_real + loss_fake + self.losses["au"] * loss_au + self.settings.lambda_gp * gp
+        return {"D/real": loss_real, "D/fake": loss_fake, "D/au": loss_au, "D/gp": gp, "D/total": total}
+
+    def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        x = batch.images
+        c_src, c_tgt = self._cache
+        images, conds, attentions = self.G(x, c_src, c_tgt, return_steps=True)
+        src, cond = self.D(torch.cat(images))
+        loss_fake = -src.mean()
+        loss_au = F.mse_loss(cond, torch.cat(conds))
+        back = self.G(images[-1], c_tgt, c_src, return_steps=True)
+        loss_cyc = (back[0][-1] - x).abs().mean()
+        all_att = attentions + back[2]
+        loss_mask = sum(a.mean() for a in all_att) / len(all_att) * 2  # scale of GANimation's two maps
+        loss_tv = sum(total_variation(a) for a in all_att) / len(all_att) * 2
+        L = self.losses
+        total = loss_fake + L["au"] * loss_au + L["cyc"] * loss_cyc + L["mask"] * loss_mask + L["tv"] * loss_tv
+        return {"G/fake": loss_fake, "G/au": loss_au, "G/cyc": loss_cyc, "G/mask": loss_mask, "G/tv": loss_tv,
+                "G/total": total}  # fmt: skip
+
+    def export_extra(self) -> dict[str, dict]:
+        return {"critic": self.D.state_dict()}
+
+    @classmethod
+    def from_adapter(cls, adapter: Any, **kwargs: Any) -> CascadeEFGANTrainer:
+        """Train, then also hand the trained critic (its AU head gives source AUs) to the adapter."""
+        trainer = train_adapter(cls, adapter, **kwargs)
+        critic = PatchCritic(adapter.config.image_size, adapter.config.d_conv_dim, adapter.config.c_dim,
+                             adapter.config.d_repeat_num)  # fmt: skip
+        critic.load_state_dict(trainer.D.state_dict())
+        adapter.critic = critic.eval().requires_grad_(False)
+        return trainer  # type: ignore[return-value]
+
+
 @dataclass
 class CascadeTarget:
     """Target AUs ``[N, 16]`` (0–5) and, optionally, the source faces' AUs ``[N, 16]``."""
@@ -169,6 +253,7 @@ class CascadeEFGAN(Baseline):
     name = "cascade-efgan"
     description = "Cascade EF-GAN (Wu et al. 2020): progressive AU editing, global + eyes/nose/mouth branches"
     conditioning = Conditioning.AU_VECTOR
+    trainer_class = CascadeEFGANTrainer
 
     def __init__(self, config: CascadeEFGANConfig | None = None) -> None:
         self.config = config or CascadeEFGANConfig()
@@ -217,11 +302,6 @@ class CascadeEFGAN(Baseline):
         self.image_size = config.image_size
         self.weights_source = "bundled" if checkpoint is None else str(path)
         return self
-
-    def train(self, **kwargs: Any) -> Any:
-        from baselines.trainers import CascadeEFGANTrainer
-
-        return CascadeEFGANTrainer.from_adapter(self, **kwargs)
 
     def config_dict(self) -> dict:
         return asdict(self.config)

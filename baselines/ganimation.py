@@ -29,12 +29,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from aufx.aus import AU_MAX, N_AUS
 from baselines.base import Conditioning, GeneratorBaseline, au_targets
 from baselines.checkpoints import CheckpointError, latest_in_dir
-from baselines.nets import PatchCritic, count_blocks, encoder_decoder, tile_condition
+from baselines.data import Batch, FacePool
+from baselines.nets import PatchCritic, count_blocks, encoder_decoder, init_normal, tile_condition
+from baselines.training import (
+    GANTrainer,
+    TrainSettings,
+    critic_depth,
+    gradient_penalty,
+    seeded,
+    total_variation,
+)  # fmt: skip
 
 #: The official condition width: OpenFace's 17 intensity AUs (aufx's 16 + AU45).
 OFFICIAL_C_DIM = 17
@@ -102,6 +112,15 @@ def aus_to_condition(aus: torch.Tensor, c_dim: int = OFFICIAL_C_DIM) -> torch.Te
     return cond
 
 
+def desired_conditions(real: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Training targets ``[N, c_dim]``: another face's condition (batch shuffled) + U(−0.1, 0.1), AU45 = 0."""
+    perm = torch.randperm(real.shape[0], generator=generator)
+    noise = torch.rand(real.shape, generator=generator) * 0.2 - 0.1
+    desired = real[perm] + noise
+    desired[:, N_AUS:] = 0.0  # AU45 stays 0 (no blink AU in aufx)
+    return desired
+
+
 def detect_layout(state_dict: dict) -> str:
     """``original`` or ``replicate`` from a generator state dict's keys."""
     if "attetion_reg.0.weight" in state_dict or "img_reg.0.weight" in state_dict:
@@ -123,6 +142,67 @@ def config_from_state_dict(state_dict: dict, layout: str, image_size: int) -> GA
                             g_repeat_num=count_blocks(state_dict, trunk, block_attr), layout=layout)  # fmt: skip
 
 
+class GANimationTrainer(GANTrainer):
+    """GANimation on SynthFACS faces with the authors' losses (``ganimation.py``).
+
+    Critic ``−D(x) + D(x̃) + λ_au·MSE(D_au(x), y) + λ_gp·GP`` with ``x̃ = A·x + (1−A)·C`` for a target
+    ``y'`` = another face's AUs + U(−0.1, 0.1) (:func:`desired_conditions`); generator
+    ``−D(x̃) + λ_au·MSE(D_au(x̃), y') + λ_cyc·|x − x̂|₁ + λ_A·(mean A + mean Â) + λ_tv·(TV(A) + TV(Â))``;
+    λ_au 160 (= the original's 4000 / batch 25, the replicate's value), λ_cyc 10, λ_A 0.1, λ_tv 1e-5.
+    """
+
+    method = "ganimation"
+    default_losses = {"au": 160.0, "cyc": 10.0, "mask": 0.1, "tv": 1e-5}
+
+    def __init__(self, config: GANimationConfig | None = None, state_dir: str | os.PathLike | None = None,
+                 settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip
+        config = config or GANimationConfig()
+        if config.layout != "original":
+            raise ValueError("GANimation trains in the original layout (both layouts give the same network)")
+        with seeded((settings or TrainSettings()).seed):
+            G = GANimationGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num)
+            D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
+            init_normal(G)
+            init_normal(D)
+        super().__init__(G, D, config, state_dir, settings, pool)
+
+    @classmethod
+    def config_for(cls, image_size: int, conv_dim: int) -> GANimationConfig:
+        return GANimationConfig(image_size=image_size, g_conv_dim=conv_dim, d_conv_dim=conv_dim,
+                                d_repeat_num=critic_depth(image_size))  # fmt: skip
+
+    def d_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        x = batch.images
+        real_c = aus_to_condition(batch.aus, self.config.c_dim)
+        desired = desired_conditions(real_c, self.torch_rng)
+        self._cache = (real_c, desired)
+        src, cond = self.D(x)
+        loss_real, loss_au = -src.mean(), F.mse_loss(cond, real_c)
+        with torch.no_grad():
+            fake = self.G.edit(x, desired)
+        loss_fake = self.D(fake)[0].mean()
+        gp = gradient_penalty(self.D, x, fake, self.torch_rng)
+        total = loss_real + loss_fake + self.losses["au"] * loss_au + self.settings.lambda_gp * gp
+        return {"D/real": loss_real, "D/fake": loss_fake, "D/au": loss_au, "D/gp": gp, "D/total": total}
+
+    def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        x = batch.images
+        real_c, desired = self._cache
+        colour, att = self.G(x, desired)
+        fake = compose(x, colour, att)
+        src, cond = self.D(fake)
+        rec_colour, rec_att = self.G(fake, real_c)
+        rec = compose(fake, rec_colour, rec_att)
+        loss_fake, loss_au = -src.mean(), F.mse_loss(cond, desired)
+        loss_cyc = (rec - x).abs().mean()
+        loss_mask = att.mean() + rec_att.mean()
+        loss_tv = total_variation(att) + total_variation(rec_att)
+        L = self.losses
+        total = loss_fake + L["au"] * loss_au + L["cyc"] * loss_cyc + L["mask"] * loss_mask + L["tv"] * loss_tv
+        return {"G/fake": loss_fake, "G/au": loss_au, "G/cyc": loss_cyc, "G/mask": loss_mask, "G/tv": loss_tv,
+                "G/total": total}  # fmt: skip
+
+
 class GANimation(GeneratorBaseline):
     """GANimation adapter: ``edit(images, aus)`` with absolute target AU intensities ``[N, 16]`` on 0–5."""
 
@@ -130,6 +210,7 @@ class GANimation(GeneratorBaseline):
     description = "GANimation (Pumarola et al. 2018): AU-vector conditioned colour + attention generator"
     conditioning = Conditioning.AU_VECTOR
     config_class = GANimationConfig
+    trainer_class = GANimationTrainer
 
     def __init__(self, config: GANimationConfig | None = None) -> None:
         self.config = config or GANimationConfig()
@@ -167,8 +248,3 @@ class GANimation(GeneratorBaseline):
 
     def _config_from_state_dict(self, state_dict: dict, image_size: int | None) -> GANimationConfig:
         return config_from_state_dict(state_dict, detect_layout(state_dict), image_size or 128)
-
-    def train(self, **kwargs: Any) -> Any:
-        from baselines.trainers import GANimationTrainer
-
-        return GANimationTrainer.from_adapter(self, **kwargs)

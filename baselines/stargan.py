@@ -27,17 +27,27 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from aufx.aus import RAFD_EMOTIONS
 from baselines.base import BaselineError, Conditioning, GeneratorBaseline, emotion_indices
 from baselines.checkpoints import CheckpointError, latest_in_dir
+from baselines.data import Batch, FacePool
 from baselines.nets import (
     PatchCritic,
     TrackedInstanceNorm,
     count_blocks,
     encoder_decoder,
     tile_condition,
+)
+from baselines.training import (
+    GANTrainer,
+    TrainSettings,
+    critic_depth,
+    gradient_penalty,
+    seeded,
+    train_adapter,
 )
 
 
@@ -88,6 +98,70 @@ def generator_config_from_state_dict(state_dict: dict) -> tuple[int, int, int]:
     return int(first.shape[0]), int(first.shape[1]) - 3, count_blocks(state_dict, "main", "main")
 
 
+class StarGANTrainer(GANTrainer):
+    """StarGAN on SynthFACS's RaFD-class faces with the authors' losses (``solver.py``).
+
+    Critic ``−D(x) + D(G(x, c')) + λ_cls·CE(D_cls(x), c) + λ_gp·GP``; generator
+    ``−D(G(x, c')) + λ_cls·CE(D_cls(G(x, c')), c') + λ_rec·|x − G(G(x, c'), c)|₁``; target classes
+    ``c'`` are the batch's labels shuffled; λ_cls 1, λ_rec 10, λ_gp 10.
+    """
+
+    method = "stargan"
+    labelled_only = True
+    default_losses = {"cls": 1.0, "rec": 10.0}
+
+    def __init__(self, config: StarGANConfig | None = None, state_dir: str | os.PathLike | None = None,
+                 settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip
+        config = config or StarGANConfig()
+        with seeded((settings or TrainSettings()).seed):
+            G = StarGANGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num)
+            D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
+        super().__init__(G, D, config, state_dir, settings, pool)
+
+    @classmethod
+    def config_for(cls, image_size: int, conv_dim: int) -> StarGANConfig:
+        return StarGANConfig(image_size=image_size, g_conv_dim=conv_dim, d_conv_dim=conv_dim,
+                             d_repeat_num=critic_depth(image_size))  # fmt: skip
+
+    def _labels(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        if (batch.labels < 0).any():
+            raise ValueError("StarGAN trains on class-labelled faces only")
+        org = batch.labels
+        trg = org[torch.randperm(org.shape[0], generator=self.torch_rng)]
+        eye = torch.eye(self.config.c_dim)
+        return org, trg, eye[org], eye[trg]
+
+    def d_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        x = batch.images
+        org, trg, _, c_trg = self._labels(batch)
+        self._cache = (org, trg, c_trg)
+        src, cls = self.D(x)
+        loss_real, loss_cls = -src.mean(), F.cross_entropy(cls, org)
+        with torch.no_grad():
+            fake = self.G(x, c_trg)
+        loss_fake = self.D(fake)[0].mean()
+        gp = gradient_penalty(self.D, x, fake, self.torch_rng)
+        total = loss_real + loss_fake + self.losses["cls"] * loss_cls + self.settings.lambda_gp * gp
+        return {"D/real": loss_real, "D/fake": loss_fake, "D/cls": loss_cls, "D/gp": gp, "D/total": total}
+
+    def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        x = batch.images
+        org, trg, c_trg = self._cache
+        c_org = torch.eye(self.config.c_dim)[org]
+        fake = self.G(x, c_trg)
+        src, cls = self.D(fake)
+        loss_fake, loss_cls = -src.mean(), F.cross_entropy(cls, trg)
+        loss_rec = (x - self.G(fake, c_org)).abs().mean()
+        total = loss_fake + self.losses["rec"] * loss_rec + self.losses["cls"] * loss_cls
+        return {"G/fake": loss_fake, "G/cls": loss_cls, "G/rec": loss_rec, "G/total": total}
+
+    @classmethod
+    def from_adapter(cls, adapter: Any, **kwargs: Any) -> StarGANTrainer:
+        if tuple(adapter.classes) != RAFD_EMOTIONS:
+            raise ValueError("the SynthFACS StarGAN trainer uses the 8 RaFD classes")
+        return train_adapter(cls, adapter, **kwargs)  # type: ignore[return-value]
+
+
 class StarGAN(GeneratorBaseline):
     """StarGAN adapter: ``edit(images, "happy")`` translates every face to the target class."""
 
@@ -95,6 +169,7 @@ class StarGAN(GeneratorBaseline):
     description = "StarGAN (Choi et al. 2018): one generator for all emotion classes, one-hot label input"
     conditioning = Conditioning.EMOTION
     config_class = StarGANConfig
+    trainer_class = StarGANTrainer
 
     def __init__(self, config: StarGANConfig | None = None, per_image_norm: bool = True,
                  classes: tuple[str, ...] = RAFD_EMOTIONS) -> None:  # fmt: skip
@@ -139,8 +214,3 @@ class StarGAN(GeneratorBaseline):
         if config.c_dim != len(self.classes):
             raise CheckpointError(f"{path}: a {config.c_dim}-class StarGAN, but {len(self.classes)} class names are set "
                                   f"({', '.join(self.classes)}); pass classes= with its {config.c_dim} names")  # fmt: skip
-
-    def train(self, **kwargs: Any) -> Any:
-        from baselines.trainers import StarGANTrainer
-
-        return StarGANTrainer.from_adapter(self, **kwargs)

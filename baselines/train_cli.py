@@ -14,9 +14,19 @@ once into ``~/.cache/aufx/baselines/data``.
 from __future__ import annotations
 
 import argparse
+import importlib
+from typing import Any
 
 BUDGET_MINUTES = 120.0
-METHODS = ("stargan", "ganimation", "cascade-efgan")
+#: The one table of trainable baselines: ``aufx train <name>`` -> ``"module:TrainerClass"`` (the
+#: trainer lives in the method's module and builds its config with ``config_for``). Resolved on
+#: first use, so building the parser imports no network code.
+TRAINERS: dict[str, str] = {
+    "stargan": "baselines.stargan:StarGANTrainer",
+    "ganimation": "baselines.ganimation:GANimationTrainer",
+    "cascade-efgan": "baselines.cascade_efgan:CascadeEFGANTrainer",
+}
+METHODS = tuple(TRAINERS)
 
 
 def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2) -> str:
@@ -27,7 +37,7 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2) ->
 
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
-    """Add the three baseline trainers to ``aufx train``."""
+    """Add one ``aufx train <method>`` per entry of :data:`TRAINERS`."""
     for method in METHODS:
         parser = train_subparsers.add_parser(
             method, help=f"train the {method} baseline on SynthFACS (resumable)", description=__doc__,
@@ -48,36 +58,27 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.set_defaults(handler=run, method=method)
 
 
-def build_config(method: str, size: int, conv_dim: int):
-    """The method's config at ``size`` px with width ``conv_dim`` (critic depth: size / 2**r = 2)."""
-    import math
+def trainer_class(method: str) -> Any:
+    """The :class:`baselines.training.GANTrainer` subclass of ``method`` (a key of :data:`TRAINERS`)."""
+    module_name, _, attribute = TRAINERS[method].partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
+
+def build_config(method: str, size: int, conv_dim: int) -> Any:
+    """The method's config at ``size`` px with width ``conv_dim`` (critic depth: size / 2**r = 2)."""
     if size < 16 or size & (size - 1):
         raise ValueError(f"--size must be a power of two >= 16, got {size}")
     if conv_dim < 4:
         raise ValueError(f"--conv-dim must be >= 4, got {conv_dim}")
-    d_repeat = int(math.log2(size)) - 1
-    if method == "stargan":
-        from baselines.stargan import StarGANConfig
-
-        return StarGANConfig(image_size=size, g_conv_dim=conv_dim, d_conv_dim=conv_dim, d_repeat_num=d_repeat)
-    if method == "ganimation":
-        from baselines.ganimation import GANimationConfig
-
-        return GANimationConfig(image_size=size, g_conv_dim=conv_dim, d_conv_dim=conv_dim, d_repeat_num=d_repeat)
-    from baselines.cascade_efgan import CascadeEFGANConfig
-
-    return CascadeEFGANConfig(image_size=size, conv_dim=conv_dim, local_size=size // 2, d_conv_dim=conv_dim,
-                              d_repeat_num=d_repeat)  # fmt: skip
+    return trainer_class(method).config_for(size, conv_dim)
 
 
 def run(args: argparse.Namespace) -> int:
-    from baselines.trainers import CascadeEFGANTrainer, GANimationTrainer, StarGANTrainer
     from baselines.training import TrainSettings
 
     if args.budget_minutes < 0:
         raise ValueError(f"--budget-minutes must be >= 0, got {args.budget_minutes}")
-    trainer_cls = {"stargan": StarGANTrainer, "ganimation": GANimationTrainer, "cascade-efgan": CascadeEFGANTrainer}[args.method]
+    trainer_cls = trainer_class(args.method)
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
                              checkpoint_seconds=args.checkpoint_minutes * 60)  # fmt: skip
     if args.data_dir:

@@ -1,4 +1,7 @@
-"""A resumable two-player (WGAN-GP) training loop shared by the StarGAN, GANimation and Cascade EF-GAN trainers.
+"""A resumable two-player (WGAN-GP) training loop shared by the baselines' trainers.
+
+Each method module owns its trainer (``baselines.stargan.StarGANTrainer``, ...), a
+:class:`GANTrainer` subclass; this module never imports a method module.
 
 State lives in ``state_dir`` (default ``~/.cache/aufx/baselines/<name>/``):
 ``state.pt`` (G, D, both Adam states, step, elapsed seconds, numpy and torch RNG states, config),
@@ -6,7 +9,8 @@ State lives in ``state_dir`` (default ``~/.cache/aufx/baselines/<name>/``):
 ``checkpoint_seconds`` and at the end of every ``run``, so a killed run resumes from its last
 checkpoint and a resumed run continues the same random streams.
 
-Subclasses implement :meth:`GANTrainer.d_step` and :meth:`GANTrainer.g_step` on a data batch.
+Subclasses implement :meth:`GANTrainer.d_step` and :meth:`GANTrainer.g_step` on a data batch and
+:meth:`GANTrainer.config_for` (the config ``aufx train <method>`` builds).
 The critic is updated every step, the generator every ``n_critic`` steps (the authors' 5).
 Learning rates are constant (the authors' linear decay over the last epochs is left out: our
 budgets are fixed in CPU time, not epochs).
@@ -17,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -71,6 +76,11 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+def critic_depth(image_size: int) -> int:
+    """Critic down-convs that take ``image_size`` px (a power of two) to 2 px: ``log2(size) - 1``."""
+    return int(math.log2(image_size)) - 1
+
+
 def total_variation(mask: torch.Tensor) -> torch.Tensor:
     """GANimation's smoothness term: summed absolute differences of neighbouring pixels."""
     return (mask[:, :, :, :-1] - mask[:, :, :, 1:]).abs().sum() + (mask[:, :, :-1, :] - mask[:, :, 1:, :]).abs().sum()
@@ -103,6 +113,16 @@ class GANTrainer:
         self.torch_rng = torch.Generator().manual_seed(s.seed)
         self._pool = pool
         self.last_losses: dict[str, float] = {}
+
+    @classmethod
+    def config_for(cls, image_size: int, conv_dim: int) -> Any:
+        """The method's config at ``image_size`` px with generator and critic width ``conv_dim``."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_adapter(cls, adapter: Any, **kwargs: Any) -> GANTrainer:
+        """Train the adapter's networks (arguments: :func:`train_adapter`'s) and load the result into it."""
+        return train_adapter(cls, adapter, **kwargs)
 
     # ------------------------------------------------------------------ data
     @property
@@ -262,3 +282,17 @@ def load_trained_generator(adapter: Any, trainer: GANTrainer) -> None:
     target.load_state_dict(state)
     target.eval().requires_grad_(False)
     adapter.weights_source = f"trained ({trainer.step} steps, {trainer.state_dir})"
+
+
+def train_adapter(cls: type[GANTrainer], adapter: Any, state_dir: str | os.PathLike | None = None,
+                  settings: TrainSettings | None = None, pool: FacePool | None = None,
+                  max_steps: int | None = None, budget_seconds: float | None = None,
+                  export: str | os.PathLike | None = None, progress: bool = False) -> GANTrainer:  # fmt: skip
+    """Build a ``cls`` trainer for the adapter's config, resume if a state exists, run, load the result into the adapter."""
+    trainer = cls(adapter.config, state_dir=state_dir, settings=settings, pool=pool)  # type: ignore[call-arg]
+    trainer.load_state()
+    trainer.run(max_steps=max_steps, budget_seconds=budget_seconds, progress=progress)
+    load_trained_generator(adapter, trainer)
+    if export is not None:
+        trainer.export(export)
+    return trainer

@@ -7,11 +7,10 @@ import pytest
 import torch
 
 from aufx.cli import main
-from baselines.cascade_efgan import CascadeEFGAN, CascadeEFGANConfig
+from baselines.cascade_efgan import CascadeEFGAN, CascadeEFGANConfig, CascadeEFGANTrainer
 from baselines.data import FacePool, build_pool, sample_emotion_aus
-from baselines.ganimation import GANimation, GANimationConfig
-from baselines.stargan import StarGAN, StarGANConfig
-from baselines.trainers import CascadeEFGANTrainer, GANimationTrainer, StarGANTrainer
+from baselines.ganimation import GANimation, GANimationConfig, GANimationTrainer
+from baselines.stargan import StarGAN, StarGANConfig, StarGANTrainer
 from baselines.training import TrainSettings
 
 CONFIGS = {
