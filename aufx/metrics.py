@@ -11,10 +11,11 @@ Per pair:
 - ``identity_drift``: 1 − cosine similarity of the analyzer's identity embeddings;
 - ``realism``: how typical the edited face's analyzer features (``analyzer.features(images)``
   when the analyzer has it — the bundled one returns a feature pyramid, averaged over space per
-  level — else its AUs and identity embedding) are of the SynthFACS distribution —
-  see :class:`RealismScorer`: the share of reference faces that lie at least as far from the
-  reference mean (Mahalanobis distance, shrunk covariance); 1 = as typical as the most central
-  reference face, near 0 = farther than all of them.
+  level — else its AUs and identity embedding) are of a reference set of faces (SynthFACS
+  renders) — see :class:`RealismScorer`: the face's Mahalanobis distance from the reference mean
+  as a z-score of the reference faces' own distances, sign flipped so that higher = more
+  realistic; 0 = as far out as the average reference face, −1 = one reference SD farther, and no
+  bound either way (faces far outside the reference still differ and keep their order).
 
 Functions take tensors; :func:`measure_edits` runs the analyzer and returns a tidy DataFrame
 (one row per pair). For real photographs pass :class:`aufx.real.analyzer.LandmarkAnalyzer`
@@ -97,17 +98,24 @@ def realism_features(analyzer: Analyzer, images: torch.Tensor, analysis: Analysi
 
 @dataclass
 class RealismScorer:
-    """Typicality of faces under a reference (SynthFACS) distribution of analyzer features.
+    """Typicality of faces under a reference distribution of analyzer features (SynthFACS renders).
 
     ``fit(features [M, F])`` stores the mean, a shrunk covariance's inverse
     (``(1 − s)·Σ + s·mean(diag Σ)·I``, s = ``shrinkage``), and the reference faces' distances.
-    ``distance(features)`` is the Mahalanobis distance [N]; ``score(features)`` the share of
-    reference faces at least as far (in [0, 1], higher = more realistic).
+    ``distance(features)`` is the Mahalanobis distance [N]; ``score(features)`` [N] is that
+    distance as a z-score of the reference distances, sign flipped: ``(mean_ref − d) / sd_ref``.
+    Units: reference standard deviations; higher = more realistic, 0 = the average reference
+    face, negative = farther out. It is not bounded: a face twice as far out as another beyond the
+    reference's support still scores lower. (The share of reference faces at least as far, used
+    before, is 0 for every face beyond the farthest reference face: on ``synthfacs128`` it gave
+    0.002–0.035 to Cascade EF-GAN, StarGAN, noise of SD 0.3 and an uncapped linear edit alike,
+    which score −3.3, −3.1, −4.3 and −3.8 here.)
 
     The reference distances are cross-fitted (``folds``-fold: each face's distance under the mean
-    and covariance of the other folds), so a new face from the reference distribution scores 0.5
-    on average. In-sample distances are biased low when M is not much larger than F: with 128
-    SynthFACS renders and 264 features every held-out render scored 0.000; cross-fitted, 0.58.
+    and covariance of the other folds), so a new face from the reference distribution scores
+    about 0 (−0.2 for 64 held-out renders with 512 reference renders). In-sample distances are
+    biased low when M is not much larger than F: with 128 SynthFACS renders and 264 features they
+    put every held-out render beyond all the reference faces.
     """
 
     shrinkage: float = 0.1
@@ -122,6 +130,9 @@ class RealismScorer:
         target = np.eye(x.shape[1]) * max(float(np.trace(cov)) / x.shape[1], 1e-12)
         self.precision_ = np.linalg.pinv((1 - self.shrinkage) * cov + self.shrinkage * target)
         self.reference_distances_ = np.sort(self._cross_fitted_distances(x))
+        self.center_ = float(self.reference_distances_.mean())
+        spread = float(self.reference_distances_.std(ddof=1)) if len(x) > 2 else 0.0
+        self.spread_ = max(spread, 1e-12 * max(self.center_, 1.0))
         return self
 
     def _cross_fitted_distances(self, x: np.ndarray) -> np.ndarray:
@@ -147,9 +158,9 @@ class RealismScorer:
         return self._distance(np.asarray(torch.as_tensor(features).double()))
 
     def score(self, features: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Realism [N] in reference SDs: ``(mean − d) / sd`` of the reference distances (higher = more realistic)."""
         d = self.distance(features)
-        ref = self.reference_distances_
-        return 1.0 - np.searchsorted(ref, d, side="left") / len(ref)
+        return (self.center_ - d) / self.spread_
 
 
 def measure_edits(
