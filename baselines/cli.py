@@ -19,6 +19,7 @@ def run_list(args: argparse.Namespace) -> int:
 
     width = max(len(e.name) for e in entries())
     for entry in entries():
-        bundled = "bundled weights" if (WEIGHTS_DIR / f"{entry.name}.pt").is_file() else "no bundled weights"
+        files = [p for p in WEIGHTS_DIR.glob(f"{entry.name}.*") if p.suffix in (".pt", ".npz")]
+        bundled = "bundled weights" if files else "no bundled weights"
         print(f"{entry.name:<{width}}  {entry.description}  [{entry.conditioning}; {bundled}]")
     return 0

@@ -1,7 +1,8 @@
 """Registry of editing methods: ``get(name)`` builds an adapter, ``names()`` lists them in order.
 
-The four baselines register here; aufx's own modes can be added with :func:`register` (by an
-adapter module in ``baselines/`` that wraps the engine — the engine never imports ``baselines``).
+The baselines register here (four image-to-image or reference methods, then the latent-space
+InterFaceGAN and StyleSpace); aufx's own modes can be added with :func:`register` (by an adapter
+module in ``baselines/`` that wraps the engine — the engine never imports ``baselines``).
 Adapters are built lazily, so listing names imports no network code.
 """
 
@@ -43,6 +44,10 @@ register("cascade-efgan", "Cascade EF-GAN (Wu et al. 2020): progressive AU editi
          "baselines.cascade_efgan:CascadeEFGAN", "au-vector")
 register("gan-local-editing", "GAN Local Editing (Collins et al. 2020): region style transfer from a reference face",
          "baselines.gan_local_editing:GanLocalEditing", "reference-region")
+register("interfacegan", "InterFaceGAN (Shen et al. 2020): linear SVM boundary per AU in W, edits along its normal",
+         "baselines.interfacegan:InterFaceGAN", "au-vector")
+register("stylespace", "StyleSpace (Wu et al. 2021): locally-active, AU-specific style channels moved by multiples of their std",
+         "baselines.stylespace:StyleSpace", "au-vector")
 
 
 def names() -> list[str]:

@@ -40,7 +40,7 @@ def test_registry_is_open_for_more_methods():
 def test_cli_lists_the_four_methods(capsys):
     assert main(["baselines", "list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split()[0] for line in lines] == EXPECTED
+    assert [line.split()[0] for line in lines] == EXPECTED + ["interfacegan", "stylespace"]
     assert "GANimation (Pumarola et al. 2018)" in lines[1] and "[au-vector;" in lines[1]
 
 
