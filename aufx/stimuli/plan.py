@@ -143,7 +143,8 @@ def _method_unit(spec: Spec, method: Any) -> dict[str, Any]:
     if weights not in (None, "random", "fit"):
         from baselines.base import WEIGHTS_DIR
 
-        path = WEIGHTS_DIR / f"{method.kind}.pt" if weights == "bundled" else Path(weights)
+        bundled = [WEIGHTS_DIR / f"{method.kind}{suffix}" for suffix in (".pt", ".npz")]  # .npz: latent-space peers
+        path = next((p for p in bundled if p.is_file()), bundled[0]) if weights == "bundled" else Path(weights)
         unit["weights_sha256"] = file_digest(path) if path.is_file() else "missing"
     return unit
 

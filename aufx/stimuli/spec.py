@@ -30,7 +30,7 @@ from aufx.defaults import DEFAULT_MODEL
 SOURCE_KINDS = ("seeds", "synthfacs", "folder")
 TASK_KINDS = ("transfer", "au", "emotion")
 AUFX_MODES = ("global-opt", "global-linear", "local-opt", "local-mux")
-BASELINE_KINDS = ("stargan", "ganimation", "cascade-efgan", "gan-local-editing")
+BASELINE_KINDS = ("stargan", "ganimation", "cascade-efgan", "gan-local-editing", "interfacegan", "stylespace")
 METHOD_KINDS = ("aufx",) + BASELINE_KINDS
 PAIRINGS = ("zip", "cross")
 DESIGNS = ("latin-square", "within")
@@ -43,6 +43,8 @@ SUPPORTS: dict[str, tuple[str, ...]] = {
     "ganimation": TASK_KINDS,
     "cascade-efgan": TASK_KINDS,
     "gan-local-editing": ("transfer",),
+    "interfacegan": TASK_KINDS,
+    "stylespace": TASK_KINDS,
 }
 
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
@@ -410,6 +412,8 @@ METHOD_PARAMS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "stargan": {"weights": (str, "bundled")},
     "ganimation": {"weights": (str, "bundled")},
     "cascade-efgan": {"weights": (str, "bundled")},
+    "interfacegan": {"weights": (str, "bundled")},
+    "stylespace": {"weights": (str, "bundled")},
     "gan-local-editing": {"weights": (str, "fit"), "region": (str, "mouth"), "n_images": (int, 200),
                           "n_clusters": (int, 20)},
 }  # fmt: skip
