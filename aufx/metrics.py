@@ -233,7 +233,9 @@ def attribute_dependency(
     deviation ``σ_i`` over generated images; mean-AD is ``E[mean_{i≠t} |Δl_i| / σ_i]`` and max-AD
     ``E[max_{i≠t} |Δl_i| / σ_i]``, reported as functions of the target's own change ``Δl_t / σ_t``
     (lower is better disentangled). Here the attributes are the 16 AUs and the measurements are
-    AU intensities (the analyzer's or true ones) instead of classifier logits.
+    AU intensities (the analyzer's or true ones) instead of classifier logits. The definition
+    follows the paper's description; the authors' code (betterze/StyleSpace) has no AD
+    implementation to check it against.
 
     Args:
         aus_orig, aus_edit: ``[N, 16]`` AUs before and after the edits.
