@@ -126,3 +126,39 @@ def read_history(path: str | Path) -> list[dict[str, float]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class Validator:
+    """Validate a trainer's generator, log it, keep the best one, and say when to stop.
+
+    Called with the trainer (after a checkpoint, say); appends ``{"step", "elapsed_s", measures}`` to
+    ``<state_dir>/val.jsonl``, writes the generator's state to ``<state_dir>/best_G.pt`` when
+    ``ideal_l1`` is the lowest so far, and returns whether :class:`Plateau` says training has
+    converged. ``adapter`` is the method's :class:`baselines.base.Baseline` at the trainer's
+    working size; the trainer's current weights are copied into it before each validation.
+    """
+
+    def __init__(self, adapter: Any, state_dir: str | Path, vset: ValidationSet, analyzer: Any = None,
+                 classifier: Any = None, plateau: Plateau | None = None) -> None:  # fmt: skip
+        self.adapter, self.vset = adapter, vset
+        self.analyzer, self.classifier = analyzer, classifier
+        self.plateau = plateau or Plateau()
+        self.state_dir = Path(state_dir)
+        self.history_path = self.state_dir / "val.jsonl"
+        self.best_path = self.state_dir / "best_G.pt"
+
+    def __call__(self, trainer: Any) -> bool:
+        from baselines.training import load_trained_generator
+
+        load_trained_generator(self.adapter, trainer)
+        history = read_history(self.history_path)
+        result = validate(self.adapter, self.vset, self.analyzer, self.classifier)
+        line = {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1), **{k: round(v, 5) for k, v in result.items()}}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if all(result["ideal_l1"] < h.get("ideal_l1", float("inf")) for h in history):
+            tmp = self.best_path.with_name("best_G.pt.tmp")
+            torch.save({"step": trainer.step, "G": trainer.G.state_dict(), **line}, tmp)
+            tmp.replace(self.best_path)
+        with self.history_path.open("a") as f:
+            f.write(json.dumps(line) + "\n")
+        return self.plateau.converged([*history, line])

@@ -67,3 +67,39 @@ def test_plateau_waits_for_patience_validations_without_a_relative_improvement()
 def test_a_validation_set_is_a_plain_dataclass_of_tensors():
     vset = ValidationSet(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4), torch.zeros(1, 16), torch.tensor([-1]))
     assert validate(Replay(torch.ones(1, 3, 4, 4)), vset)["ideal_l1"] == 1.0
+
+
+def test_validator_logs_every_validation_keeps_the_best_generator_and_stops_on_a_plateau(tmp_path):
+    from types import SimpleNamespace
+
+    from baselines.validation import Validator, read_history
+
+    vset = validation_set(size=16, n=4)
+
+    class Blend(torch.nn.Module):  # output = a * ideal + (1 - a) * source: a = 1 is perfect
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = torch.nn.Parameter(torch.zeros(()))
+
+    class Adapter:
+        def __init__(self) -> None:
+            self.G, self.at = Blend(), 0
+
+        def edit(self, images, target):  # type: ignore[no-untyped-def]
+            ideal = vset.ideal[self.at : self.at + images.shape[0]]
+            self.at = (self.at + images.shape[0]) % vset.images.shape[0]
+            return self.G.a * ideal + (1 - self.G.a) * images
+
+    trainer = SimpleNamespace(G=Blend(), step=0, elapsed=0.0, state_dir=tmp_path / "state")
+    validator = Validator(Adapter(), tmp_path / "state", vset, plateau=Plateau(patience=2, min_delta=0.01))
+    stops = []
+    for step, a in enumerate((0.2, 0.6, 0.5, 0.55, 0.58), start=1):
+        trainer.G.a.data.fill_(a)
+        trainer.step = step * 100
+        stops.append(validator(trainer))
+    history = read_history(tmp_path / "state" / "val.jsonl")
+    assert [h["step"] for h in history] == [100, 200, 300, 400, 500]
+    assert history[1]["ideal_l1"] < history[0]["ideal_l1"]
+    assert stops == [False, False, False, True, True]  # no gain after step 200 for two validations
+    best = torch.load(tmp_path / "state" / "best_G.pt")
+    assert best["step"] == 200 and abs(float(best["G"]["a"]) - 0.6) < 1e-6
