@@ -55,6 +55,13 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+        parser.add_argument("--until-converged", action="store_true",
+                            help="validate at every checkpoint (held-out renders, baselines.validation) and stop "
+                                 "when ideal_l1 has not improved for --patience validations; --export then "
+                                 "writes the best validated generator")  # fmt: skip
+        parser.add_argument("--patience", type=int, default=6, help="validations without improvement (with --until-converged)")
+        parser.add_argument("--min-delta", type=float, default=0.01, help="relative improvement that counts")
+        parser.add_argument("--val-faces", type=int, default=64, help="held-out faces of each validation")
         parser.set_defaults(handler=run, method=method)
 
 
@@ -73,8 +80,30 @@ def build_config(method: str, size: int, conv_dim: int) -> Any:
     return trainer_class(method).config_for(size, conv_dim)
 
 
+def make_validator(args: argparse.Namespace, trainer: Any) -> Any:
+    """A :class:`baselines.validation.Validator` for ``trainer``: the method's adapter at its config,
+    the bundled analyzer, and for emotion-conditioned methods the emotion classifier."""
+    from aufx.edit.analyzer import load_analyzer
+    from baselines.base import Conditioning
+    from baselines.registry import adapter_class
+    from baselines.validation import Plateau, Validator, validation_set
+
+    adapter = adapter_class(args.method)(trainer.config)
+    emotion = adapter.conditioning == Conditioning.EMOTION
+    analyzer = load_analyzer("synthfacs")
+    classifier = None
+    if emotion:
+        from baselines.emotion_classifier import fit_emotion_classifier
+
+        classifier = fit_emotion_classifier(analyzer, seed=1000, size=trainer.config.image_size)["model"]
+    vset = validation_set(trainer.config.image_size, n=args.val_faces, emotion=emotion)
+    return Validator(adapter, trainer.state_dir, vset, analyzer, classifier, Plateau(args.patience, args.min_delta))
+
+
 def run(args: argparse.Namespace) -> int:
+    from baselines.checkpoints import read_torch_file
     from baselines.training import TrainSettings
+    from baselines.validation import read_history
 
     if args.budget_minutes < 0:
         raise ValueError(f"--budget-minutes must be >= 0, got {args.budget_minutes}")
@@ -86,13 +115,23 @@ def run(args: argparse.Namespace) -> int:
     trainer = trainer_cls(build_config(args.method, args.size, args.conv_dim), state_dir=args.state_dir, settings=settings)
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at step {trainer.step}")
-    if args.budget_minutes > 0:
+    validator = make_validator(args, trainer) if args.until_converged else None
+    if validator is not None and validator.plateau.converged(read_history(validator.history_path)):
+        print(f"{args.method}: converged already ({validator.history_path}); not training further")
+    elif args.budget_minutes > 0:
         from aufx.stop_signals import stop_requested_on_signals
 
         with stop_requested_on_signals() as stop:
-            trainer.run(max_steps=args.max_steps, budget_seconds=args.budget_minutes * 60, progress=True, stop=stop.__bool__)
+            trainer.run(max_steps=args.max_steps, budget_seconds=args.budget_minutes * 60, progress=True,
+                        stop=stop.__bool__, validate=validator)  # fmt: skip
         if stop:
             print(f"stopped by signal {stop.signal}; state written")
+        if trainer.converged:
+            print(f"{args.method}: converged at step {trainer.step} (validation log {validator.history_path})")
+    if args.export and validator is not None and validator.best_path.is_file():
+        best = read_torch_file(validator.best_path)
+        trainer.G.load_state_dict(best["G"])
+        print(f"exporting the best validated generator: step {best['step']}, ideal_l1 {best['ideal_l1']:.4f}")
     if args.export:
         path = trainer.export(args.export, command=reproduce(args.method, round(trainer.elapsed / 60), args.threads), half=True)
         print(f"exported {path} (+ {path.with_suffix('.md').name})")

@@ -113,6 +113,7 @@ class GANTrainer:
         self.torch_rng = torch.Generator().manual_seed(s.seed)
         self._pool = pool
         self.last_losses: dict[str, float] = {}
+        self.converged = False
 
     @classmethod
     def config_for(cls, image_size: int, conv_dim: int) -> Any:
@@ -165,10 +166,14 @@ class GANTrainer:
         budget_seconds: float | None = None,
         progress: bool = False,
         stop: Callable[[], bool] | None = None,
+        validate: Callable[[GANTrainer], bool] | None = None,
     ) -> GANTrainer:
         """Train until ``max_steps`` total steps or ``budget_seconds`` of this call, checkpointing as it goes.
 
         ``stop`` is polled before every step; when it returns True the run ends and checkpoints.
+        ``validate`` (e.g. a :class:`baselines.validation.Validator`) is called after every
+        checkpoint; when it returns True training has converged: ``self.converged`` is set and the
+        run ends.
         """
         if max_steps is None and budget_seconds is None:
             raise ValueError("give max_steps or budget_seconds")
@@ -191,6 +196,9 @@ class GANTrainer:
                     print(f"{self.method} step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in losses.items()), flush=True)
             if time.monotonic() - last_ckpt >= self.settings.checkpoint_seconds:
                 self.save_state()
+                if validate is not None and validate(self):
+                    self.converged = True
+                    break
                 last_ckpt = time.monotonic()
         self.save_state()
         return self

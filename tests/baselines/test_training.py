@@ -103,6 +103,26 @@ def test_cli_trains_resumes_and_exports(tmp_path, capsys):
     assert main(["train", "stargan", "--budget-minutes", "-1"]) == 2
 
 
+def test_cli_until_converged_validates_at_checkpoints_and_exports_the_best(tmp_path, capsys):
+    from baselines.validation import read_history
+
+    state = tmp_path / "state"
+    args = ["train", "stargan", "--size", "16", "--conv-dim", "4", "--batch", "4", "--pool-faces", "12",
+            "--data-dir", str(tmp_path / "data"), "--state-dir", str(state), "--threads", "1",
+            "--checkpoint-minutes", "0", "--until-converged", "--patience", "2", "--min-delta", "0.5",
+            "--val-faces", "7", "--max-steps", "6", "--export", str(tmp_path / "g.pt")]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    history = read_history(state / "val.jsonl")
+    # a validation after every step's checkpoint; two without a 50 % gain end it at step 3
+    assert [h["step"] for h in history] == [1, 2, 3] and "converged at step 3" in out
+    assert {"ideal_l1", "au_error", "emotion_accuracy"} <= set(history[0])
+    best = min(history, key=lambda h: h["ideal_l1"])
+    assert f"best validated generator: step {best['step']}" in out
+    assert main(args) == 0 and "converged already" in capsys.readouterr().out
+    assert len(read_history(state / "val.jsonl")) == 3  # nothing trained or logged
+
+
 @pytest.mark.slow
 def test_critic_learns_the_aus(tmp_path):
     """30 steps on a 64-face pool: the critic's AU regression loss on real faces falls."""
