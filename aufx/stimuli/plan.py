@@ -149,11 +149,15 @@ def _method_unit(spec: Spec, method: Any) -> dict[str, Any]:
     return unit
 
 
+#: Methods that edit a face through its latent (the faces' w is stored, or found by inversion).
+LATENT_KINDS = frozenset({"aufx", "gan-local-editing", "interfacegan", "stylespace"})
+
+
 def build_plan(spec: Spec) -> Plan:
     """Expand ``spec`` into face and stimulus units (deterministic order)."""
     methods_used = {m.name: m for t in spec.tasks for m in spec.methods_for(t)}
     kinds = {m.kind for m in methods_used.values()}
-    need_latent = bool(kinds & {"aufx", "gan-local-editing"})
+    need_latent = bool(kinds & LATENT_KINDS)
     modes = {m.options["mode"] for m in methods_used.values() if m.kind == "aufx"}
     context = model_context(
         spec, need_editor="aufx" in kinds, need_regions=any(m.startswith("local-") for m in modes)

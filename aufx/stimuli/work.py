@@ -184,7 +184,9 @@ def baseline(method: dict[str, Any], context: dict[str, Any], seed: int) -> Any:
             if weights == "fit":
                 return adapter.train()
             return adapter.load(None if weights == "bundled" else weights)
-        adapter = registry.get(kind)
+        # the latent-space peers edit the spec's generator, not the bundled one
+        latent_peer = {"generator": generator(context)} if kind in ("interfacegan", "stylespace") else {}
+        adapter = registry.get(kind, **latent_peer)
         if weights == "random":
             return adapter
         try:
@@ -400,6 +402,11 @@ def _baseline_edit(
         return adapter.edit(source_png, emotion), f"emotion={emotion}"
     vector = target_vector(edit, src["aus"], tgt["aus"] if tgt else None)
     target = torch.from_numpy(vector).float()[None]
+    if kind in ("interfacegan", "stylespace"):  # from the stored latent and the face's known AUs
+        from baselines.latent_edit import AUEdit
+
+        source_aus = torch.from_numpy(np.nan_to_num(src["aus"]).clip(0, 5)).float()[None]
+        target = AUEdit(target, relative=False, source_ws=torch.from_numpy(src["w"]), source_aus=source_aus)
     if kind == "cascade-efgan":
         from baselines.cascade_efgan import CascadeTarget
 
