@@ -54,3 +54,42 @@ def test_plan_keys_stimuli_by_the_bundled_npz(tmp_path):
     digests = {u["method"]["kind"]: u["method"]["weights_sha256"] for u in plan.stimuli}
     assert digests == {"interfacegan": file_digest(IFG_FILE), "stylespace": file_digest(SS_FILE)}
     assert len(plan.stimuli) == 2 * 2 * 2  # 2 faces x (1 AU edit + 1 emotion) x 2 methods
+
+
+BUNDLED_SPEC = """
+name = "peers-bundled"
+image_size = 128
+[model]
+generator = "synthfacs128"
+analyzer = "synthfacs"
+psi = 1.0
+[sources]
+kind = "seeds"
+seeds = "2-3"
+[[tasks]]
+kind = "au"
+edits = [{AU12 = 2.0}]
+[[methods]]
+kind = "interfacegan"
+[[methods]]
+kind = "stylespace"
+"""
+
+
+def test_latent_peers_edit_the_stored_latents_of_the_bundled_model_without_inversion(tmp_path, monkeypatch):
+    """Two seed faces at psi 1 (true AUs known), AU12 +2: both peers raise AU12 and never invert."""
+    import csv
+
+    import aufx.gan.projector as projector
+    from aufx.cli import main
+
+    def no_inversion(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a latent-space peer inverted a face whose latent is stored")
+
+    monkeypatch.setattr(projector, "project", no_inversion)
+    spec = tmp_path / "peers.toml"
+    spec.write_text(BUNDLED_SPEC)
+    assert main(["stimuli", str(spec), "--out", str(tmp_path / "out")]) == 0
+    rows = list(csv.DictReader((tmp_path / "out" / "metrics.csv").open()))
+    assert sorted(r["method"] for r in rows) == ["interfacegan", "interfacegan", "stylespace", "stylespace"]
+    assert all(float(r["change_AU12"]) > 0.3 for r in rows)
