@@ -162,7 +162,7 @@ def instrument_check(model, analyzer, seeds: range) -> None:  # type: ignore[no-
     truth = scenes.aus.astype(np.float64)
     r = [np.corrcoef(read[:, j], truth[:, j])[0, 1] for j in range(16)]
     print(f"\n## Instrument: the analyzer on the {len(seeds)} originals against their true AUs (params(z))\n")
-    print("| " + " | ".join(AU_CODES) + " | mean |\n|" + "---:|" * 17)
+    print("| | " + " | ".join(AU_CODES) + " | mean |\n|---|" + "---:|" * 17)
     print("| r | " + " | ".join(f"{v:.2f}" for v in r) + f" | {np.nanmean(r):.2f} |")
     bias = (read - truth).mean(axis=0)
     print("| bias | " + " | ".join(f"{v:+.2f}" for v in bias) + f" | {bias.mean():+.2f} |")
