@@ -3,8 +3,9 @@
     nice -n 10 .venv/bin/python benchmarks/bench_baselines_quality.py                 # N = 100 faces
     .venv/bin/python benchmarks/bench_baselines_quality.py --n 100 --write-results --write-docs
 
-One run on ``--n`` faces of the bundled generator (``synthfacs128``, seeds 0..N-1, ψ = 0.7, as the
-stimuli spec does), every method on the same faces, through the stimuli pipeline's own code
+One run on ``--n`` faces of the bundled generator (``synthfacs128``, seeds 0..N-1, ψ = 1, so that
+every source face has its true scene: true AUs and identity, :mod:`aufx.synthfacs.latent`), every
+method on the same faces, through the stimuli pipeline's own code
 (:mod:`aufx.stimuli.work`: face units, ``run_stimulus`` — the edit, the PNG round trip and the
 engine's metrics of every stimulus):
 
@@ -24,6 +25,12 @@ engine's metrics of every stimulus):
 * **Engine metrics** (``aufx.metrics`` via the stimuli pipeline): target change, leakage,
   out-of-region change (``outside_share``) and identity drift, mean ± 95 % CI half-width, one row
   per method and edit kind.
+* **Image quality and disentanglement**: per method and edit kind, the Fréchet distance of the
+  analyzer's pooled features (``aufx.metrics.realism_features``) between the method's outputs and
+  the **ideal outputs** — renders of each source's true identity with the edit's target AUs (the
+  source's true AUs, the target set) — beside the unedited sources' distance to the same ideals;
+  and Attribute Dependency of the AU edits (``aufx.metrics.attribute_dependency``; σ of each AU:
+  the analyzer's spread over the N sources).
 * **Throughput**: images/s of each method's edit at ``--batch`` (wall and per process CPU-second,
   ``baselines.benchmark``'s timer), aufx from latents, baselines from images.
 * **Contact sheet**: rows = faces (``--sheet-rows``), columns = source then methods, for one AU
@@ -66,7 +73,7 @@ RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 DOCS_IMAGE = ROOT / "docs" / "img" / "baselines_comparison.png"
 DEFAULT_OUT = Path("~/.cache/aufx/bench_baselines").expanduser()
 DEFAULT_AUS = ("AU01", "AU04", "AU06", "AU12", "AU15", "AU20", "AU25", "AU26")
-DEFAULT_METHODS = ("stargan", "ganimation", "cascade-efgan",
+DEFAULT_METHODS = ("stargan", "ganimation", "cascade-efgan", "interfacegan", "stylespace",
                    "aufx-global-linear", "aufx-global-opt", "aufx-local-mux")  # fmt: skip
 TRAINED = ("stargan", "ganimation", "cascade-efgan")
 SHEET_AU, SHEET_EMOTION = "AU12", "happy"
@@ -102,7 +109,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
 
     data = {
         "name": "bench-baselines-quality", "seed": 0, "image_size": 128,
-        "model": {"generator": DEFAULT_MODEL, "analyzer": "synthfacs", "psi": 0.7},
+        "model": {"generator": DEFAULT_MODEL, "analyzer": "synthfacs", "psi": 1.0},
         "sources": {"kind": "seeds", "seeds": list(range(args.n))},
         "tasks": [{"kind": "au", "edits": [{au: args.change} for au in args.aus], "relative": True},
                   {"kind": "emotion", "emotions": list(_emotions()), "intensity": args.intensity}],
@@ -182,6 +189,48 @@ def throughput(plan: Any, method_units: dict[str, dict], work_dir: Path, batch: 
             wall, cpu = _time(fn, repeats)
         results[name] = (batch / wall, batch / cpu if cpu > 0 else math.nan, what)
     return results
+
+
+# ---------------------------------------------------------------------------- image quality
+def image_quality(rows: list[dict], plan: Any, work_dir: Path, analyzer: Any, size: int) -> Any:
+    """FD of each (method, edit kind)'s outputs to the ideal outputs (renders of the sources' true
+    identity with the edits' target AUs), and of the unedited sources to the same ideals."""
+    import pandas as pd
+    import torch
+
+    from aufx.edit.dataset import seed_latents
+    from aufx.gan.quality import feature_fd
+    from aufx.metrics import realism_features
+    from aufx.stimuli import work
+    from aufx.synthfacs import render
+    from aufx.synthfacs.latent import true_scenes
+
+    context = plan.context
+    G = work.generator(context)
+    seeds = {u["face_id"]: u["face"]["seed"] for u in plan.faces}
+    scenes = true_scenes(work.loaded_generator(context).metadata,
+                         seed_latents(G.z_dim, list(seeds.values())).numpy(), context["psi"])  # fmt: skip
+    if scenes is None:
+        return pd.DataFrame()
+    identity = dict(zip(seeds, scenes.identity, strict=True))
+
+    def features(images: list[torch.Tensor]) -> np.ndarray:
+        return torch.cat([realism_features(analyzer, torch.cat(images[i : i + 64]))
+                          for i in range(0, len(images), 64)]).double().numpy()  # fmt: skip
+
+    frame = pd.DataFrame(rows)
+    table = []
+    for task, cell in frame.groupby("task"):
+        first = cell.drop_duplicates(["source_id", "edit"])
+        ideal = render(np.stack(first["ideal_aus"].to_list()), np.stack([identity[f] for f in first["source_id"]]),
+                       size=size, with_parts=False).images  # fmt: skip
+        ideal = features(list(ideal[:, None]))
+        sources = features([work._load_png(work_dir / "images" / f"{f}.png") for f in first["source_id"]])
+        table.append({"method": "unedited source", "edits": task, "fd": feature_fd(sources, ideal), "n": len(first)})
+        for method, group in cell.groupby("method", sort=False):
+            out = features([work._load_png(work_dir / "images" / f"{s}.png") for s in group["stimulus_id"]])
+            table.append({"method": method, "edits": task, "fd": feature_fd(out, ideal), "n": len(group)})
+    return pd.DataFrame(table)
 
 
 # ---------------------------------------------------------------------------- contact sheet
@@ -281,6 +330,26 @@ def tables(rows: list[dict], classifier: dict[str, Any], methods: list[str]) -> 
             "metrics": pd.DataFrame(metric_rows), "classifier": classifier}  # fmt: skip
 
 
+def quality_lines(result: dict[str, Any]) -> list[str]:
+    """The image-quality (FD to the ideal outputs) and Attribute Dependency table, in Markdown."""
+    quality, frame = result.get("quality"), result["frame"]
+    if quality is None or not len(quality):
+        return ["", "(No image-quality table: the generator has no known scenes at this ψ.)"]
+    fd = quality.pivot_table(index="method", columns="edits", values="fd", sort=False)
+    au = frame[frame["task"] == "au"].groupby("method", sort=False)[["mean_ad", "max_ad"]].mean()
+    lines = ["", "### Image quality (FD to the ideal outputs) and Attribute Dependency", "",
+             "FD: Fréchet distance of the analyzer's pooled features between a method's outputs and the renders "
+             "of each source's true identity with the edit's target AUs (lower is better); \"unedited source\" "
+             "is what leaving the face alone scores. AD (AU edits): the other AUs' |change| in units of their "
+             "spread over the sources, mean and max over them, averaged over edits (lower is better).", "",
+             "| method | FD, AU edits | FD, emotion edits | mean-AD | max-AD |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for method, r in fd.iterrows():
+        ad = au.loc[method] if method in au.index else {"mean_ad": math.nan, "max_ad": math.nan}
+        lines.append(f"| {method} | {r.get('au', math.nan):.4f} | {r.get('emotion', math.nan):.4f} | "
+                     f"{ad['mean_ad']:.3f} | {ad['max_ad']:.3f} |")  # fmt: skip
+    return lines
+
+
 def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str, Any]) -> str:
     emotions = _emotions()
     lines = [SECTION, "",
@@ -289,7 +358,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
              f"{header['load_start']:.1f} at the start and {header['load_end']:.1f} at the end "
              f"(other training jobs running). Wall time of the run: {header['wall_min']:.1f} min.",
              "",
-             f"**N = {args.n} faces** of the bundled generator `synthfacs128` (seeds 0–{args.n - 1}, ψ = 0.7), the "
+             f"**N = {args.n} faces** of the bundled generator `synthfacs128` (seeds 0–{args.n - 1}, ψ = 1: true AUs and identity known), the "
              "same faces for every method, run through the stimuli pipeline's code (`aufx.stimuli.work`: "
              "128-px PNG sources, each edit written as a PNG and measured by the engine's metrics with the "
              "bundled analyzer). Baseline weights (from the checkpoints' metadata):",
@@ -334,6 +403,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
     for _, r in result["metrics"].iterrows():
         cells = " | ".join(_pm(r[m], r[f"{m}_ci"]) for m in METRICS)
         lines.append(f"| {r['method']} | {r['edits']} | {r['n']} | {cells} |")
+    lines += quality_lines(result)
     lines += ["", f"### Throughput (batch {args.batch}, {args.threads} thread(s), {args.repeats} timed calls after one warm-up)", "",
               "Images per wall second are deflated by the other jobs on the machine; images per CPU-second "
               "(process CPU time) measure the code. aufx edits start from latents (no inversion), baselines "
@@ -392,6 +462,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from tqdm import tqdm
 
     from aufx.edit.analyzer import analyze
+    from aufx.metrics import attribute_dependency
     from aufx.stimuli import work
 
     threads_before = torch.get_num_threads()
@@ -411,6 +482,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             face_ids = list(faces)
             sources = torch.cat([work._load_png(work_dir / "images" / f"{f}.png") for f in face_ids])
             source_aus = dict(zip(face_ids, analyze(model, sources).aus.double().numpy(), strict=True))
+            au_spread = np.stack(list(source_aus.values())).std(axis=0, ddof=1)
             classifier = fit_emotion_classifier(model, args.classifier_renders, args.classifier_seed, spec.image_size)
             rows = []
             from aufx.aus import AU_CODES, AU_INDEX
@@ -424,15 +496,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 else:
                     row["edit"] = unit["edit"]["emotion"]
                 record = work.run_stimulus(unit, work_dir)
+                row["ideal_aus"] = work.target_vector(unit["edit"], faces[unit["source_id"]]["aus"], None)
                 metrics = record["metrics"]
                 row.update({m: metrics.get(m, math.nan) for m in METRICS})
                 change = np.array([metrics.get(f"change_{c}", math.nan) for c in AU_CODES])
                 if unit["task"] == "au":
                     row["raised_change"] = float(change[AU_INDEX[row["edit"]]])
+                    before = source_aus[unit["source_id"]][None]
+                    ad = attribute_dependency(before, before + change[None], [row["edit"]], au_spread)
+                    row.update(mean_ad=float(ad["mean_ad"].iloc[0]), max_ad=float(ad["max_ad"].iloc[0]))
                 else:
                     edited_aus = source_aus[unit["source_id"]] + change
                     row["predicted"] = str(classifier["model"].predict(edited_aus[None])[0])
                 rows.append(row)
+            quality = image_quality(rows, plan, work_dir, model, spec.image_size)
             found = {unit["method"]["name"]: unit["method"] for unit in plan.stimuli}
             method_units = {name: found[name] for name in args.methods if name in found}
             print(f"timing throughput at batch {args.batch} ...", file=sys.stderr, flush=True)
@@ -442,7 +519,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         torch.set_num_threads(threads_before)
     result = tables(rows, classifier, args.methods)
-    result["throughput"] = speed
+    result["throughput"], result["quality"] = speed, quality
     args.out.mkdir(parents=True, exist_ok=True)
     result["frame"].to_csv(args.out / "edits.csv", index=False, float_format="%.6g")
     import torch as _torch

@@ -60,6 +60,14 @@ def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(ben
     assert list(result["throughput"]) == methods
     assert all(w > 0 and c > 0 for w, c, _ in result["throughput"].values())
 
+    # image quality against the ideal outputs (true identity + target AUs), and Attribute Dependency
+    quality = result["quality"]
+    assert sorted(quality["method"].unique()) == sorted([*methods, "unedited source"])
+    assert set(quality["edits"]) == {"au", "emotion"} and quality["fd"].map(math.isfinite).all()
+    assert (quality["fd"] >= 0).all()
+    au_rows = result["frame"][result["frame"]["task"] == "au"]
+    assert au_rows["mean_ad"].map(math.isfinite).all() and (au_rows["max_ad"] >= au_rows["mean_ad"]).all()
+
     # the classifier itself: fitted on renders, accuracy on held-out renders well above chance (1/8)
     classifier = result["classifier"]
     assert len(classifier["classes"]) == 8 and classifier["n_heldout"] >= 200
@@ -67,5 +75,6 @@ def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(ben
 
     section = results.read_text()
     assert section.count(bench.SECTION) == 1 and section.index("## Baselines\n") < section.index(bench.SECTION) < section.index("## Demo")
+    assert "FD to the ideal outputs" in section and "| unedited source |" in section
     assert "N = 4 faces" in section and "- ganimation: " in section and "critic steps" in section
     assert sheet.read_bytes()[:4] == b"\x89PNG" and (tmp_path / "out" / "edits.csv").is_file()
