@@ -71,7 +71,6 @@ from baselines.training import (
     GANTrainer,
     TrainSettings,
     critic_depth,
-    gradient_penalty,
     seeded,
     total_variation,
     train_adapter,
@@ -199,14 +198,9 @@ class CascadeEFGANTrainer(GANTrainer):
         c_tgt = desired_conditions(c_src, self.torch_rng)
         self._cache = (c_src, c_tgt)
         src, cond = self.D(x)
-        loss_real, loss_au = -src.mean(), F.mse_loss(cond, c_src)
         with torch.no_grad():
             images = self.G(x, c_src, c_tgt, return_steps=True)[0]
-        fakes = torch.cat(images)
-        loss_fake = self.D(fakes)[0].mean()
-        gp = gradient_penalty(self.D, x, images[-1], self.torch_rng)
-        total = loss_real + loss_fake + self.losses["au"] * loss_au + self.settings.lambda_gp * gp
-        return {"D/real": loss_real, "D/fake": loss_fake, "D/au": loss_au, "D/gp": gp, "D/total": total}
+        return self.critic_losses(x, src, "au", F.mse_loss(cond, c_src), torch.cat(images), gp_fake=images[-1])
 
     def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         x = batch.images

@@ -41,7 +41,6 @@ from baselines.training import (
     GANTrainer,
     TrainSettings,
     critic_depth,
-    gradient_penalty,
     seeded,
     total_variation,
 )  # fmt: skip
@@ -177,13 +176,9 @@ class GANimationTrainer(GANTrainer):
         desired = desired_conditions(real_c, self.torch_rng)
         self._cache = (real_c, desired)
         src, cond = self.D(x)
-        loss_real, loss_au = -src.mean(), F.mse_loss(cond, real_c)
         with torch.no_grad():
             fake = self.G.edit(x, desired)
-        loss_fake = self.D(fake)[0].mean()
-        gp = gradient_penalty(self.D, x, fake, self.torch_rng)
-        total = loss_real + loss_fake + self.losses["au"] * loss_au + self.settings.lambda_gp * gp
-        return {"D/real": loss_real, "D/fake": loss_fake, "D/au": loss_au, "D/gp": gp, "D/total": total}
+        return self.critic_losses(x, src, "au", F.mse_loss(cond, real_c), fake)
 
     def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         x = batch.images

@@ -45,7 +45,6 @@ from baselines.training import (
     GANTrainer,
     TrainSettings,
     critic_depth,
-    gradient_penalty,
     seeded,
     train_adapter,
 )
@@ -136,13 +135,9 @@ class StarGANTrainer(GANTrainer):
         org, trg, _, c_trg = self._labels(batch)
         self._cache = (org, trg, c_trg)
         src, cls = self.D(x)
-        loss_real, loss_cls = -src.mean(), F.cross_entropy(cls, org)
         with torch.no_grad():
             fake = self.G(x, c_trg)
-        loss_fake = self.D(fake)[0].mean()
-        gp = gradient_penalty(self.D, x, fake, self.torch_rng)
-        total = loss_real + loss_fake + self.losses["cls"] * loss_cls + self.settings.lambda_gp * gp
-        return {"D/real": loss_real, "D/fake": loss_fake, "D/cls": loss_cls, "D/gp": gp, "D/total": total}
+        return self.critic_losses(x, src, "cls", F.cross_entropy(cls, org), fake)
 
     def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         x = batch.images

@@ -141,6 +141,19 @@ class GANTrainer:
     def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def critic_losses(self, real: torch.Tensor, src_real: torch.Tensor, aux_name: str, aux_loss: torch.Tensor,
+                      fake: torch.Tensor, gp_fake: torch.Tensor | None = None) -> dict[str, torch.Tensor]:  # fmt: skip
+        """The WGAN-GP critic loss every trainer uses: ``−D(real) + D(fake) + λ_aux·aux + λ_gp·GP``.
+
+        ``src_real``: the critic's real/fake output on ``real``; ``aux_loss``: its auxiliary head's loss
+        on the real faces (weight ``self.losses[aux_name]``); the gradient penalty runs on lines
+        between ``real`` and ``gp_fake`` (default ``fake``). Returns the logged terms, ``D/total`` last.
+        """
+        loss_real, loss_fake = -src_real.mean(), self.D(fake)[0].mean()
+        gp = gradient_penalty(self.D, real, fake if gp_fake is None else gp_fake, self.torch_rng)
+        total = loss_real + loss_fake + self.losses[aux_name] * aux_loss + self.settings.lambda_gp * gp
+        return {"D/real": loss_real, "D/fake": loss_fake, f"D/{aux_name}": aux_loss, "D/gp": gp, "D/total": total}
+
     def train_step(self) -> dict[str, float]:
         batch = self.pool.batch(self.settings.batch, self.rng)
         d_losses = self.d_step(batch)
