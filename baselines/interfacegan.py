@@ -257,10 +257,8 @@ class InterFaceGAN(LatentPeer):
         bounds, config = Boundaries.load(path)
         if self._generator is not None and bounds.normals.shape[1] != self.generator.w_dim:
             raise CheckpointError(f"{path}: boundaries of w_dim {bounds.normals.shape[1]}, generator has {self.generator.w_dim}")
-        known = set(InterFaceGANConfig.__dataclass_fields__)
-        self.config = InterFaceGANConfig(**{k: v for k, v in config.items() if k in known})
+        self._loaded(InterFaceGANConfig, config, path, bundled=checkpoint is None)
         self.boundaries = bounds
-        self.weights_source = "bundled" if checkpoint is None else str(path)
         return self
 
     def _need(self) -> Boundaries:

@@ -25,6 +25,7 @@ import math
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -178,6 +179,13 @@ class LatentPeer(Baseline):
             self._generator = bundled_generator()
             self.image_size = self._generator.img_resolution
         return self._generator
+
+    def _loaded(self, config_class: type, stored: Mapping[str, Any], path: Path, bundled: bool) -> None:
+        """After a load: ``self.config`` from a file's stored settings (the fields ``config_class``
+        knows) and ``weights_source`` ("bundled" or the file)."""
+        known = set(config_class.__dataclass_fields__)
+        self.config = config_class(**{k: v for k, v in stored.items() if k in known})
+        self.weights_source = "bundled" if bundled else str(path)
 
     def _edit(self, images: torch.Tensor, target: Any) -> torch.Tensor:
         edit, min_change = as_au_edit(target, self.min_change)

@@ -303,10 +303,8 @@ class StyleSpace(LatentPeer):
         controls, config = StyleControls.load(path)
         if self._generator is not None and style_sizes(self.generator, controls.layers) != controls.sizes:
             raise CheckpointError(f"{path}: controls for layers of {controls.sizes} channels do not fit this generator")
-        known = set(StyleSpaceConfig.__dataclass_fields__)
-        self.config = StyleSpaceConfig(**{k: v for k, v in config.items() if k in known})
+        self._loaded(StyleSpaceConfig, config, path, bundled=checkpoint is None)
         self.controls = controls
-        self.weights_source = "bundled" if checkpoint is None else str(path)
         return self
 
     def _need(self) -> StyleControls:

@@ -6,10 +6,8 @@ import torch
 
 from aufx.aus import AU_CODES, AU_INDEX, emotion_targets
 from aufx.gan import Generator, GeneratorConfig
-from baselines import registry
 from baselines.checkpoints import CheckpointError
 from baselines.interfacegan import (
-    BUNDLED,
     Boundaries,
     InterFaceGAN,
     InterFaceGANConfig,
@@ -137,20 +135,3 @@ def test_adapter_inverts_images_given_without_latents(tiny_adapter):
     assert out.shape == (1, 3, 32, 32) and torch.isfinite(out).all()
     # an emotion name means its EMFACS prototype AUs at intensity 3 (same inversion, same result)
     torch.testing.assert_close(out, adapter.edit(big, AUEdit(emotion_targets("surprise"), relative=False)))
-
-
-@pytest.mark.skipif(not BUNDLED.is_file(), reason="no bundled boundaries")
-def test_registry_adapter_raises_au12_on_bundled_faces():
-    from aufx.edit.analyzer import analyze, load_analyzer
-    from aufx.edit.dataset import seed_latents
-
-    adapter = registry.get("interfacegan", load=True)
-    g = adapter.generator
-    with torch.no_grad():
-        w = g.mapping(seed_latents(g.z_dim, range(9000, 9004)))[:, 0]
-        faces = g.synthesis(w)
-    out = adapter.edit(faces, AUEdit({"AU12": 2.0}, source_ws=w))
-    assert out.shape == (4, 3, 128, 128) and adapter.weights_source == "bundled"
-    analyzer = load_analyzer("synthfacs")
-    rise = analyze(analyzer, out).aus[:, AU_INDEX["AU12"]] - analyze(analyzer, faces).aus[:, AU_INDEX["AU12"]]
-    assert float(rise.mean()) > 0.5
