@@ -149,8 +149,10 @@ def _method_unit(spec: Spec, method: Any) -> dict[str, Any]:
     return unit
 
 
+#: The latent-space peers: baselines that edit a face's latent in the spec's generator.
+LATENT_PEER_KINDS = ("interfacegan", "stylespace")
 #: Methods that edit a face through its latent (the faces' w is stored, or found by inversion).
-LATENT_KINDS = frozenset({"aufx", "gan-local-editing", "interfacegan", "stylespace"})
+LATENT_KINDS = frozenset({"aufx", "gan-local-editing", *LATENT_PEER_KINDS})
 
 
 def build_plan(spec: Spec) -> Plan:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from aufx.stimuli.plan import canonical, unit_key
+from aufx.stimuli.plan import LATENT_PEER_KINDS, canonical, unit_key
 
 STATE_DIR = ".aufx-stimuli"
 #: Keys a unit returns to the driver but does not write to its record (reported once per run):
@@ -185,7 +185,7 @@ def baseline(method: dict[str, Any], context: dict[str, Any], seed: int) -> Any:
                 return adapter.train()
             return adapter.load(None if weights == "bundled" else weights)
         # the latent-space peers edit the spec's generator, not the bundled one
-        latent_peer = {"generator": generator(context)} if kind in ("interfacegan", "stylespace") else {}
+        latent_peer = {"generator": generator(context)} if kind in LATENT_PEER_KINDS else {}
         adapter = registry.get(kind, **latent_peer)
         if weights == "random":
             return adapter
@@ -402,7 +402,7 @@ def _baseline_edit(
         return adapter.edit(source_png, emotion), f"emotion={emotion}"
     vector = target_vector(edit, src["aus"], tgt["aus"] if tgt else None)
     target = torch.from_numpy(vector).float()[None]
-    if kind in ("interfacegan", "stylespace"):  # from the stored latent and the face's known AUs
+    if kind in LATENT_PEER_KINDS:  # from the stored latent and the face's known AUs
         from baselines.latent_edit import AUEdit
 
         source_aus = torch.from_numpy(np.nan_to_num(src["aus"]).clip(0, 5)).float()[None]
