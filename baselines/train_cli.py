@@ -57,8 +57,8 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
         parser.add_argument("--until-converged", action="store_true",
                             help="validate at every checkpoint (held-out renders, baselines.validation) and stop "
-                                 "when ideal_l1 has not improved for --patience validations; --export then "
-                                 "writes the best validated generator")  # fmt: skip
+                                 "when no validation measure has improved for --patience validations; --export "
+                                 "then writes the best validated generator (lowest rank sum over the measures)")  # fmt: skip
         parser.add_argument("--patience", type=int, default=6, help="validations without improvement (with --until-converged)")
         parser.add_argument("--min-delta", type=float, default=0.01, help="relative improvement that counts")
         parser.add_argument("--val-faces", type=int, default=64, help="held-out faces of each validation")
@@ -103,7 +103,7 @@ def make_validator(args: argparse.Namespace, trainer: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     from baselines.checkpoints import read_torch_file
     from baselines.training import TrainSettings
-    from baselines.validation import read_history
+    from baselines.validation import HIGHER_IS_BETTER, read_history
 
     if args.budget_minutes < 0:
         raise ValueError(f"--budget-minutes must be >= 0, got {args.budget_minutes}")
@@ -131,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
     if args.export and validator is not None and validator.best_path.is_file():
         best = read_torch_file(validator.best_path)
         trainer.G.load_state_dict(best["G"])
-        print(f"exporting the best validated generator: step {best['step']}, ideal_l1 {best['ideal_l1']:.4f}")
+        measures = ", ".join(f"{m} {best[m]:.4f}" for m in HIGHER_IS_BETTER if m in best)
+        print(f"exporting the best validated generator: step {best['step']}, {measures}")
     if args.export:
         path = trainer.export(args.export, command=reproduce(args.method, round(trainer.elapsed / 60), args.threads), half=True)
         print(f"exported {path} (+ {path.with_suffix('.md').name})")

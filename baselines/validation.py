@@ -14,14 +14,17 @@ Measures (:func:`validate`, lower is better unless said):
 * ``emotion_accuracy`` (higher is better; emotion methods): the share of outputs the
   :mod:`baselines.emotion_classifier` reads as the requested class.
 
-:class:`Plateau` is the stopping rule: training has converged when the best ``ideal_l1`` has not
-improved by more than ``min_delta`` (relative) for ``patience`` validations in a row.
+:class:`Plateau` is the stopping rule: training has converged when *none* of the measures has
+improved its best by more than ``min_delta`` (relative) for ``patience`` validations in a row.
+``ideal_l1`` alone would not do: the unedited source scores well on it (the expression covers a
+small part of the face), so a generator that learns to do nothing would look converged and best.
+:func:`best_index` picks the checkpoint to keep: the lowest sum of its ranks over the measures.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,8 @@ from aufx.aus import AU_INDEX, EMOTION_PROTOTYPES, N_AUS, RAFD_EMOTIONS, RAFD_TO
 VALIDATION_SEED = 424_242
 #: Intensity of the prototype AUs of an emotion target (the stimuli pipeline's default).
 EMOTION_INTENSITY = 3.0
+#: The measures of :func:`validate`, each with whether higher is better.
+HIGHER_IS_BETTER = {"ideal_l1": False, "au_error": False, "emotion_accuracy": True}
 
 
 @dataclass
@@ -99,25 +104,56 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
     return result
 
 
+def validations_since_improvement(values: list[float], min_delta: float, higher_is_better: bool = False) -> int:
+    """How many of ``values`` (oldest first) came after the last one that beat the best before it
+    by more than ``min_delta`` × best (the first value counts as an improvement)."""
+    sign = -1.0 if higher_is_better else 1.0
+    best, since = float("inf"), 0
+    for value in values:
+        value = sign * value
+        if value < best - min_delta * abs(best) or best == float("inf"):
+            best, since = value, 0
+        else:
+            since += 1
+    return since
+
+
+def measures_of(history: list[dict[str, float]], measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER)) -> list[str]:
+    """The ``measures`` that every validation in ``history`` has."""
+    return [m for m in measures if history and all(m in h for h in history)]
+
+
 @dataclass
 class Plateau:
-    """Converged when the best ``measure`` (lower is better) has not improved by more than
-    ``min_delta`` × best for ``patience`` validations in a row."""
+    """Converged when none of ``measures`` (those the history has) has improved its best by more
+    than ``min_delta`` × best for ``patience`` validations in a row."""
 
     patience: int = 6
     min_delta: float = 0.01
-    measure: str = "ideal_l1"
+    measures: tuple[str, ...] = field(default=tuple(HIGHER_IS_BETTER))
 
     def converged(self, history: list[dict[str, float]]) -> bool:
         """Whether the validations in ``history`` (oldest first) meet the rule."""
-        values = [h[self.measure] for h in history if self.measure in h]
-        best, since = float("inf"), 0
-        for value in values:
-            if value < best * (1.0 - self.min_delta):
-                best, since = value, 0
-            else:
-                since += 1
-        return bool(values) and since >= self.patience
+        present = measures_of(history, self.measures)
+        return bool(present) and all(
+            validations_since_improvement([h[m] for h in history], self.min_delta, HIGHER_IS_BETTER[m]) >= self.patience
+            for m in present
+        )
+
+
+def best_index(history: list[dict[str, float]], measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER)) -> int:
+    """Index of the best validation in ``history``: the lowest sum of its ranks over the measures
+    every validation has (rank 1 = best of that measure; ties share a rank); a tie goes to the later one."""
+    from scipy.stats import rankdata
+
+    present = measures_of(history, measures)
+    if not present:
+        raise ValueError("best_index: the validations share no measure")
+    total = np.zeros(len(history))
+    for m in present:
+        values = np.array([h[m] for h in history], dtype=float)
+        total += rankdata(-values if HIGHER_IS_BETTER[m] else values)
+    return int(np.flatnonzero(total == total.min())[-1])
 
 
 def read_history(path: str | Path) -> list[dict[str, float]]:
@@ -133,7 +169,7 @@ class Validator:
 
     Called with the trainer (after a checkpoint, say); appends ``{"step", "elapsed_s", measures}`` to
     ``<state_dir>/val.jsonl``, writes the generator's state to ``<state_dir>/best_G.pt`` when
-    ``ideal_l1`` is the lowest so far, and returns whether :class:`Plateau` says training has
+    this validation is the best so far (:func:`best_index`), and returns whether :class:`Plateau` says training has
     converged. ``adapter`` is the method's :class:`baselines.base.Baseline` at the trainer's
     working size; the trainer's current weights are copied into it before each validation.
     """
@@ -155,7 +191,7 @@ class Validator:
         result = validate(self.adapter, self.vset, self.analyzer, self.classifier)
         line = {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1), **{k: round(v, 5) for k, v in result.items()}}
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        if all(result["ideal_l1"] < h.get("ideal_l1", float("inf")) for h in history):
+        if best_index([*history, line], self.plateau.measures) == len(history):
             tmp = self.best_path.with_name("best_G.pt.tmp")
             torch.save({"step": trainer.step, "G": trainer.G.state_dict(), **line}, tmp)
             tmp.replace(self.best_path)

@@ -104,7 +104,7 @@ def test_cli_trains_resumes_and_exports(tmp_path, capsys):
 
 
 def test_cli_until_converged_validates_at_checkpoints_and_exports_the_best(tmp_path, capsys):
-    from baselines.validation import read_history
+    from baselines.validation import best_index, read_history
 
     state = tmp_path / "state"
     args = ["train", "stargan", "--size", "16", "--conv-dim", "4", "--batch", "4", "--pool-faces", "12",
@@ -117,8 +117,8 @@ def test_cli_until_converged_validates_at_checkpoints_and_exports_the_best(tmp_p
     # a validation after every step's checkpoint; two without a 50 % gain end it at step 3
     assert [h["step"] for h in history] == [1, 2, 3] and "converged at step 3" in out
     assert {"ideal_l1", "au_error", "emotion_accuracy"} <= set(history[0])
-    best = min(history, key=lambda h: h["ideal_l1"])
-    assert f"best validated generator: step {best['step']}" in out
+    best = history[best_index(history)]
+    assert f"best validated generator: step {best['step']}, ideal_l1 {best['ideal_l1']:.4f}" in out
     assert main(args) == 0 and "converged already" in capsys.readouterr().out
     assert len(read_history(state / "val.jsonl")) == 3  # nothing trained or logged
 

@@ -2,7 +2,14 @@
 
 import torch
 
-from baselines.validation import Plateau, ValidationSet, emotion_aus, validate, validation_set
+from baselines.validation import (
+    Plateau,
+    ValidationSet,
+    best_index,
+    emotion_aus,
+    validate,
+    validation_set,
+)
 
 
 class Replay:
@@ -62,6 +69,32 @@ def test_plateau_waits_for_patience_validations_without_a_relative_improvement()
     assert not rule.converged(flat[:-1])
     assert not rule.converged(flat + [{"ideal_l1": 0.15}])  # a real improvement resets the count
     assert not rule.converged([])
+
+
+def test_plateau_needs_every_measure_to_stop_improving_not_just_ideal_l1():
+    # ideal_l1 flat from the third validation on while au_error keeps falling: the generator is
+    # still learning the expression, so this is not convergence (a rule on ideal_l1 alone said it was)
+    history = [{"ideal_l1": 0.05, "au_error": 1.0 - 0.1 * i} for i in range(8)]
+    assert Plateau(patience=3, min_delta=0.01, measures=("ideal_l1",)).converged(history)
+    assert not Plateau(patience=3, min_delta=0.01).converged(history)
+    history += [{"ideal_l1": 0.05, "au_error": 0.3}] * 3
+    assert Plateau(patience=3, min_delta=0.01).converged(history)
+    # emotion accuracy is higher-is-better: a rising accuracy keeps training going
+    rising = [{"ideal_l1": 0.05, "au_error": 0.5, "emotion_accuracy": 0.1 * i} for i in range(1, 6)]
+    assert not Plateau(patience=3, min_delta=0.01).converged(rising)
+
+
+def test_the_best_checkpoint_is_the_lowest_rank_sum_so_doing_nothing_does_not_win():
+    history = [
+        {"ideal_l1": 0.050, "au_error": 0.60},
+        {"ideal_l1": 0.015, "au_error": 1.10},  # the unedited source: best ideal_l1, worst au_error
+        {"ideal_l1": 0.040, "au_error": 0.50},
+    ]
+    assert min(range(3), key=lambda i: history[i]["ideal_l1"]) == 1  # the old rule's pick
+    assert best_index(history) == 2
+    assert best_index([{"ideal_l1": 0.1, "emotion_accuracy": 0.2}, {"ideal_l1": 0.1, "emotion_accuracy": 0.6}]) == 1
+    assert best_index([{"ideal_l1": 0.1}, {"ideal_l1": 0.1}]) == 1  # a tie goes to the later one
+    assert best_index([{"ideal_l1": 0.1}, {"ideal_l1": 0.2, "au_error": 0.1}]) == 0  # only shared measures count
 
 
 def test_a_validation_set_is_a_plain_dataclass_of_tensors():
