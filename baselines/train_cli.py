@@ -55,6 +55,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+        parser.add_argument("--n-critic", type=int, default=5, help="critic steps per generator step (the authors' 5)")
+        parser.add_argument("--lr-g", type=float, default=1e-4, help="generator learning rate (Adam)")
+        parser.add_argument("--lr-d", type=float, default=1e-4, help="critic learning rate (Adam)")
         parser.add_argument("--until-converged", action="store_true",
                             help="validate at every checkpoint (held-out renders, baselines.validation) and stop "
                                  "when no validation measure has improved for --patience validations; --export "
@@ -109,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--budget-minutes must be >= 0, got {args.budget_minutes}")
     trainer_cls = trainer_class(args.method)
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
-                             checkpoint_seconds=args.checkpoint_minutes * 60)  # fmt: skip
+                             checkpoint_seconds=args.checkpoint_minutes * 60, n_critic=args.n_critic,
+                             lr_g=args.lr_g, lr_d=args.lr_d)  # fmt: skip
+    if args.n_critic < 1 or args.lr_g <= 0 or args.lr_d <= 0:
+        raise ValueError(f"--n-critic must be >= 1 and the learning rates > 0, got {args.n_critic}, {args.lr_g}, {args.lr_d}")
     if args.data_dir:
         settings.data_dir = args.data_dir
     trainer = trainer_cls(build_config(args.method, args.size, args.conv_dim), state_dir=args.state_dir, settings=settings)

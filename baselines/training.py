@@ -13,7 +13,9 @@ Subclasses implement :meth:`GANTrainer.d_step` and :meth:`GANTrainer.g_step` on 
 :meth:`GANTrainer.config_for` (the config ``aufx train <method>`` builds).
 The critic is updated every step, the generator every ``n_critic`` steps (the authors' 5).
 Learning rates are constant (the authors' linear decay over the last epochs is left out: our
-budgets are fixed in CPU time, not epochs).
+budgets are fixed in CPU time, not epochs). A resumed run may change ``n_critic`` and the learning
+rates (the new settings win over the saved optimiser's); every change is kept in the state's
+``schedule`` (``[{"from_step", "n_critic", "lr_g", "lr_d"}, ...]``) and written on the model card.
 """
 
 from __future__ import annotations
@@ -114,6 +116,11 @@ class GANTrainer:
         self._pool = pool
         self.last_losses: dict[str, float] = {}
         self.converged = False
+        self.schedule: list[dict[str, float]] = [self._phase(0)]
+
+    def _phase(self, from_step: int) -> dict[str, float]:
+        s = self.settings
+        return {"from_step": from_step, "n_critic": s.n_critic, "lr_g": s.lr_g, "lr_d": s.lr_d}
 
     @classmethod
     def config_for(cls, image_size: int, conv_dim: int) -> Any:
@@ -229,7 +236,7 @@ class GANTrainer:
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "numpy_rng": json.dumps(self.rng.bit_generator.state), "torch_rng": self.torch_rng.get_state(),
-            "last_losses": json.dumps(self.last_losses),
+            "last_losses": json.dumps(self.last_losses), "schedule": json.dumps(self.schedule),
         }  # fmt: skip
         tmp = self.state_path.with_name("state.pt.tmp")
         torch.save(payload, tmp)
@@ -252,6 +259,13 @@ class GANTrainer:
         self.rng.bit_generator.state = json.loads(payload["numpy_rng"])
         self.torch_rng.set_state(payload["torch_rng"])
         self.last_losses = json.loads(payload["last_losses"])
+        saved_schedule = json.loads(payload.get("schedule", "[]")) or [_phase_of_old_state(payload)]
+        current = self._phase(self.step)
+        changed = any(saved_schedule[-1][k] != current[k] for k in ("n_critic", "lr_g", "lr_d"))
+        self.schedule = saved_schedule + [current] if changed else saved_schedule
+        for opt, lr in ((self.opt_g, self.settings.lr_g), (self.opt_d, self.settings.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr
         return True
 
     # ------------------------------------------------------------------ export
@@ -268,6 +282,7 @@ class GANTrainer:
             "train_seconds": round(self.elapsed, 1), "threads": torch.get_num_threads(),
             "settings": {k: v for k, v in asdict(self.settings).items() if k != "losses"},
             "loss_weights": self.losses, "last_losses": self.last_losses, "command": command, "notes": notes,
+            "schedule": self.schedule,
             "half": half,
             "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }  # fmt: skip
@@ -284,6 +299,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         f"{config['image_size']} px, seed {metadata['settings']['seed']}; see baselines/data.py)",
         f"- steps: {metadata['steps']} (critic updates; generator every {metadata['settings']['n_critic']}), "
         f"images seen: {metadata['images_seen']}",
+        *schedule_lines(metadata.get("schedule", []), metadata["steps"]),
         f"- training time: {metadata['train_seconds'] / 60:.1f} min (wall clock) on {metadata['threads']} thread(s)",
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
@@ -294,6 +310,25 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
     if metadata.get("notes"):
         lines += ["", metadata["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _phase_of_old_state(payload: dict) -> dict[str, float]:
+    """The one phase of a state saved before schedules were kept: its optimisers' learning rates
+    and the only ``n_critic`` such runs used (the default)."""
+    return {"from_step": 0, "n_critic": TrainSettings.n_critic,
+            "lr_g": payload["opt_g"]["param_groups"][0]["lr"], "lr_d": payload["opt_d"]["param_groups"][0]["lr"]}  # fmt: skip
+
+
+def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
+    """Model-card lines for a schedule with more than one phase (none for a single phase)."""
+    if len(schedule) < 2:
+        return []
+    ends = [phase["from_step"] for phase in schedule[1:]] + [steps]
+    return ["- schedule (changed on resuming):"] + [
+        f"  - steps {phase['from_step']}–{end}: generator every {phase['n_critic']} critic steps, "
+        f"lr G {phase['lr_g']:g}, lr D {phase['lr_d']:g}"
+        for phase, end in zip(schedule, ends, strict=True)
+    ]
 
 
 def load_trained_generator(adapter: Any, trainer: GANTrainer) -> None:

@@ -81,6 +81,26 @@ def test_resume_continues_exactly(tiny_pool_path, tmp_path):
         other.load_state()
 
 
+def test_a_resumed_run_may_change_the_schedule_and_the_card_records_it(tiny_pool_path, tmp_path):
+    pool = FacePool(tiny_pool_path)
+    first = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", settings=_settings(), pool=pool)
+    first.run(max_steps=2)
+    again = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", settings=_settings(), pool=pool)
+    assert again.load_state() and len(again.schedule) == 1  # same settings: one phase
+    faster = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", pool=pool,
+                               settings=_settings(n_critic=1, lr_g=3e-4))  # fmt: skip
+    assert faster.load_state()
+    assert [p["n_critic"] for p in faster.schedule] == [2, 1] and faster.schedule[1]["from_step"] == 2
+    assert faster.opt_g.param_groups[0]["lr"] == 3e-4  # the new rate wins over the saved optimiser's
+    updates = []
+    faster.opt_g.step = lambda *a, **k: updates.append(1)  # type: ignore[method-assign]
+    faster.run(max_steps=5)
+    assert len(updates) == 3  # a generator step at every critic step
+    card = faster.export(tmp_path / "g.pt").with_suffix(".md").read_text()
+    assert "steps 0–2: generator every 2 critic steps" in card and "steps 2–5: generator every 1" in card
+    assert "lr G 0.0003" in card
+
+
 def test_adapter_train_entry_point(tiny_pool_path, tmp_path, images16):
     adapter = StarGAN(CONFIGS["stargan"])
     trainer = adapter.train(state_dir=tmp_path / "s", settings=_settings(), pool=FacePool(tiny_pool_path, labelled_only=True),
@@ -101,6 +121,8 @@ def test_cli_trains_resumes_and_exports(tmp_path, capsys):
     assert stored["state_dict"]["main.0.weight"].dtype == torch.float16  # bundled files are half size
     assert "float16" in (tmp_path / "g.md").read_text()
     assert main(["train", "stargan", "--budget-minutes", "-1"]) == 2
+    assert main([*args, "--n-critic", "0"]) == 2
+    assert "--n-critic must be >= 1" in capsys.readouterr().err
 
 
 def test_cli_until_converged_validates_at_checkpoints_and_exports_the_best(tmp_path, capsys):
