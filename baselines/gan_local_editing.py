@@ -19,6 +19,16 @@ The method, as the authors' code (IVRL/GANLocalEditing: ``factor_catalog.py``,
 The seed paper (Sec. 4.2 and 5) describes Collins et al. as interpolating *activation maps*; the
 authors' code interpolates the style coefficients that scale them, which is what this adapter does.
 
+**AU and emotion targets** (ours; the method itself only copies a region from a reference, so
+that every method of a comparison can take the same targets): the edit's AUs name the regions
+(:data:`aufx.edit.au_parts.AU_GROUP`: brows, eyes, nose, mouth), and the reference is *retrieved*
+from a bank of ``bank_faces`` generated faces with known AUs (ψ = 1, seeds ``bank_seed``; true
+AUs of the distilled generator's latent map, :func:`baselines.latent_edit.scene_faces`): the one
+whose AUs of those regions are nearest (L1) to the wanted ones — the source's AUs with the target
+AUs set. All those regions are then transferred at once (per channel, ``q`` = the largest of the
+regions' ``q``). Targets are those of the latent-space peers (:class:`baselines.latent_edit.AUEdit`,
+an emotion name, an absolute AU vector).
+
 StyleGAN2 specifics (the authors worked on StyleGAN1, where a layer's style scales that layer's
 own output after AdaIN): in StyleGAN2 a layer's style modulates its *input* channels, i.e. the
 output channels of the previous layer (``b4.conv1``: the learned constant; ``torgb``: its block's
@@ -80,6 +90,9 @@ class GLEConfig:
     invert_steps: int = 300
     kmeans_max_iter: int = 100
     kmeans_n_init: int = 3
+    bank_faces: int = 4000
+    bank_seed: int = 777
+    min_change: float = 0.5
     regions: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REGIONS))
 
 
@@ -158,7 +171,8 @@ def part_template(size: int, n: int = 64, seed: int = 0) -> torch.Tensor:
 
 
 class GanLocalEditing(Baseline):
-    """GAN Local Editing adapter: ``edit(images, ReferenceRegion("mouth", reference_ws=...))``."""
+    """GAN Local Editing adapter: ``edit(images, ReferenceRegion("mouth", reference_ws=...))``, or an
+    AU / emotion target (``AUEdit``, ``"happy"``, an AU vector) with a retrieved reference (module doc)."""
 
     name = "gan-local-editing"
     description = "GAN Local Editing (Collins et al. 2020): style-coefficient transfer of a region from a reference"
@@ -296,9 +310,79 @@ class GanLocalEditing(Baseline):
         with torch.enable_grad():
             return project(g, x, config, progress=False).ws.detach()
 
+    def transfer_regions(self, target_ws: torch.Tensor, reference_ws: torch.Tensor, regions: Sequence[str]) -> torch.Tensor:
+        """Like :meth:`transfer` for several regions at once: per channel, ``q`` is the largest of theirs."""
+        weights = [self.q_weights(r) for r in regions]
+        if not weights:
+            raise BaselineError("transfer_regions needs at least one region")
+        q = {name: torch.stack([w[name] for w in weights]).amax(0) for name in weights[0]}
+        g = self.generator
+        with torch.no_grad(), interpolated_styles(g, g.synthesis.broadcast_ws(reference_ws), q):
+            return g.synthesis(g.synthesis.broadcast_ws(target_ws))
+
+    def reference_bank(self) -> tuple[torch.Tensor, np.ndarray]:
+        """(W ``[B, w_dim]``, true AUs ``[B, 16]``) of the bank faces (module doc); made once."""
+        if getattr(self, "_bank", None) is None:
+            from baselines.latent_edit import scene_faces
+
+            self._bank = scene_faces(self.generator, self.config.bank_faces, self.config.bank_seed)
+        return self._bank
+
+    def retrieve(self, source_aus: np.ndarray, change: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+        """Per face, (bank index of the reference, the regions to transfer) for AU changes
+        ``change`` ``[N, 16]`` where ``mask`` ``[N, 16]`` on faces with AUs ``source_aus`` ``[N, 16]``."""
+        from aufx.aus import AU_CODES, AU_MAX, AU_MIN
+        from aufx.edit.au_parts import AU_GROUP
+
+        _, bank_aus = self.reference_bank()
+        group = np.array([AU_GROUP[c] for c in AU_CODES])
+        wanted = np.clip(source_aus + change, AU_MIN, AU_MAX)
+        index, regions = np.zeros(len(wanted), dtype=np.int64), []
+        for i in range(len(wanted)):
+            names = [r for r in self.annotations if r in set(group[mask[i]])]
+            if not names:
+                raise BaselineError(f"face {i}: the edit names no AU of the regions {list(self.annotations)}")
+            columns = np.isin(group, names)
+            index[i] = int(np.abs(bank_aus[:, columns] - wanted[i, columns]).sum(1).argmin())
+            regions.append(names)
+        return index, regions
+
+    def edit_aus(self, source_ws: torch.Tensor, target: Any) -> torch.Tensor:
+        """Images ``[N, 3, R, R]`` of the faces ``source_ws`` (W or W+) edited to an AU or emotion
+        ``target`` (module doc) by transferring the edited AUs' regions from retrieved references.
+        The faces' current AUs are the target's ``source_aus``, else the bundled analyzer's reading
+        of the unedited faces."""
+        from baselines.latent_edit import as_au_edit, deltas
+
+        edit, min_change = as_au_edit(target, self.config.min_change)
+        g = self.generator
+        source_ws = g.synthesis.broadcast_ws(source_ws.float())
+        n = source_ws.shape[0]
+        if edit.source_aus is not None:
+            now = torch.as_tensor(edit.source_aus, dtype=torch.float32).reshape(-1, 16).expand(n, -1)
+        else:
+            from aufx.edit.analyzer import analyze, load_analyzer
+
+            with torch.no_grad():
+                now = analyze(load_analyzer("synthfacs"), g.synthesis(source_ws)).aus.float()
+        change, mask = deltas(edit, n, lambda: now, min_change)
+        index, regions = self.retrieve(now.double().numpy(), change.double().numpy(), mask.numpy())
+        bank_ws, _ = self.reference_bank()
+        out = torch.empty(n, 3, g.img_resolution, g.img_resolution)
+        for names in dict.fromkeys(tuple(r) for r in regions):
+            rows = [i for i, r in enumerate(regions) if tuple(r) == names]
+            out[rows] = self.transfer_regions(source_ws[rows], bank_ws[index[rows]], names)
+        return out
+
     def _edit(self, images: torch.Tensor, target: Any) -> torch.Tensor:
+        if isinstance(target, str) and target in self.annotations:
+            raise BaselineError(f"gan-local-editing: {target!r} is a region; pass ReferenceRegion({target!r}, "
+                                "reference_ws=...) to copy it from a reference, or an AU / emotion target")  # fmt: skip
         if not isinstance(target, ReferenceRegion):
-            raise BaselineError(f"gan-local-editing needs a ReferenceRegion target, got {type(target).__name__}")
+            from baselines.latent_edit import AUEdit
+
+            source_ws = target.source_ws if isinstance(target, AUEdit) and target.source_ws is not None else None
+            return self.edit_aus(self.invert(images) if source_ws is None else source_ws, target)
         source_ws = target.source_ws if target.source_ws is not None else self.invert(images)
         if target.reference_ws is not None:
             reference_ws = target.reference_ws

@@ -9,12 +9,13 @@ method on the same faces, through the stimuli pipeline's own code
 (:mod:`aufx.stimuli.work`: face units, ``run_stimulus`` — the edit, the PNG round trip and the
 engine's metrics of every stimulus):
 
-* **AU edits** (AU-conditioned methods: GANimation, Cascade EF-GAN, aufx's modes): each of
+* **AU edits** (every method but StarGAN; GAN Local Editing copies the AU's region from the bank
+  face nearest to the wanted AUs, :mod:`baselines.gan_local_editing`): each of
   ``--aus`` raised by ``--change`` (default +2) from the analyzer's estimate on the source face,
   clamped to 0..5, as an absolute target (the same target vector for every method). Reported: the
   analyzer's change of the raised AU (mean, 95 % CI, share of edits > 0). "Right direction" =
   the CI lies above 0.
-* **Emotion edits** (StarGAN by class; GANimation, Cascade EF-GAN and aufx by the EMFACS prototype
+* **Emotion edits** (StarGAN by class; the others by the EMFACS prototype
   AUs at intensity 3, the stimuli pipeline's mapping): every face to each of the seven expressive
   RaFD classes (neutral has no prototype AUs to set, so the stimuli pipeline does not offer it as
   an edit). A multinomial logistic regression on the analyzer's 16 AU estimates, fitted on
@@ -73,9 +74,11 @@ RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 DOCS_IMAGE = ROOT / "docs" / "img" / "baselines_comparison.png"
 DEFAULT_OUT = Path("~/.cache/aufx/bench_baselines").expanduser()
 DEFAULT_AUS = ("AU01", "AU04", "AU06", "AU12", "AU15", "AU20", "AU25", "AU26")
-DEFAULT_METHODS = ("stargan", "ganimation", "cascade-efgan", "interfacegan", "stylespace",
-                   "aufx-global-linear", "aufx-global-opt", "aufx-local-mux")  # fmt: skip
+DEFAULT_METHODS = ("stargan", "ganimation", "cascade-efgan", "gan-local-editing", "interfacegan", "stylespace",
+                   "aufx-global-linear", "aufx-global-opt", "aufx-local-mux", "aufx-local-opt")  # fmt: skip
 TRAINED = ("stargan", "ganimation", "cascade-efgan")
+#: Baselines that edit the stored latent of a generated face (no inversion), like aufx.
+LATENT_METHODS = ("interfacegan", "stylespace", "gan-local-editing")
 SHEET_AU, SHEET_EMOTION = "AU12", "happy"
 METRICS = ("target_change", "leakage", "outside_share", "identity_drift")
 
@@ -97,8 +100,8 @@ def method_table(name: str) -> dict[str, Any]:
         if not {"au", "emotion"} & set(SUPPORTS[name]):
             raise SystemExit(f"--methods: {name} takes neither AU nor emotion targets (it does: "
                              f"{', '.join(SUPPORTS[name])}); its throughput is in `python -m baselines.benchmark`")  # fmt: skip
-        return {"kind": name}
-    valid = [m for m in SUPPORTS if m not in ("aufx", "gan-local-editing")] + [f"aufx-{m}" for m in AUFX_MODES]
+        return {"kind": name, "weights": "bundled"}  # GAN Local Editing's catalog too (its spec default is "fit")
+    valid = [m for m in SUPPORTS if m != "aufx"] + [f"aufx-{m}" for m in AUFX_MODES]
     raise SystemExit(f"--methods: unknown method {name!r}; valid: {', '.join(valid)}")
 
 
@@ -184,7 +187,8 @@ def throughput(plan: Any, method_units: dict[str, dict], work_dir: Path, batch: 
         else:
             def fn(u=unit):
                 return work._baseline_edit(u, images, src, None)
-            what = f"emotion {SHEET_EMOTION} from images" if method["kind"] == "stargan" else f"{SHEET_AU} +2 from images"
+            source = "latents" if method["kind"] in LATENT_METHODS else "images"
+            what = f"emotion {SHEET_EMOTION} from images" if method["kind"] == "stargan" else f"{SHEET_AU} +2 from {source}"
         with torch.no_grad():
             wall, cpu = _time(fn, repeats)
         results[name] = (batch / wall, batch / cpu if cpu > 0 else math.nan, what)
@@ -379,8 +383,8 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
     clf = result["classifier"]
     lines += ["", "### Emotion edits: is the requested emotion recognised?", "",
               f"Every face edited to each of the {len(emotions)} expressive RaFD classes ({', '.join(emotions)}; "
-              f"neutral is not an edit the pipeline offers). StarGAN is given the class; GANimation, Cascade EF-GAN "
-              f"and aufx the EMFACS prototype AUs at intensity {args.intensity:g} on top of the source's estimated AUs. "
+              f"neutral is not an edit the pipeline offers). StarGAN is given the class; every other method "
+              f"the EMFACS prototype AUs at intensity {args.intensity:g} on top of the source's estimated AUs. "
               "Classifier: logistic regression (standardised analyzer AU estimates → 8 classes, neutral included) "
               f"fitted on {clf['n_fit']} SynthFACS renders with known labels (EMFACS prototype and neutral faces of "
               f"`sample_mixture_params(seed={args.classifier_seed})`), never on edits; its accuracy on {clf['n_heldout']} held-out "
@@ -406,8 +410,8 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
     lines += quality_lines(result)
     lines += ["", f"### Throughput (batch {args.batch}, {args.threads} thread(s), {args.repeats} timed calls after one warm-up)", "",
               "Images per wall second are deflated by the other jobs on the machine; images per CPU-second "
-              "(process CPU time) measure the code. aufx edits start from latents (no inversion), baselines "
-              "from images.", "",
+              "(process CPU time) measure the code. aufx, InterFaceGAN, StyleSpace and GAN Local Editing edit "
+              "the faces' stored latents (no inversion); StarGAN, GANimation and Cascade EF-GAN edit images.", "",
               "| method | edit timed | images/s (wall) | images per CPU-second |", "|---|---|---:|---:|"]  # fmt: skip
     for name, (wall, cpu, what) in result["throughput"].items():
         lines.append(f"| {name} | {what} | {wall:.1f} | {cpu:.1f} |")

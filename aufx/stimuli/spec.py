@@ -42,7 +42,7 @@ SUPPORTS: dict[str, tuple[str, ...]] = {
     "stargan": ("transfer", "emotion"),
     "ganimation": TASK_KINDS,
     "cascade-efgan": TASK_KINDS,
-    "gan-local-editing": ("transfer",),
+    "gan-local-editing": TASK_KINDS,  # au / emotion: regions of the AUs, reference retrieved from a bank
     "interfacegan": TASK_KINDS,
     "stylespace": TASK_KINDS,
 }

@@ -393,7 +393,7 @@ def _baseline_edit(
     method, edit, context = unit["method"], unit["edit"], unit["context"]
     adapter = baseline(method, context, unit["study_seed"])
     kind = method["kind"]
-    if kind == "gan-local-editing":
+    if kind == "gan-local-editing" and edit["kind"] == "transfer":
         region = method["params"]["region"]
         images = adapter.transfer(torch.from_numpy(src["w"]), torch.from_numpy(tgt["w"]), region)
         return images, f"region={region}"
@@ -402,7 +402,7 @@ def _baseline_edit(
         return adapter.edit(source_png, emotion), f"emotion={emotion}"
     vector = target_vector(edit, src["aus"], tgt["aus"] if tgt else None)
     target = torch.from_numpy(vector).float()[None]
-    if kind in LATENT_PEER_KINDS:  # from the stored latent and the face's known AUs
+    if kind in (*LATENT_PEER_KINDS, "gan-local-editing"):  # from the stored latent and the face's known AUs
         from baselines.latent_edit import AUEdit
 
         source_aus = torch.from_numpy(np.nan_to_num(src["aus"]).clip(0, 5)).float()[None]

@@ -117,3 +117,29 @@ def test_annotation_by_region_share(fitted):
     overlap[3, 0] = 1.0
     result = fitted._annotate(SimpleNamespace(part_overlap_=overlap))
     assert result == {"eyes": [0], "nose": [], "mouth": [1], "brows": []}
+
+
+def test_au_targets_transfer_the_edited_aus_regions_from_the_nearest_bank_face(fitted):
+    from aufx.aus import AU_INDEX
+    from baselines.base import BaselineError
+    from baselines.latent_edit import AUEdit
+
+    bank_ws = fitted.sample_ws(4, 5)[:, 0]
+    bank_aus = np.zeros((4, 16))
+    bank_aus[1, AU_INDEX["AU12"]], bank_aus[2, AU_INDEX["AU12"]] = 3.0, 4.9
+    bank_aus[3, AU_INDEX["AU05"]] = 3.0
+    fitted._bank = (bank_ws, bank_aus)
+    change, mask = np.zeros((2, 16)), np.zeros((2, 16), dtype=bool)
+    change[0, AU_INDEX["AU12"]], change[1, AU_INDEX["AU05"]] = 3.0, 3.0
+    mask[0, AU_INDEX["AU12"]] = mask[1, AU_INDEX["AU05"]] = True
+    index, regions = fitted.retrieve(np.zeros((2, 16)), change, mask)
+    assert index.tolist() == [1, 3] and regions == [["mouth"], ["eyes"]]  # AU12 is a mouth AU, AU05 an eye AU
+
+    source = fitted.sample_ws(2, 6)[:, 0]
+    target = AUEdit({"AU12": 3.0}, relative=False, source_ws=source, source_aus=torch.zeros(2, 16))
+    out = fitted.edit(torch.zeros(2, 3, 16, 16), target)
+    torch.testing.assert_close(out, fitted.transfer(source, bank_ws[[1, 1]], "mouth").clamp(-1, 1))
+    both = fitted.transfer_regions(source, bank_ws[[1, 1]], ["mouth", "eyes"])
+    assert not torch.allclose(both, out)  # the eyes' channels come from the reference as well
+    with pytest.raises(BaselineError, match="names no AU of the regions"):  # brows are not annotated here
+        fitted.edit(torch.zeros(2, 3, 16, 16), AUEdit({"AU01": 3.0}, relative=False, source_ws=source, source_aus=torch.zeros(2, 16)))
