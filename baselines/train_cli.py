@@ -65,6 +65,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--patience", type=int, default=6, help="validations without improvement (with --until-converged)")
         parser.add_argument("--min-delta", type=float, default=0.01, help="relative improvement that counts")
         parser.add_argument("--val-faces", type=int, default=64, help="held-out faces of each validation")
+        parser.add_argument("--validate-every", type=int, default=None,
+                            help="validate every this many steps (default: at every checkpoint); a step count "
+                                 "keeps the stopping rule independent of the machine's speed")  # fmt: skip
         parser.set_defaults(handler=run, method=method)
 
 
@@ -129,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
         with stop_requested_on_signals() as stop:
             trainer.run(max_steps=args.max_steps, budget_seconds=args.budget_minutes * 60, progress=True,
-                        stop=stop.__bool__, validate=validator)  # fmt: skip
+                        stop=stop.__bool__, validate=validator, validate_every=args.validate_every)  # fmt: skip
         if stop:
             print(f"stopped by signal {stop.signal}; state written")
         if trainer.converged:

@@ -187,14 +187,18 @@ class GANTrainer:
         progress: bool = False,
         stop: Callable[[], bool] | None = None,
         validate: Callable[[GANTrainer], bool] | None = None,
+        validate_every: int | None = None,
     ) -> GANTrainer:
         """Train until ``max_steps`` total steps or ``budget_seconds`` of this call, checkpointing as it goes.
 
         ``stop`` is polled before every step; when it returns True the run ends and checkpoints.
         ``validate`` (e.g. a :class:`baselines.validation.Validator`) is called after every
-        checkpoint; when it returns True training has converged: ``self.converged`` is set and the
-        run ends.
+        checkpoint, or, with ``validate_every``, after every ``validate_every``-th step (with a
+        checkpoint first), so that the validations do not depend on the machine's speed; when it
+        returns True training has converged: ``self.converged`` is set and the run ends.
         """
+        if validate_every is not None and validate_every < 1:
+            raise ValueError(f"validate_every must be >= 1, got {validate_every}")
         if max_steps is None and budget_seconds is None:
             raise ValueError("give max_steps or budget_seconds")
         if self.settings.threads:
@@ -214,9 +218,10 @@ class GANTrainer:
                 self._log(losses)
                 if progress:
                     print(f"{self.method} step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in losses.items()), flush=True)
-            if time.monotonic() - last_ckpt >= self.settings.checkpoint_seconds:
+            validation_due = validate is not None and validate_every is not None and self.step % validate_every == 0
+            if validation_due or time.monotonic() - last_ckpt >= self.settings.checkpoint_seconds:
                 self.save_state()
-                if validate is not None and validate(self):
+                if validate is not None and (validation_due or validate_every is None) and validate(self):
                     self.converged = True
                     break
                 last_ckpt = time.monotonic()

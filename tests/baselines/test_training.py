@@ -101,6 +101,22 @@ def test_a_resumed_run_may_change_the_schedule_and_the_card_records_it(tiny_pool
     assert "lr G 0.0003" in card
 
 
+def test_validation_every_k_steps_does_not_depend_on_the_clock(tiny_pool_path, tmp_path):
+    trainer = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", pool=FacePool(tiny_pool_path),
+                                settings=_settings(checkpoint_seconds=1e9))  # fmt: skip
+    seen = []
+
+    def validate(t):  # type: ignore[no-untyped-def]
+        seen.append(t.step)
+        assert (tmp_path / "s" / "state.pt").is_file()  # a checkpoint comes first
+        return t.step >= 4
+
+    trainer.run(max_steps=7, validate=validate, validate_every=2)
+    assert seen == [2, 4] and trainer.converged and trainer.step == 4
+    with pytest.raises(ValueError, match="validate_every must be >= 1"):
+        trainer.run(max_steps=8, validate=validate, validate_every=0)
+
+
 def test_adapter_train_entry_point(tiny_pool_path, tmp_path, images16):
     adapter = StarGAN(CONFIGS["stargan"])
     trainer = adapter.train(state_dir=tmp_path / "s", settings=_settings(), pool=FacePool(tiny_pool_path, labelled_only=True),
