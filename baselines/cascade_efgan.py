@@ -256,6 +256,10 @@ class CascadeEFGAN(Baseline):
         #: The trained critic; its AU head estimates source AUs when the caller gives none.
         self.critic: PatchCritic | None = None
 
+    def with_source_aus(self, aus: torch.Tensor, source_aus: torch.Tensor) -> CascadeTarget:
+        """The target ``aus`` ``[N, 16]`` for faces whose AUs ``[N, 16]`` are known (validation's hook)."""
+        return CascadeTarget(aus, source_aus)
+
     def estimate_aus(self, images: torch.Tensor) -> torch.Tensor:
         """Source AU intensities ``[N, 16]`` (0–5) from the critic's AU head, at working size."""
         if self.critic is None:

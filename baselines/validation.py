@@ -44,12 +44,14 @@ HIGHER_IS_BETTER = {"ideal_l1": False, "au_error": False, "emotion_accuracy": Tr
 @dataclass
 class ValidationSet:
     """``images`` and ``ideal`` ``[N, 3, S, S]`` in [-1, 1]; ``target_aus`` ``[N, 16]``;
-    ``labels`` ``[N]`` RaFD class indices of the emotion targets (``-1`` for AU-vector sets)."""
+    ``labels`` ``[N]`` RaFD class indices of the emotion targets (``-1`` for AU-vector sets);
+    ``source_aus`` ``[N, 16]`` the sources' true AUs (for methods that take them, Cascade EF-GAN)."""
 
     images: torch.Tensor
     ideal: torch.Tensor
     target_aus: torch.Tensor
     labels: torch.Tensor
+    source_aus: torch.Tensor | None = None
 
 
 def emotion_aus(label: int, intensity: float = EMOTION_INTENSITY) -> np.ndarray:
@@ -76,7 +78,8 @@ def validation_set(size: int, n: int = 64, emotion: bool = False, seed: int = VA
         target = sample_params(n, seed=seed + 1).aus[rng.permutation(n)]
     images = render(sources.aus, sources.identity, size=size, with_parts=False).images
     ideal = render(target, sources.identity, size=size, with_parts=False).images
-    return ValidationSet(images, ideal, torch.as_tensor(target, dtype=torch.float32), torch.as_tensor(labels))
+    return ValidationSet(images, ideal, torch.as_tensor(target, dtype=torch.float32), torch.as_tensor(labels),
+                         torch.as_tensor(sources.aus, dtype=torch.float32))  # fmt: skip
 
 
 @torch.no_grad()
@@ -89,6 +92,8 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
     for start in range(0, vset.images.shape[0], batch):
         images = vset.images[start : start + batch]
         target = vset.labels[start : start + batch] if emotion else vset.target_aus[start : start + batch]
+        if vset.source_aus is not None and hasattr(adapter, "with_source_aus"):
+            target = adapter.with_source_aus(target, vset.source_aus[start : start + batch])
         outputs.append(adapter.edit(images, target).clamp(-1, 1))
     out = torch.cat(outputs)
     result = {"ideal_l1": float((out - vset.ideal).abs().mean())}

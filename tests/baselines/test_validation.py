@@ -136,3 +136,28 @@ def test_validator_logs_every_validation_keeps_the_best_generator_and_stops_on_a
     assert stops == [False, False, False, True, True]  # no gain after step 200 for two validations
     best = torch.load(tmp_path / "state" / "best_G.pt")
     assert best["step"] == 200 and abs(float(best["G"]["a"]) - 0.6) < 1e-6
+
+
+def test_methods_that_take_source_aus_get_the_true_ones():
+    vset = validation_set(size=16, n=3)
+    assert vset.source_aus is not None and vset.source_aus.shape == (3, 16)
+    assert not torch.equal(vset.source_aus, vset.target_aus)
+    given = []
+
+    class TakesSources(Replay):
+        def with_source_aus(self, aus, source_aus):  # type: ignore[no-untyped-def]
+            given.append(source_aus)
+            return aus
+
+    validate(TakesSources(vset.images), vset, batch=2)
+    assert torch.equal(torch.cat(given), vset.source_aus)  # every batch, in order
+
+
+def test_cascade_efgan_validates_with_the_sources_aus_instead_of_refusing():
+    from baselines.cascade_efgan import CascadeEFGAN, CascadeEFGANConfig
+
+    adapter = CascadeEFGAN(CascadeEFGANConfig(image_size=16, conv_dim=4, repeat_num=1, local_size=8, fusion_dim=4,
+                                              steps=2, d_conv_dim=4, d_repeat_num=3))  # fmt: skip
+    adapter.weights_source = "test"  # no "random weights" warning
+    result = validate(adapter, validation_set(size=16, n=3), batch=2)
+    assert 0 < result["ideal_l1"] < 2
