@@ -1,0 +1,183 @@
+"""Validation curves of the baselines trained with ``aufx train <method> --until-converged``.
+
+    .venv/bin/python benchmarks/report_baseline_training.py                      # table to stdout
+    .venv/bin/python benchmarks/report_baseline_training.py --write-results --write-docs
+
+Reads ``<state-root>/<method><size>/val.jsonl`` (one line per validation, written by
+:class:`baselines.validation.Validator`) and ``state.pt``'s schedule, and reports for each method:
+every validation's ``ideal_l1``, ``au_error`` and emotion accuracy, the best checkpoint
+(:func:`baselines.validation.best_index`), and whether the stopping rule
+(:class:`baselines.validation.Plateau`, patience 6, 1 %) says it has converged. The reference row
+is the unedited source on the same held-out faces (what doing nothing scores). The figure
+(``docs/img/baseline_validation.png`` with ``--write-docs``) draws the three curves per method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from results_md import replace_section  # noqa: E402
+
+from baselines.validation import HIGHER_IS_BETTER, Plateau, best_index, read_history  # noqa: E402
+
+SECTION = "## Baselines at 128 px: trained until their validation stops improving (issue 17)"
+AFTER_SECTION = "## Issue 17 so far: latent-space peers, realism, baseline validation"
+RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
+DOCS_IMAGE = ROOT / "docs" / "img" / "baseline_validation.png"
+METHODS = ("stargan", "ganimation", "cascade-efgan")
+LABELS = {"ideal_l1": "ideal_l1 (lower)", "au_error": "au_error (lower)", "emotion_accuracy": "emotion accuracy (higher)"}
+
+
+def schedule_of(state_dir: Path) -> list[dict[str, float]]:
+    """The training schedule stored in ``state.pt`` (empty when there is none)."""
+    path = state_dir / "state.pt"
+    if not path.is_file():
+        return []
+    from baselines.checkpoints import read_torch_file
+
+    return json.loads(read_torch_file(path).get("schedule", "[]"))
+
+
+def unedited_reference(size: int, n: int, emotion: bool) -> dict[str, float]:
+    """What returning the source unchanged scores on the validation set (same faces as training's)."""
+    from aufx.edit.analyzer import load_analyzer
+    from baselines.validation import validate, validation_set
+
+    vset = validation_set(size, n=n, emotion=emotion)
+
+    class Unchanged:
+        def edit(self, images: Any, target: Any) -> Any:
+            return images
+
+    classifier = None
+    if emotion:
+        from baselines.emotion_classifier import fit_emotion_classifier
+
+        classifier = fit_emotion_classifier(load_analyzer("synthfacs"), seed=1000, size=size)["model"]
+    return validate(Unchanged(), vset, load_analyzer("synthfacs"), classifier)
+
+
+def summarise(method: str, history: list[dict[str, float]], plateau: Plateau) -> dict[str, Any]:
+    best = history[best_index(history)] if history else None
+    return {"method": method, "history": history, "best": best, "converged": plateau.converged(history)}
+
+
+def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, float]], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, measure in zip(axes, HIGHER_IS_BETTER, strict=True):
+        for i, run in enumerate(runs):
+            points = [(h["step"], h[measure]) for h in run["history"] if measure in h]
+            if not points:
+                continue
+            color = f"C{i}"
+            ax.plot(*zip(*points, strict=True), "-o", ms=3, color=color, label=run["method"])
+            if run["best"] is not None and measure in run["best"]:
+                ax.plot(run["best"]["step"], run["best"][measure], "*", ms=12, color=color)
+            for phase in run["schedule"][1:]:
+                ax.axvline(phase["from_step"], color=color, ls=":", lw=1)
+            ref = references.get(run["method"], {}).get(measure)
+            if ref is not None:
+                ax.axhline(ref, color=color, ls="--", lw=1)
+        ax.set_title(LABELS[measure])
+        ax.set_xlabel("critic step")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Held-out validation per checkpoint (★ best = lowest rank sum; dashed: the unedited source; "
+                 "dotted: schedule change)", fontsize=9)  # fmt: skip
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, float]], args: argparse.Namespace,
+             image: str) -> str:  # fmt: skip
+    lines = [SECTION, "",
+             f"`python benchmarks/report_baseline_training.py{' --write-results --write-docs' if args.write_docs else ''}`: "
+             f"every validation of each 128-px training ({args.val_faces} held-out faces, `val.jsonl` in "
+             f"`{args.state_root}/<method>{args.size}/`). Stopping rule: no measure improves its best by "
+             f"> {args.min_delta:.0%} for {args.patience} validations in a row; best checkpoint: lowest sum of "
+             "ranks over the measures. Figure: `" + image + "`.", ""]  # fmt: skip
+    lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | unedited source (ideal_l1 / au_error / acc.) | schedule |",
+              "|---|---:|---:|---|---:|---:|---:|---:|---|---|"]  # fmt: skip
+    for run in runs:
+        h, best, ref = run["history"], run["best"], references.get(run["method"], {})
+        if not h:
+            lines.append(f"| {run['method']} | 0 | — | not started | — | — | — | — | — | — |")
+            continue
+
+        def cell(m: str, row: dict[str, float] | None) -> str:
+            return f"{row[m]:.4f}" if row is not None and m in row else "—"
+
+        schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}" for p in run["schedule"]) or "—"
+        lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {'yes' if run['converged'] else 'no'} | "
+                     f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | "
+                     f"{' / '.join(cell(m, ref) for m in HIGHER_IS_BETTER if m in ref)} | {schedule} |")  # fmt: skip
+    for run in runs:
+        if not run["history"]:
+            continue
+        lines += ["", f"**{run['method']}**: step → " + ", ".join(
+            f"{h['step']}: " + " / ".join(f"{h[m]:.3f}" for m in HIGHER_IS_BETTER if m in h) for h in run["history"])
+            + f" ({' / '.join(m for m in HIGHER_IS_BETTER if m in run['history'][0])})"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--state-root", default="~/.cache/aufx/baselines", help="folder of the <method><size> state folders")
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--patience", type=int, default=6)
+    parser.add_argument("--min-delta", type=float, default=0.01)
+    parser.add_argument("--val-faces", type=int, default=64, help="held-out faces of the trainings' validations")
+    parser.add_argument("--no-reference", action="store_true", help="skip the unedited-source reference (about a minute)")
+    parser.add_argument("--write-results", action="store_true")
+    parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--results", type=Path, default=RESULTS_MD, help=argparse.SUPPRESS)
+    parser.add_argument("--docs-image", type=Path, default=DOCS_IMAGE, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=Path("~/.cache/aufx/baseline_validation.png").expanduser())
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    root = Path(args.state_root).expanduser()
+    plateau = Plateau(args.patience, args.min_delta)
+    runs = []
+    for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
+        state_dir = root / f"{method}{args.size}"
+        run = summarise(method, read_history(state_dir / "val.jsonl"), plateau)
+        run["schedule"] = schedule_of(state_dir)
+        runs.append(run)
+    references: dict[str, dict[str, float]] = {}
+    if not args.no_reference:
+        for emotion in (False, True):
+            ref = unedited_reference(args.size, args.val_faces, emotion)
+            for run in runs:
+                if run["history"] and ("emotion_accuracy" in run["history"][0]) == emotion:
+                    references[run["method"]] = ref
+    image = args.docs_image if args.write_docs else args.out
+    figure(runs, references, image)
+    shown = str(image.relative_to(ROOT)) if image.is_relative_to(ROOT) else str(image)
+    section = markdown(runs, references, args, shown)
+    print(section)
+    if args.write_results:
+        replace_section(args.results, SECTION, section, after=AFTER_SECTION)
+    return {"runs": runs, "references": references, "markdown": section, "image": image}
+
+
+if __name__ == "__main__":
+    main()

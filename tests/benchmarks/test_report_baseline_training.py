@@ -1,0 +1,30 @@
+"""benchmarks/report_baseline_training.py: the table, the figure and the RESULTS.md section from val.jsonl files."""
+
+from __future__ import annotations
+
+import json
+
+from tests.benchmarks.helpers import load_benchmark
+
+
+def test_report_reads_the_validation_logs_and_says_which_run_converged(tmp_path):
+    report = load_benchmark("report_baseline_training")
+    root = tmp_path / "states"
+    flat = [{"step": 100 * (i + 1), "elapsed_s": 60.0 * i, "ideal_l1": 0.05, "au_error": 0.7} for i in range(7)]
+    falling = [{"step": 100 * (i + 1), "elapsed_s": 60.0 * i, "ideal_l1": 0.3 - 0.02 * i, "au_error": 1.2 - 0.05 * i,
+                "emotion_accuracy": 0.1 + 0.01 * i} for i in range(4)]  # fmt: skip
+    for name, history in (("ganimation128", flat), ("stargan128", falling)):
+        (root / name).mkdir(parents=True)
+        (root / name / "val.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Measured results\n\n" + report.AFTER_SECTION + "\n\nX.\n\n## Generator engine\n\nG.\n")
+    out = report.main(["--state-root", str(root), "--no-reference", "--write-results", "--results", str(results),
+                       "--out", str(tmp_path / "curves.png")])  # fmt: skip
+    runs = {r["method"]: r for r in out["runs"]}
+    assert runs["ganimation"]["converged"] and not runs["stargan"]["converged"]  # flat for 6 validations vs still falling
+    assert runs["stargan"]["best"]["step"] == 400 and runs["ganimation"]["best"]["step"] == 700
+    assert runs["cascade-efgan"]["history"] == []
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    text = results.read_text()
+    assert text.index(report.AFTER_SECTION) < text.index(report.SECTION) < text.index("## Generator engine")
+    assert "| cascade-efgan | 0 | — | not started |" in text and "| ganimation | 7 | 700 | yes | 700 |" in text
