@@ -17,6 +17,13 @@ Per pair:
   realistic; 0 = as far out as the average reference face, −1 = one reference SD farther, and no
   bound either way (faces far outside the reference still differ and keep their order).
 
+Per image set (not per pair):
+
+- ``high_frequency_share`` / :func:`high_frequency_ratio`: the share of an image's spectral
+  energy above half the Nyquist frequency, and a set's mean share relative to a reference set's
+  (SynthFACS renders): ≈ 1 like the reference, > 1 noise or checkerboard artefacts, < 1 blur —
+  the contact sheet's "noise" read as a number.
+
 Functions take tensors; :func:`measure_edits` runs the analyzer and returns a tidy DataFrame
 (one row per pair). For real photographs pass :class:`aufx.real.analyzer.LandmarkAnalyzer`
 (``load_analyzer("landmarks")``, the ``real`` extra): part maps from dlib's 68 landmarks and
@@ -81,6 +88,29 @@ def outside_share(orig: torch.Tensor, edited: torch.Tensor, region: torch.Tensor
 def identity_drift(id_orig: torch.Tensor, id_edit: torch.Tensor) -> torch.Tensor:
     """1 − cosine similarity of identity embeddings [N, E] x2 -> [N] (0 = same identity)."""
     return 1.0 - torch.nn.functional.cosine_similarity(id_orig.float(), id_edit.float(), dim=1, eps=1e-12)
+
+
+def high_frequency_share(images: torch.Tensor, cutoff: float = 0.25) -> torch.Tensor:
+    """Share ``[N]`` of each image's spectral energy (mean over RGB, mean removed) at radial
+    frequencies above ``cutoff`` cycles/pixel (0.25 = half the Nyquist frequency).
+
+    images: ``[N, 3, H, W]`` in [-1, 1]. A period-2 checkerboard puts its energy at 0.5–0.71
+    cycles/pixel, white noise spreads it evenly, blur removes it.
+    """
+    if images.ndim != 4:
+        raise ValueError(f"images must be [N, C, H, W], got {list(images.shape)}")
+    x = images.double() - images.double().mean(dim=(-2, -1), keepdim=True)
+    power = torch.fft.fft2(x).abs().square().mean(dim=1)  # [N, H, W]
+    fy = torch.fft.fftfreq(x.shape[-2], dtype=torch.float64)
+    fx = torch.fft.fftfreq(x.shape[-1], dtype=torch.float64)
+    radius = (fy[:, None].square() + fx[None, :].square()).sqrt()
+    total = power.sum(dim=(-2, -1)).clamp_min(1e-20)
+    return (power * (radius > cutoff)).sum(dim=(-2, -1)) / total
+
+
+def high_frequency_ratio(images: torch.Tensor, reference: torch.Tensor, cutoff: float = 0.25) -> float:
+    """Mean :func:`high_frequency_share` of ``images`` over that of ``reference`` (both ``[N, 3, H, W]``)."""
+    return float(high_frequency_share(images, cutoff).mean() / high_frequency_share(reference, cutoff).mean())
 
 
 def realism_features(analyzer: Analyzer, images: torch.Tensor, analysis: Analysis | None = None) -> torch.Tensor:

@@ -12,7 +12,10 @@ Measures (:func:`validate`, lower is better unless said):
   of the face kept *and* no noise; the primary measure of the stopping rule;
 * ``au_error``: mean |analyzer AUs of the output − target AUs| over the 16 AUs (0–5 scale);
 * ``emotion_accuracy`` (higher is better; emotion methods): the share of outputs the
-  :mod:`baselines.emotion_classifier` reads as the requested class.
+  :mod:`baselines.emotion_classifier` reads as the requested class;
+* ``high_freq_ratio`` (reported, not in the stopping rule; 1 is best): the outputs' share of
+  spectral energy above half the Nyquist frequency over the ideal outputs'
+  (:func:`aufx.metrics.high_frequency_ratio`): > 1 noise or checkerboard, < 1 blur.
 
 :class:`Plateau` is the stopping rule: training has converged when *none* of the measures has
 improved its best by more than ``min_delta`` (relative) for ``patience`` validations in a row.
@@ -96,7 +99,9 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
             target = adapter.with_source_aus(target, vset.source_aus[start : start + batch])
         outputs.append(adapter.edit(images, target).clamp(-1, 1))
     out = torch.cat(outputs)
-    result = {"ideal_l1": float((out - vset.ideal).abs().mean())}
+    from aufx.metrics import high_frequency_ratio
+
+    result = {"ideal_l1": float((out - vset.ideal).abs().mean()), "high_freq_ratio": high_frequency_ratio(out, vset.ideal)}
     if analyzer is not None:
         from aufx.edit.analyzer import analyze
 

@@ -204,7 +204,7 @@ def image_quality(rows: list[dict], plan: Any, work_dir: Path, analyzer: Any, si
 
     from aufx.edit.dataset import seed_latents
     from aufx.gan.quality import feature_fd
-    from aufx.metrics import realism_features
+    from aufx.metrics import high_frequency_ratio, realism_features
     from aufx.stimuli import work
     from aufx.synthfacs import render
     from aufx.synthfacs.latent import true_scenes
@@ -226,14 +226,16 @@ def image_quality(rows: list[dict], plan: Any, work_dir: Path, analyzer: Any, si
     table = []
     for task, cell in frame.groupby("task"):
         first = cell.drop_duplicates(["source_id", "edit"])
-        ideal = render(np.stack(first["ideal_aus"].to_list()), np.stack([identity[f] for f in first["source_id"]]),
-                       size=size, with_parts=False).images  # fmt: skip
-        ideal = features(list(ideal[:, None]))
-        sources = features([work._load_png(work_dir / "images" / f"{f}.png") for f in first["source_id"]])
-        table.append({"method": "unedited source", "edits": task, "fd": feature_fd(sources, ideal), "n": len(first)})
+        ideal_images = render(np.stack(first["ideal_aus"].to_list()), np.stack([identity[f] for f in first["source_id"]]),
+                              size=size, with_parts=False).images  # fmt: skip
+        ideal = features(list(ideal_images[:, None]))
+        source_images = [work._load_png(work_dir / "images" / f"{f}.png") for f in first["source_id"]]
+        table.append({"method": "unedited source", "edits": task, "fd": feature_fd(features(source_images), ideal),
+                      "hf": high_frequency_ratio(torch.cat(source_images), ideal_images), "n": len(first)})  # fmt: skip
         for method, group in cell.groupby("method", sort=False):
-            out = features([work._load_png(work_dir / "images" / f"{s}.png") for s in group["stimulus_id"]])
-            table.append({"method": method, "edits": task, "fd": feature_fd(out, ideal), "n": len(group)})
+            images = [work._load_png(work_dir / "images" / f"{s}.png") for s in group["stimulus_id"]]
+            table.append({"method": method, "edits": task, "fd": feature_fd(features(images), ideal),
+                          "hf": high_frequency_ratio(torch.cat(images), ideal_images), "n": len(group)})  # fmt: skip
     return pd.DataFrame(table)
 
 
@@ -340,16 +342,22 @@ def quality_lines(result: dict[str, Any]) -> list[str]:
     if quality is None or not len(quality):
         return ["", "(No image-quality table: the generator has no known scenes at this ψ.)"]
     fd = quality.pivot_table(index="method", columns="edits", values="fd", sort=False)
+    hf = quality.pivot_table(index="method", columns="edits", values="hf", sort=False)
     au = frame[frame["task"] == "au"].groupby("method", sort=False)[["mean_ad", "max_ad"]].mean()
-    lines = ["", "### Image quality (FD to the ideal outputs) and Attribute Dependency", "",
+    lines = ["", "### Image quality (FD to the ideal outputs, high-frequency energy) and Attribute Dependency", "",
              "FD: Fréchet distance of the analyzer's pooled features between a method's outputs and the renders "
              "of each source's true identity with the edit's target AUs (lower is better); \"unedited source\" "
-             "is what leaving the face alone scores. AD (AU edits): the other AUs' |change| in units of their "
-             "spread over the sources, mean and max over them, averaged over edits (lower is better).", "",
-             "| method | FD, AU edits | FD, emotion edits | mean-AD | max-AD |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+             "is what leaving the face alone scores. HF: the outputs' share of spectral energy above half the "
+             "Nyquist frequency over the ideal renders' (`aufx.metrics.high_frequency_ratio`; 1 = as sharp as "
+             "the renders, > 1 noise or checkerboard, < 1 blur). AD (AU edits): the other AUs' |change| in units "
+             "of their spread over the sources, mean and max over them, averaged over edits (lower is better).", "",
+             "| method | FD, AU edits | FD, emotion edits | HF, AU edits | HF, emotion edits | mean-AD | max-AD |",
+             "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for method, r in fd.iterrows():
         ad = au.loc[method] if method in au.index else {"mean_ad": math.nan, "max_ad": math.nan}
+        h = hf.loc[method]
         lines.append(f"| {method} | {r.get('au', math.nan):.4f} | {r.get('emotion', math.nan):.4f} | "
+                     f"{h.get('au', math.nan):.2f} | {h.get('emotion', math.nan):.2f} | "
                      f"{ad['mean_ad']:.3f} | {ad['max_ad']:.3f} |")  # fmt: skip
     return lines
 

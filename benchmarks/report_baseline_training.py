@@ -33,7 +33,9 @@ AFTER_SECTION = "## Issue 17 so far: latent-space peers, realism, baseline valid
 RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 DOCS_IMAGE = ROOT / "docs" / "img" / "baseline_validation.png"
 METHODS = ("stargan", "ganimation", "cascade-efgan")
-LABELS = {"ideal_l1": "ideal_l1 (lower)", "au_error": "au_error (lower)", "emotion_accuracy": "emotion accuracy (higher)"}
+LABELS = {"ideal_l1": "ideal_l1 (lower)", "au_error": "au_error (lower)", "emotion_accuracy": "emotion accuracy (higher)",
+          "high_freq_ratio": "high-frequency energy / ideal's (1 best)"}
+PANELS = (*HIGHER_IS_BETTER, "high_freq_ratio")
 
 
 def schedule_of(state_dir: Path) -> list[dict[str, float]]:
@@ -76,8 +78,8 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, float]], 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for ax, measure in zip(axes, HIGHER_IS_BETTER, strict=True):
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(17, 3.6))
+    for ax, measure in zip(axes, PANELS, strict=True):
         for i, run in enumerate(runs):
             points = [(h["step"], h[measure]) for h in run["history"] if measure in h]
             if not points:
@@ -111,12 +113,12 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, float]]
              f"`{args.state_root}/<method>{args.size}/`). Stopping rule: no measure improves its best by "
              f"> {args.min_delta:.0%} for {args.patience} validations in a row; best checkpoint: lowest sum of "
              "ranks over the measures. Figure: `" + image + "`.", ""]  # fmt: skip
-    lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | unedited source (ideal_l1 / au_error / acc.) | schedule |",
-              "|---|---:|---:|---|---:|---:|---:|---:|---|---|"]  # fmt: skip
+    lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | best HF ratio | unedited source (ideal_l1 / au_error / acc.) | schedule |",
+              "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|"]  # fmt: skip
     for run in runs:
         h, best, ref = run["history"], run["best"], references.get(run["method"], {})
         if not h:
-            lines.append(f"| {run['method']} | 0 | — | not started | — | — | — | — | — | — |")
+            lines.append(f"| {run['method']} | 0 | — | not started | — | — | — | — | — | — | — |")
             continue
 
         def cell(m: str, row: dict[str, float] | None) -> str:
@@ -124,7 +126,7 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, float]]
 
         schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}" for p in run["schedule"]) or "—"
         lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {'yes' if run['converged'] else 'no'} | "
-                     f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | "
+                     f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | {cell('high_freq_ratio', best)} | "
                      f"{' / '.join(cell(m, ref) for m in HIGHER_IS_BETTER if m in ref)} | {schedule} |")  # fmt: skip
     for run in runs:
         if not run["history"]:

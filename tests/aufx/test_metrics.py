@@ -161,3 +161,27 @@ def test_au_parts_table_matches_synthfacs_ground_truth():
         region = region_mask(base.parts, code) | region_mask(edited.parts, code)
         share = outside_share(base.images, edited.images, region)
         assert share.mean() < 0.2, (code, AU_PARTS[code], share)
+
+
+def test_high_frequency_ratio_reads_noise_and_checkerboards_high_and_blur_low():
+    from aufx.metrics import high_frequency_ratio, high_frequency_share
+
+    faces = render(*_params(8), size=64, with_parts=False).images
+    assert abs(high_frequency_ratio(faces, faces) - 1.0) < 1e-9
+    checker = torch.ones(64, 64)
+    checker[::2] *= -1
+    checker[:, ::2] *= -1
+    boxed = faces + 0.1 * checker  # a period-2 pattern, as a transposed convolution leaves it
+    noisy = faces + 0.15 * torch.randn(faces.shape, generator=torch.Generator().manual_seed(0))
+    blurred = torch.nn.functional.avg_pool2d(faces, 3, stride=1, padding=1, count_include_pad=False)
+    assert high_frequency_ratio(boxed, faces) > 2 and high_frequency_ratio(noisy, faces) > 2
+    assert high_frequency_ratio(blurred, faces) < 0.7
+    shares = high_frequency_share(torch.stack([checker.expand(3, -1, -1), torch.zeros(3, 64, 64) + 0.5]))
+    assert shares[0] > 0.99 and shares[1] == 0  # all of the checkerboard is high; a flat image has none
+    with pytest.raises(ValueError, match=r"\[N, C, H, W\]"):
+        high_frequency_share(faces[0])
+
+
+def _params(n: int):  # type: ignore[no-untyped-def]
+    params = sample_params(n, seed=3)
+    return params.aus, params.identity
