@@ -29,11 +29,20 @@ TRAINERS: dict[str, str] = {
 METHODS = tuple(TRAINERS)
 
 
-def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2) -> str:
-    """The command that trains ``method`` for ``minutes`` of training time in all (one call, or
-    several calls whose budgets add up, as a resumed run does)."""
-    return (f"aufx train {method} --budget-minutes {minutes:g} --threads {threads} --seed 0 "
-            f"--export baselines/weights/{method}.pt")  # fmt: skip
+def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, size: int = 64, conv_dim: int = 32,
+              schedule: list[dict] | None = None, final_step: int | None = None) -> str:  # fmt: skip
+    """The command(s) that train ``method`` as it was trained: one ``aufx train`` call for
+    ``minutes`` of training time, or, for a schedule of several phases (changed on resuming), one call
+    per phase ending at its last step (``--max-steps``; the last phase ends at ``final_step``), joined by ``&&``."""
+    base = f"aufx train {method}" + (f" --size {size} --conv-dim {conv_dim}" if (size, conv_dim) != (64, 32) else "")
+    export = f"--threads {threads} --seed 0 --export baselines/weights/{method}.pt"
+    if not schedule or len(schedule) < 2:
+        return f"{base} --budget-minutes {minutes:g} {export}"
+    ends = [phase["from_step"] for phase in schedule[1:]] + [final_step]
+    calls = [f"{base} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g} "
+             f"--budget-minutes 100000 --max-steps {end} --threads {threads} --seed 0"
+             for phase, end in zip(schedule, ends, strict=True)]  # fmt: skip
+    return " && ".join(calls[:-1] + [calls[-1].replace(f"--threads {threads} --seed 0", export)])
 
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +56,7 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--budget-minutes", type=float, default=BUDGET_MINUTES, help="wall-clock budget of this call (0: export only)")
         parser.add_argument("--max-steps", type=int, default=None, help="stop at this many critic steps in all")
         parser.add_argument("--export", default=None, help="write the trained weights (+ model card .md) here")
+        parser.add_argument("--notes", default="", help="a paragraph for the model card (e.g. why the schedule or width differ from the paper's)")
         parser.add_argument("--size", type=int, default=64, help="image size (the bundled generator's: 64)")
         parser.add_argument("--conv-dim", type=int, default=32, help="generator and critic width")
         parser.add_argument("--batch", type=int, default=16)
@@ -106,10 +116,35 @@ def make_validator(args: argparse.Namespace, trainer: Any) -> Any:
     return Validator(adapter, trainer.state_dir, vset, analyzer, classifier, Plateau(args.patience, args.min_delta))
 
 
-def run(args: argparse.Namespace) -> int:
+def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
+    """Write ``--export`` (+ model card): the best validated generator when there is one (the card
+    then describes that checkpoint: its step, measures and the schedule up to it), else the last."""
     from baselines.checkpoints import read_torch_file
+    from baselines.validation import HIGHER_IS_BETTER
+
+    notes, schedule, step = args.notes, trainer.schedule, trainer.step
+    if validator is not None and validator.best_path.is_file():
+        best = read_torch_file(validator.best_path)
+        trainer.G.load_state_dict(best["G"])
+        measures = ", ".join(f"{m} {best[m]:.4f}" for m in (*HIGHER_IS_BETTER, "high_freq_ratio") if m in best)
+        print(f"exporting the best validated generator: step {best['step']}, {measures}")
+        step = int(best["step"])
+        schedule = [phase for phase in trainer.schedule if phase["from_step"] < step] or trainer.schedule[:1]
+        notes = (f"The best validated checkpoint (lowest rank sum over the validation measures, "
+                 f"`baselines.validation`): step {step} of {trainer.step} trained; {measures}.\n\n{notes}").strip()  # fmt: skip
+    command = reproduce(args.method, round(trainer.elapsed / 60), args.threads, args.size, args.conv_dim, schedule, step)
+    trained = (trainer.step, trainer.schedule)
+    trainer.step, trainer.schedule = step, schedule  # the card describes the exported weights
+    try:
+        path = trainer.export(args.export, command=command, notes=notes, half=True)
+    finally:
+        trainer.step, trainer.schedule = trained
+    print(f"exported {path} (+ {path.with_suffix('.md').name})")
+
+
+def run(args: argparse.Namespace) -> int:
     from baselines.training import TrainSettings
-    from baselines.validation import HIGHER_IS_BETTER, read_history
+    from baselines.validation import read_history
 
     if args.budget_minutes < 0:
         raise ValueError(f"--budget-minutes must be >= 0, got {args.budget_minutes}")
@@ -137,13 +172,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"stopped by signal {stop.signal}; state written")
         if trainer.converged:
             print(f"{args.method}: converged at step {trainer.step} (validation log {validator.history_path})")
-    if args.export and validator is not None and validator.best_path.is_file():
-        best = read_torch_file(validator.best_path)
-        trainer.G.load_state_dict(best["G"])
-        measures = ", ".join(f"{m} {best[m]:.4f}" for m in HIGHER_IS_BETTER if m in best)
-        print(f"exporting the best validated generator: step {best['step']}, {measures}")
-    if args.export:
-        path = trainer.export(args.export, command=reproduce(args.method, round(trainer.elapsed / 60), args.threads), half=True)
-        print(f"exported {path} (+ {path.with_suffix('.md').name})")
     print(f"{args.method}: {trainer.step} steps, {trainer.elapsed / 60:.1f} min of training")
+    if args.export:
+        export(args, trainer, validator)
     return 0

@@ -117,6 +117,17 @@ def test_validation_every_k_steps_does_not_depend_on_the_clock(tiny_pool_path, t
         trainer.run(max_steps=8, validate=validate, validate_every=0)
 
 
+def test_reproduce_gives_one_call_per_schedule_phase():
+    from baselines.train_cli import reproduce
+
+    assert reproduce("stargan", 40, 1) == "aufx train stargan --budget-minutes 40 --threads 1 --seed 0 --export baselines/weights/stargan.pt"
+    phases = [{"from_step": 0, "n_critic": 5, "lr_g": 1e-4, "lr_d": 1e-4}, {"from_step": 1023, "n_critic": 1, "lr_g": 1e-4, "lr_d": 1e-4}]
+    calls = reproduce("stargan", 300, 1, 128, 32, phases, 2000).split(" && ")
+    assert len(calls) == 2 and all(c.startswith("aufx train stargan --size 128 --conv-dim 32 --n-critic") for c in calls)
+    assert "--n-critic 5" in calls[0] and "--max-steps 1023" in calls[0] and "--export" not in calls[0]
+    assert "--n-critic 1" in calls[1] and "--max-steps 2000" in calls[1] and calls[1].endswith("--export baselines/weights/stargan.pt")
+
+
 def test_adapter_train_entry_point(tiny_pool_path, tmp_path, images16):
     adapter = StarGAN(CONFIGS["stargan"])
     trainer = adapter.train(state_dir=tmp_path / "s", settings=_settings(), pool=FacePool(tiny_pool_path, labelled_only=True),
@@ -129,13 +140,13 @@ def test_cli_trains_resumes_and_exports(tmp_path, capsys):
     args = ["train", "ganimation", "--size", "16", "--conv-dim", "4", "--batch", "4", "--pool-faces", "12",
             "--data-dir", str(tmp_path / "data"), "--state-dir", str(tmp_path / "state"), "--threads", "1"]  # fmt: skip
     assert main([*args, "--max-steps", "2"]) == 0
-    assert main([*args, "--max-steps", "3", "--export", str(tmp_path / "g.pt")]) == 0
+    assert main([*args, "--max-steps", "3", "--export", str(tmp_path / "g.pt"), "--notes", "Width 4 for a test."]) == 0
     out = capsys.readouterr().out
     assert "resumed" in out and "ganimation: 3 steps" in out
     assert GANimation().load(tmp_path / "g.pt").config.g_conv_dim == 4
     stored = torch.load(tmp_path / "g.pt", weights_only=True)
     assert stored["state_dict"]["main.0.weight"].dtype == torch.float16  # bundled files are half size
-    assert "float16" in (tmp_path / "g.md").read_text()
+    assert "float16" in (tmp_path / "g.md").read_text() and "Width 4 for a test." in (tmp_path / "g.md").read_text()
     assert main(["train", "stargan", "--budget-minutes", "-1"]) == 2
     assert main([*args, "--n-critic", "0"]) == 2
     assert "--n-critic must be >= 1" in capsys.readouterr().err
@@ -157,6 +168,9 @@ def test_cli_until_converged_validates_at_checkpoints_and_exports_the_best(tmp_p
     assert {"ideal_l1", "au_error", "emotion_accuracy"} <= set(history[0])
     best = history[best_index(history)]
     assert f"best validated generator: step {best['step']}, ideal_l1 {best['ideal_l1']:.4f}" in out
+    card = (tmp_path / "g.md").read_text()  # describes the exported checkpoint, not the last step
+    assert f"step {best['step']} of 3 trained" in card and f"- steps: {best['step']} " in card
+    assert "--size 16 --conv-dim 4" in card
     assert main(args) == 0 and "converged already" in capsys.readouterr().out
     assert len(read_history(state / "val.jsonl")) == 3  # nothing trained or logged
 
