@@ -48,12 +48,15 @@ def schedule_of(state_dir: Path) -> list[dict[str, float]]:
     return json.loads(read_torch_file(path).get("schedule", "[]"))
 
 
-def unedited_reference(size: int, n: int, emotion: bool) -> dict[str, float]:
-    """What returning the source unchanged scores on the validation set (same faces as training's)."""
+def references_for(method: str, size: int, n: int, emotion: bool) -> dict[str, dict[str, float]]:
+    """What returning the source unchanged, and the method's bundled weights (resized to ``size``),
+    score on the trainings' validation set: ``{"unedited source": measures, "bundled": measures}``."""
     from aufx.edit.analyzer import load_analyzer
+    from baselines import registry
     from baselines.validation import validate, validation_set
 
     vset = validation_set(size, n=n, emotion=emotion)
+    analyzer = load_analyzer("synthfacs")
 
     class Unchanged:
         def edit(self, images: Any, target: Any) -> Any:
@@ -63,8 +66,15 @@ def unedited_reference(size: int, n: int, emotion: bool) -> dict[str, float]:
     if emotion:
         from baselines.emotion_classifier import fit_emotion_classifier
 
-        classifier = fit_emotion_classifier(load_analyzer("synthfacs"), seed=1000, size=size)["model"]
-    return validate(Unchanged(), vset, load_analyzer("synthfacs"), classifier)
+        classifier = fit_emotion_classifier(analyzer, seed=1000, size=size)["model"]
+    result = {"unedited source": validate(Unchanged(), vset, analyzer, classifier)}
+    try:
+        bundled = registry.get(method).load()
+    except (OSError, ValueError) as error:
+        print(f"{method}: no bundled weights to compare ({error})", file=sys.stderr)
+    else:
+        result["bundled"] = validate(bundled, vset, analyzer, classifier)
+    return result
 
 
 def summarise(method: str, history: list[dict[str, float]], plateau: Plateau) -> dict[str, Any]:
@@ -72,7 +82,7 @@ def summarise(method: str, history: list[dict[str, float]], plateau: Plateau) ->
     return {"method": method, "history": history, "best": best, "converged": plateau.converged(history)}
 
 
-def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, float]], path: Path) -> Path:
+def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str, float]]], path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -90,14 +100,15 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, float]], 
                 ax.plot(run["best"]["step"], run["best"][measure], "*", ms=12, color=color)
             for phase in run["schedule"][1:]:
                 ax.axvline(phase["from_step"], color=color, ls=":", lw=1)
-            ref = references.get(run["method"], {}).get(measure)
-            if ref is not None:
-                ax.axhline(ref, color=color, ls="--", lw=1)
+            for name, style in (("unedited source", "--"), ("bundled", "-.")):
+                ref = references.get(run["method"], {}).get(name, {}).get(measure)
+                if ref is not None:
+                    ax.axhline(ref, color=color, ls=style, lw=1)
         ax.set_title(LABELS[measure])
         ax.set_xlabel("critic step")
     axes[0].legend(fontsize=8)
     fig.suptitle("Held-out validation per checkpoint (★ best = lowest rank sum; dashed: the unedited source; "
-                 "dotted: schedule change)", fontsize=9)  # fmt: skip
+                 "dash-dot: the bundled 64 px weights; dotted: schedule change)", fontsize=9)  # fmt: skip
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -105,29 +116,34 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, float]], 
     return path
 
 
-def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, float]], args: argparse.Namespace,
+def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace,
              image: str) -> str:  # fmt: skip
     lines = [SECTION, "",
              f"`python benchmarks/report_baseline_training.py{' --write-results --write-docs' if args.write_docs else ''}`: "
              f"every validation of each 128-px training ({args.val_faces} held-out faces, `val.jsonl` in "
              f"`{args.state_root}/<method>{args.size}/`). Stopping rule: no measure improves its best by "
              f"> {args.min_delta:.0%} for {args.patience} validations in a row; best checkpoint: lowest sum of "
-             "ranks over the measures. Figure: `" + image + "`.", ""]  # fmt: skip
-    lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | best HF ratio | unedited source (ideal_l1 / au_error / acc.) | schedule |",
-              "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|"]  # fmt: skip
+             "ranks over the measures. References on the same faces (measures in the order ideal_l1 / au_error / "
+             "[emotion accuracy /] HF ratio): the unedited source, and the bundled weights (trained at 64 px, "
+             "applied by resizing). Figure: `" + image + "`.", ""]  # fmt: skip
+    lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | best HF ratio | unedited source | bundled 64 px weights | schedule |",
+              "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|"]  # fmt: skip
     for run in runs:
         h, best, ref = run["history"], run["best"], references.get(run["method"], {})
         if not h:
-            lines.append(f"| {run['method']} | 0 | — | not started | — | — | — | — | — | — | — |")
+            lines.append(f"| {run['method']} | 0 | — | not started | — | — | — | — | — | — | — | — |")
             continue
 
         def cell(m: str, row: dict[str, float] | None) -> str:
             return f"{row[m]:.4f}" if row is not None and m in row else "—"
 
+        def shown(row: dict[str, float] | None) -> str:
+            return " / ".join(f"{row[m]:.3f}" for m in PANELS if m in row) if row else "—"
+
         schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}" for p in run["schedule"]) or "—"
         lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {'yes' if run['converged'] else 'no'} | "
                      f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | {cell('high_freq_ratio', best)} | "
-                     f"{' / '.join(cell(m, ref) for m in HIGHER_IS_BETTER if m in ref)} | {schedule} |")  # fmt: skip
+                     f"{shown(ref.get('unedited source'))} | {shown(ref.get('bundled'))} | {schedule} |")  # fmt: skip
     for run in runs:
         if not run["history"]:
             continue
@@ -164,13 +180,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         run = summarise(method, read_history(state_dir / "val.jsonl"), plateau)
         run["schedule"] = schedule_of(state_dir)
         runs.append(run)
-    references: dict[str, dict[str, float]] = {}
+    references: dict[str, dict[str, dict[str, float]]] = {}
     if not args.no_reference:
-        for emotion in (False, True):
-            ref = unedited_reference(args.size, args.val_faces, emotion)
-            for run in runs:
-                if run["history"] and ("emotion_accuracy" in run["history"][0]) == emotion:
-                    references[run["method"]] = ref
+        for run in runs:
+            if run["history"]:
+                emotion = "emotion_accuracy" in run["history"][0]
+                references[run["method"]] = references_for(run["method"], args.size, args.val_faces, emotion)
     image = args.docs_image if args.write_docs else args.out
     figure(runs, references, image)
     shown = str(image.relative_to(ROOT)) if image.is_relative_to(ROOT) else str(image)

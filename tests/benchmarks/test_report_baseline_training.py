@@ -28,3 +28,12 @@ def test_report_reads_the_validation_logs_and_says_which_run_converged(tmp_path)
     text = results.read_text()
     assert text.index(report.AFTER_SECTION) < text.index(report.SECTION) < text.index("## Generator engine")
     assert "| cascade-efgan | 0 | — | not started |" in text and "| ganimation | 7 | 700 | yes | 700 |" in text
+
+
+def test_references_are_the_unedited_source_and_the_bundled_weights_on_the_same_faces():
+    report = load_benchmark("report_baseline_training")
+    refs = report.references_for("ganimation", 32, 4, emotion=False)
+    assert set(refs) == {"unedited source", "bundled"}
+    assert refs["unedited source"]["high_freq_ratio"] > 0 and refs["bundled"]["ideal_l1"] > 0
+    assert refs["unedited source"]["ideal_l1"] != refs["bundled"]["ideal_l1"]
+    assert set(refs["bundled"]) >= {"ideal_l1", "au_error", "high_freq_ratio"}
