@@ -37,10 +37,11 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, si
     base = f"aufx train {method}" + (f" --size {size} --conv-dim {conv_dim}" if (size, conv_dim) != (64, 32) else "")
     export = f"--threads {threads} --seed 0 --export baselines/weights/{method}.pt"
     if not schedule or len(schedule) < 2:
-        return f"{base} --budget-minutes {minutes:g} {export}"
+        bf16 = " --bf16" if schedule and schedule[0].get("bf16") else ""
+        return f"{base}{bf16} --budget-minutes {minutes:g} {export}"
     ends = [phase["from_step"] for phase in schedule[1:]] + [final_step]
-    calls = [f"{base} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g} "
-             f"--budget-minutes 100000 --max-steps {end} --threads {threads} --seed 0"
+    calls = [f"{base} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g}"
+             f"{' --bf16' if phase.get('bf16') else ''} --budget-minutes 100000 --max-steps {end} --threads {threads} --seed 0"
              for phase, end in zip(schedule, ends, strict=True)]  # fmt: skip
     return " && ".join(calls[:-1] + [calls[-1].replace(f"--threads {threads} --seed 0", export)])
 
@@ -68,6 +69,7 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--n-critic", type=int, default=5, help="critic steps per generator step (the authors' 5)")
         parser.add_argument("--lr-g", type=float, default=1e-4, help="generator learning rate (Adam)")
         parser.add_argument("--lr-d", type=float, default=1e-4, help="critic learning rate (Adam)")
+        parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward passes (about 2x faster on CPUs with bf16)")
         parser.add_argument("--until-converged", action="store_true",
                             help="validate at every checkpoint (held-out renders, baselines.validation) and stop "
                                  "when no validation measure has improved for --patience validations; --export "
@@ -151,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     trainer_cls = trainer_class(args.method)
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
                              checkpoint_seconds=args.checkpoint_minutes * 60, n_critic=args.n_critic,
-                             lr_g=args.lr_g, lr_d=args.lr_d)  # fmt: skip
+                             lr_g=args.lr_g, lr_d=args.lr_d, bf16=args.bf16)  # fmt: skip
     if args.n_critic < 1 or args.lr_g <= 0 or args.lr_d <= 0:
         raise ValueError(f"--n-critic must be >= 1 and the learning rates > 0, got {args.n_critic}, {args.lr_g}, {args.lr_d}")
     if args.data_dir:

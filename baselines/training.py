@@ -14,8 +14,9 @@ Subclasses implement :meth:`GANTrainer.d_step` and :meth:`GANTrainer.g_step` on 
 The critic is updated every step, the generator every ``n_critic`` steps (the authors' 5).
 Learning rates are constant (the authors' linear decay over the last epochs is left out: our
 budgets are fixed in CPU time, not epochs). A resumed run may change ``n_critic`` and the learning
-rates (the new settings win over the saved optimiser's); every change is kept in the state's
-``schedule`` (``[{"from_step", "n_critic", "lr_g", "lr_d"}, ...]``) and written on the model card.
+rates (the new settings win over the saved optimiser's) and the precision of the forward passes
+(``bf16``: bfloat16 autocast); every change is kept in the state's ``schedule``
+(``[{"from_step", "n_critic", "lr_g", "lr_d", "bf16"}, ...]``) and written on the model card.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class TrainSettings:
     threads: int | None = None
     data_dir: str = DEFAULT_DATA_DIR
     losses: dict[str, float] = field(default_factory=dict)  # method-specific loss weights
+    #: Run the forward passes under bfloat16 autocast on the CPU (about 2x faster where the CPU has
+    #: bf16 instructions; weights, optimiser and backward stay float32).
+    bf16: bool = False
 
 
 @contextlib.contextmanager
@@ -75,7 +79,7 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     out = critic(x_hat)[0]
     grad = torch.autograd.grad(out, x_hat, torch.ones_like(out), create_graph=True)[0]
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return ((grad.float().flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 def critic_depth(image_size: int) -> int:
@@ -85,6 +89,7 @@ def critic_depth(image_size: int) -> int:
 
 def total_variation(mask: torch.Tensor) -> torch.Tensor:
     """GANimation's smoothness term: summed absolute differences of neighbouring pixels."""
+    mask = mask.float()
     return (mask[:, :, :, :-1] - mask[:, :, :, 1:]).abs().sum() + (mask[:, :, :-1, :] - mask[:, :, 1:, :]).abs().sum()
 
 
@@ -120,7 +125,10 @@ class GANTrainer:
 
     def _phase(self, from_step: int) -> dict[str, float]:
         s = self.settings
-        return {"from_step": from_step, "n_critic": s.n_critic, "lr_g": s.lr_g, "lr_d": s.lr_d}
+        return {"from_step": from_step, "n_critic": s.n_critic, "lr_g": s.lr_g, "lr_d": s.lr_d, "bf16": s.bf16}
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        return torch.autocast("cpu", dtype=torch.bfloat16) if self.settings.bf16 else contextlib.nullcontext()
 
     @classmethod
     def config_for(cls, image_size: int, conv_dim: int) -> Any:
@@ -163,14 +171,16 @@ class GANTrainer:
 
     def train_step(self) -> dict[str, float]:
         batch = self.pool.batch(self.settings.batch, self.rng)
-        d_losses = self.d_step(batch)
+        with self._autocast():
+            d_losses = self.d_step(batch)
         self.opt_d.zero_grad(set_to_none=True)
         d_losses["D/total"].backward()
         self.opt_d.step()
         logged = {k: float(v.detach()) for k, v in d_losses.items()}
         if (self.step + 1) % self.settings.n_critic == 0:
             self.D.requires_grad_(False)
-            g_losses = self.g_step(batch)
+            with self._autocast():
+                g_losses = self.g_step(batch)
             self.opt_g.zero_grad(set_to_none=True)
             g_losses["G/total"].backward()
             self.opt_g.step()
@@ -266,7 +276,7 @@ class GANTrainer:
         self.last_losses = json.loads(payload["last_losses"])
         saved_schedule = json.loads(payload.get("schedule", "[]")) or [_phase_of_old_state(payload)]
         current = self._phase(self.step)
-        changed = any(saved_schedule[-1][k] != current[k] for k in ("n_critic", "lr_g", "lr_d"))
+        changed = any(saved_schedule[-1].get(k, False) != current[k] for k in ("n_critic", "lr_g", "lr_d", "bf16"))
         self.schedule = saved_schedule + [current] if changed else saved_schedule
         for opt, lr in ((self.opt_g, self.settings.lr_g), (self.opt_d, self.settings.lr_d)):
             for group in opt.param_groups:
@@ -331,7 +341,7 @@ def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
     ends = [phase["from_step"] for phase in schedule[1:]] + [steps]
     return ["- schedule (changed on resuming):"] + [
         f"  - steps {phase['from_step']}–{end}: generator every {phase['n_critic']} critic steps, "
-        f"lr G {phase['lr_g']:g}, lr D {phase['lr_d']:g}"
+        f"lr G {phase['lr_g']:g}, lr D {phase['lr_d']:g}" + (", bfloat16 autocast" if phase.get("bf16") else "")
         for phase, end in zip(schedule, ends, strict=True)
     ]
 

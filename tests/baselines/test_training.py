@@ -126,6 +126,26 @@ def test_reproduce_gives_one_call_per_schedule_phase():
     assert len(calls) == 2 and all(c.startswith("aufx train stargan --size 128 --conv-dim 32 --n-critic") for c in calls)
     assert "--n-critic 5" in calls[0] and "--max-steps 1023" in calls[0] and "--export" not in calls[0]
     assert "--n-critic 1" in calls[1] and "--max-steps 2000" in calls[1] and calls[1].endswith("--export baselines/weights/stargan.pt")
+    assert "--bf16" not in calls[0] and "--bf16" in reproduce("stargan", 1, 1, 128, 32, [{**phases[1], "bf16": True}], 5)
+
+
+def test_bf16_autocast_trains_close_to_float32_and_is_on_the_schedule(tiny_pool_path, tmp_path):
+    pool = FacePool(tiny_pool_path, labelled_only=True)
+    runs = {}
+    for bf16 in (False, True):
+        trainer = StarGANTrainer(CONFIGS["stargan"], state_dir=tmp_path / str(bf16), pool=pool,
+                                 settings=_settings(n_critic=1, bf16=bf16))  # fmt: skip
+        runs[bf16] = [trainer.train_step() for _ in range(3)]
+        assert trainer.schedule[0]["bf16"] is bf16
+    for fp32, bf16 in zip(runs[False], runs[True], strict=True):
+        assert fp32.keys() == bf16.keys()
+        for key in fp32:  # same start, same batches: bf16 rounding only
+            assert abs(fp32[key] - bf16[key]) <= 0.05 * abs(fp32[key]) + 0.05, key
+    trainer.save_state()
+    resumed = StarGANTrainer(CONFIGS["stargan"], state_dir=tmp_path / "True", pool=pool, settings=_settings(n_critic=1))
+    assert resumed.load_state() and [p["bf16"] for p in resumed.schedule] == [True, False]
+    card = resumed.export(tmp_path / "g.pt").with_suffix(".md").read_text()
+    assert "steps 0–3: generator every 1 critic steps, lr G 0.0001, lr D 0.0001, bfloat16 autocast" in card
 
 
 def test_adapter_train_entry_point(tiny_pool_path, tmp_path, images16):
