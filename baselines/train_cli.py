@@ -57,6 +57,8 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--budget-minutes", type=float, default=BUDGET_MINUTES, help="wall-clock budget of this call (0: export only)")
         parser.add_argument("--max-steps", type=int, default=None, help="stop at this many critic steps in all")
         parser.add_argument("--export", default=None, help="write the trained weights (+ model card .md) here")
+        parser.add_argument("--init-from", default=None,
+                            help="with no state yet, start from this exported bundle (e.g. the bundled weights after the state was lost)")
         parser.add_argument("--notes", default="", help="a paragraph for the model card (e.g. why the schedule or width differ from the paper's)")
         parser.add_argument("--size", type=int, default=64, help="image size (the bundled generator's: 64)")
         parser.add_argument("--conv-dim", type=int, default=32, help="generator and critic width")
@@ -161,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
     trainer = trainer_cls(build_config(args.method, args.size, args.conv_dim), state_dir=args.state_dir, settings=settings)
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at step {trainer.step}")
+    elif args.init_from:
+        trainer.init_from(args.init_from)
+        print(f"started from {args.init_from}: {trainer.schedule[0]['init_from']}")
     validator = make_validator(args, trainer) if args.until_converged else None
     if validator is not None and validator.plateau.converged(read_history(validator.history_path)):
         print(f"{args.method}: converged already ({validator.history_path}); not training further")

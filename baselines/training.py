@@ -283,6 +283,21 @@ class GANTrainer:
                 group["lr"] = lr
         return True
 
+    def init_from(self, path: str | os.PathLike) -> None:
+        """Start a new training from an exported bundle of this method and config (the bundled
+        file, say, when ``state.pt`` is lost): its generator, and its critic when the bundle has one
+        (``extra["critic"]``); optimisers start fresh. Recorded on the schedule (``init_from``)."""
+        from baselines.checkpoints import CheckpointError, load_bundle
+
+        bundle = load_bundle(read_torch_file(path), self.method, str(path))
+        if dict(bundle["config"]) != asdict(self.config):
+            raise CheckpointError(f"{path}: config {dict(bundle['config'])} differs from this trainer's {asdict(self.config)}")
+        self.G.load_state_dict(bundle["state_dict"])
+        critic = bundle.get("extra", {}).get("critic")
+        if critic is not None:
+            self.D.load_state_dict(critic)
+        self.schedule[0]["init_from"] = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}, step {bundle.get('metadata', {}).get('steps', '?')})"
+
     # ------------------------------------------------------------------ export
     def export_extra(self) -> dict[str, dict]:
         return {}
@@ -315,6 +330,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         f"- steps: {metadata['steps']} (critic updates; generator every {metadata['settings']['n_critic']}), "
         f"images seen: {metadata['images_seen']}",
         *schedule_lines(metadata.get("schedule", []), metadata["steps"]),
+        *[f"- initialised from: {phase['init_from']}" for phase in metadata.get("schedule", [])[:1] if phase.get("init_from")],
         f"- training time: {metadata['train_seconds'] / 60:.1f} min (wall clock) on {metadata['threads']} thread(s)",
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
