@@ -186,6 +186,7 @@ class GanLocalEditing(Baseline):
         self.annotations: dict[str, list[int]] = {}
         self.M: dict[str, torch.Tensor] = {}  # layer -> [P, C] in the order of self.annotations
         self.weights_source = "not fitted"
+        self._bank: tuple[torch.Tensor, np.ndarray] | None = None  # reference bank of AU targets
 
     # ---------------------------------------------------------------- generator
     @property
@@ -322,7 +323,7 @@ class GanLocalEditing(Baseline):
 
     def reference_bank(self) -> tuple[torch.Tensor, np.ndarray]:
         """(W ``[B, w_dim]``, true AUs ``[B, 16]``) of the bank faces (module doc); made once."""
-        if getattr(self, "_bank", None) is None:
+        if self._bank is None:
             from baselines.latent_edit import scene_faces
 
             self._bank = scene_faces(self.generator, self.config.bank_faces, self.config.bank_seed)
@@ -352,6 +353,7 @@ class GanLocalEditing(Baseline):
         ``target`` (module doc) by transferring the edited AUs' regions from retrieved references.
         The faces' current AUs are the target's ``source_aus``, else the bundled analyzer's reading
         of the unedited faces."""
+        from aufx.aus import N_AUS
         from baselines.latent_edit import as_au_edit, deltas
 
         edit, min_change = as_au_edit(target, self.config.min_change)
@@ -359,7 +361,7 @@ class GanLocalEditing(Baseline):
         source_ws = g.synthesis.broadcast_ws(source_ws.float())
         n = source_ws.shape[0]
         if edit.source_aus is not None:
-            now = torch.as_tensor(edit.source_aus, dtype=torch.float32).reshape(-1, 16).expand(n, -1)
+            now = torch.as_tensor(edit.source_aus, dtype=torch.float32).reshape(-1, N_AUS).expand(n, -1)
         else:
             from aufx.edit.analyzer import analyze, load_analyzer
 
@@ -428,7 +430,7 @@ class GanLocalEditing(Baseline):
         km.cluster_centers_, km.n_features_in_, km.inertia_ = centers, centers.shape[1], float("nan")
         catalog.kmeans_, catalog.n_channels_ = km, centers.shape[1]
         catalog.part_overlap_ = state["part_overlap"].double().numpy()
-        self.catalog, self.config = catalog, config
+        self.catalog, self.config, self._bank = catalog, config, None
         self.annotations = {k: list(v) for k, v in bundle["metadata"]["annotations"].items()}
         self.M = {k[2:]: v for k, v in state.items() if k.startswith("M.")}
         self.weights_source = "bundled" if checkpoint is None else str(path)
