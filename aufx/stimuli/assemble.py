@@ -22,7 +22,8 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 METRICS_KEY_COLUMNS: tuple[str, ...] = ("stimulus_id", "method", "item_id")
 HEADLINE_METRICS: tuple[str, ...] = (
-    "target_change", "transfer_error", "leakage", "outside_share", "identity_drift", "realism", "pixel_change",
+    "target_change", "transfer_error", "leakage", "outside_share", "identity_drift", "realism", "high_freq_ratio",
+    "pixel_change",
 )  # fmt: skip
 #: Rows of the contact sheet at most (a large study shows its first items).
 MAX_SHEET_ROWS = 64

@@ -18,7 +18,7 @@ from aufx.stimuli.assemble import HEADLINE_METRICS, METRICS_KEY_COLUMNS
 
 #: Which direction is better, for the Markdown note.
 BETTER = {"target_change": "higher", "transfer_error": "lower", "leakage": "lower", "outside_share": "lower",
-          "identity_drift": "lower", "realism": "higher", "pixel_change": "-"}  # fmt: skip
+          "identity_drift": "lower", "realism": "higher", "high_freq_ratio": "near 1", "pixel_change": "-"}  # fmt: skip
 
 
 def read_study_metrics(folder: str | Path) -> pd.DataFrame:

@@ -125,7 +125,9 @@ def test_all_tasks_outputs_blinding_server_and_compare(model_dir, tmp_path, caps
         "identity_drift",
         "realism",
         "pixel_change",
+        "high_freq_ratio",
     } <= set(metrics[0])
+    assert all(0.2 < float(m["high_freq_ratio"]) < 20 for m in metrics)
     assert all(
         m["transfer_error"]
         for m, r in zip(metrics, manifest, strict=True)
