@@ -46,6 +46,7 @@ The Markdown section goes to stdout; ``--write-results`` replaces the section
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import platform
@@ -368,7 +369,9 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
              f"`{header['command']}` — {header['date']}, {platform.machine()}, {os.cpu_count()} CPU cores, "
              f"torch {header['torch']}, {args.threads} thread(s); machine load (1-min load average) "
              f"{header['load_start']:.1f} at the start and {header['load_end']:.1f} at the end "
-             f"(other training jobs running). Wall time of the run: {header['wall_min']:.1f} min.",
+             f"(other training jobs running). Wall time of the run: {header['wall_min']:.1f} min"
+             + (f"; {header['reused']} of {header['units']} units (faces and edits) reused from the work folder "
+                "of an earlier run (identical method, weights, edit and model files)." if header.get("reused") else "."),
              "",
              f"**N = {args.n} faces** of the bundled generator `synthfacs128` (seeds 0–{args.n - 1}, ψ = 1: true AUs and identity known), the "
              "same faces for every method, run through the stimuli pipeline's code (`aufx.stimuli.work`: "
@@ -455,6 +458,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-docs", action="store_true", help="write the contact sheet to --docs-image")
     parser.add_argument("--results", type=Path, default=RESULTS_MD, help=argparse.SUPPRESS)
     parser.add_argument("--docs-image", type=Path, default=DOCS_IMAGE, help=argparse.SUPPRESS)
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="keep the faces and edits here and reuse those of identical units (same method, "
+                             "weights, edit and model files) on a rerun; delete it after changing a method's code. "
+                             "Default: a temporary folder")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     from aufx.aus import normalize_au
@@ -485,10 +492,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     context = plan.context
     progress = not args.no_progress
     try:
-        with tempfile.TemporaryDirectory(prefix="aufx-bench-baselines-") as tmp:
-            work_dir = Path(tmp)
+        with (contextlib.nullcontext(str(args.work_dir)) if args.work_dir
+              else tempfile.TemporaryDirectory(prefix="aufx-bench-baselines-")) as tmp:  # fmt: skip
+            work_dir = Path(tmp).expanduser()
+            reused = 0
             for unit in tqdm(plan.faces, desc="faces", disable=not progress):
-                work.run_face(unit, work_dir)
+                reused += work.run_unit(unit, str(work_dir))["skipped"]
             faces = {u["face_id"]: work.load_face(work_dir, u["face_id"]) for u in plan.faces}
             model = work.analyzer(context)
             face_ids = list(faces)
@@ -507,7 +516,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     row.update(edit=unit["raised"], requested=unit["requested"])
                 else:
                     row["edit"] = unit["edit"]["emotion"]
-                record = work.run_stimulus(unit, work_dir)
+                record = work.run_unit(unit, str(work_dir))
+                reused += record["skipped"]
                 row["ideal_aus"] = work.target_vector(unit["edit"], faces[unit["source_id"]]["aus"], None)
                 metrics = record["metrics"]
                 row.update({m: metrics.get(m, math.nan) for m in METRICS})
@@ -539,7 +549,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     header = {
         "command": command.strip(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_start": load_start, "load_end": os.getloadavg()[0], "torch": _torch.__version__.split("+")[0],
-        "wall_min": (time.perf_counter() - t_start) / 60,
+        "wall_min": (time.perf_counter() - t_start) / 60, "reused": reused, "units": len(plan.faces) + len(plan.stimuli),
         "weights": [weights_info(m) for m in args.methods if m in TRAINED],
         "sheet": str(sheet_path.relative_to(ROOT)) if sheet_path.is_relative_to(ROOT) else str(sheet_path),
     }  # fmt: skip

@@ -40,9 +40,10 @@ def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(ben
     results.write_text("# Measured results\n\n## Baselines\n\nB.\n\n## Demo\n\nD.\n")
     sheet = tmp_path / "docs" / "sheet.png"
     start = time.perf_counter()
-    result = bench.main(["--n", "4", "--methods", ",".join(methods), "--classifier-renders", "2000", "--repeats", "1",
-                         "--out", str(tmp_path / "out"), "--no-progress", "--write-results", "--results", str(results),
-                         "--write-docs", "--docs-image", str(sheet)])  # fmt: skip
+    args = ["--n", "4", "--methods", ",".join(methods), "--classifier-renders", "2000", "--repeats", "1",
+            "--out", str(tmp_path / "out"), "--no-progress", "--write-results", "--results", str(results),
+            "--write-docs", "--docs-image", str(sheet), "--work-dir", str(tmp_path / "work")]  # fmt: skip
+    result = bench.main(args)
     elapsed = time.perf_counter() - start
     print(f"4 faces x 2 methods: {elapsed:.1f} s")
 
@@ -72,6 +73,13 @@ def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(ben
     classifier = result["classifier"]
     assert len(classifier["classes"]) == 8 and classifier["n_heldout"] >= 200
     assert classifier["heldout_accuracy"] > 4 * classifier["chance"], classifier["heldout_accuracy"]
+
+    # a rerun on the same work folder reuses every face and edit and gives the same tables
+    assert result["header"]["reused"] == 0
+    again = bench.main(args)
+    assert again["header"]["reused"] == again["header"]["units"] == 4 + 4 * (8 + 7) * len(methods)
+    assert again["au"]["mean_change"].tolist() == au["mean_change"].tolist()
+    assert "units (faces and edits) reused" in results.read_text()
 
     section = results.read_text()
     assert section.count(bench.SECTION) == 1 and section.index("## Baselines\n") < section.index(bench.SECTION) < section.index("## Demo")
