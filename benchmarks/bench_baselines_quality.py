@@ -148,6 +148,12 @@ def mean_ci(values: Any) -> tuple[int, float, float]:
     return n, mean, (hi - lo) / 2 if n > 1 else math.nan
 
 
+def ci_above_zero(values: Any) -> bool:
+    """Whether the 95 % CI (Student t) of the mean of ``values`` lies above 0."""
+    _, mean, half = mean_ci(values)
+    return math.isfinite(half) and mean - half > 0
+
+
 def wilson(k: int, n: int) -> tuple[float, float]:
     from scipy.stats import binomtest
 
@@ -311,9 +317,11 @@ def tables(rows: list[dict], classifier: dict[str, Any], methods: list[str]) -> 
             n, mean, half = mean_ci(au["raised_change"])
             share = float((au["raised_change"] > 0).mean())
             per_au = {code: float(g["raised_change"].mean()) for code, g in au.groupby("edit")}
+            raised = sum(ci_above_zero(g["raised_change"]) for _, g in au.groupby("edit"))
             verdict = "yes" if math.isfinite(half) and mean - half > 0 else ("mean > 0, CI includes 0" if mean > 0 else "no")
             au_rows.append({"method": method, "n": n, "mean_change": mean, "ci_half": half, "share_positive": share,
                             "requested": float(au["requested"].mean()), "right_direction": verdict,
+                            "aus_raised": raised, "aus_edited": int(au["edit"].nunique()),
                             **{f"mean_{k}": v for k, v in per_au.items()}})  # fmt: skip
         emo = frame[(frame["method"] == method) & (frame["task"] == "emotion")] if len(frame) else frame
         if len(emo):
@@ -335,6 +343,49 @@ def tables(rows: list[dict], classifier: dict[str, Any], methods: list[str]) -> 
             metric_rows.append(row)
     return {"frame": frame, "au": pd.DataFrame(au_rows), "emotion": pd.DataFrame(emo_rows),
             "metrics": pd.DataFrame(metric_rows), "classifier": classifier}  # fmt: skip
+
+
+#: Issue 17's goals for a trained baseline; the high-frequency bound is our stand-in for "no
+#: visible checkerboard or noise" (unedited generated faces score about 1.0).
+GOAL_EMOTION_ACCURACY, GOAL_FD_FACTOR, GOAL_HF_RATIO = 0.6, 2.0, 1.25
+
+
+def goal_lines(result: dict[str, Any], methods: list[str]) -> list[str]:
+    """Issue 17's goals, met or not, for the trained baselines among ``methods``."""
+    quality, au, emotion = result.get("quality"), result["au"], result["emotion"]
+    trained = [m for m in methods if m in TRAINED]
+    if not trained or quality is None or not len(quality):
+        return []
+    methods_only = quality[quality["method"] != "unedited source"]
+    best_fd = methods_only.groupby("edits")["fd"].min()
+    lines = ["", "### Goals for the trained baselines (issue 17)", "",
+             f"AUs raised: every AU it can target has its 95 % CI above 0; emotions recognised at ≥ "
+             f"{GOAL_EMOTION_ACCURACY:g}; FD within {GOAL_FD_FACTOR:g}× the best method's (per edit kind); HF ratio ≤ "
+             f"{GOAL_HF_RATIO:g} (no visible noise or checkerboard; our bound).", "",
+             "| method | AUs raised | emotion accuracy | FD / best FD (AU, emotion) | HF ratio (AU, emotion) |",
+             "|---|---|---|---|---|"]  # fmt: skip
+
+    def mark(ok: bool) -> str:
+        return "✓" if ok else "✗"
+
+    for method in trained:
+        cells = []
+        row = au[au["method"] == method] if len(au) else au
+        if len(row):
+            k, n = int(row["aus_raised"].iloc[0]), int(row["aus_edited"].iloc[0])
+            cells.append(f"{k}/{n} {mark(k == n)}")
+        else:
+            cells.append("— (takes no AU targets)")
+        row = emotion[emotion["method"] == method] if len(emotion) else emotion
+        acc = float(row["accuracy"].iloc[0]) if len(row) else math.nan
+        cells.append(f"{acc:.2f} {mark(acc >= GOAL_EMOTION_ACCURACY)}" if math.isfinite(acc) else "—")
+        mine = quality[quality["method"] == method].set_index("edits")
+        ratios = [float(mine.loc[e, "fd"] / best_fd[e]) for e in mine.index]
+        cells.append(", ".join(f"{r:.1f}×" for r in ratios) + f" {mark(all(r <= GOAL_FD_FACTOR for r in ratios))}")
+        hf = [float(mine.loc[e, "hf"]) for e in mine.index]
+        cells.append(", ".join(f"{h:.2f}" for h in hf) + f" {mark(all(h <= GOAL_HF_RATIO for h in hf))}")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def quality_lines(result: dict[str, Any]) -> list[str]:
@@ -419,6 +470,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
         cells = " | ".join(_pm(r[m], r[f"{m}_ci"]) for m in METRICS)
         lines.append(f"| {r['method']} | {r['edits']} | {r['n']} | {cells} |")
     lines += quality_lines(result)
+    lines += goal_lines(result, args.methods)
     lines += ["", f"### Throughput (batch {args.batch}, {args.threads} thread(s), {args.repeats} timed calls after one warm-up)", "",
               "Images per wall second are deflated by the other jobs on the machine; images per CPU-second "
               "(process CPU time) measure the code. aufx, InterFaceGAN, StyleSpace and GAN Local Editing edit "

@@ -74,6 +74,13 @@ def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(ben
     assert len(classifier["classes"]) == 8 and classifier["n_heldout"] >= 200
     assert classifier["heldout_accuracy"] > 4 * classifier["chance"], classifier["heldout_accuracy"]
 
+    # issue 17's goals for the trained baselines (GANimation here), each with a verdict
+    text = results.read_text()
+    assert "### Goals for the trained baselines (issue 17)" in text
+    goal_row = next(line for line in text.splitlines() if line.startswith("| ganimation |") and "/8 " in line)
+    assert goal_row.count("✓") + goal_row.count("✗") == 4
+    assert 0 <= int(au["aus_raised"].iloc[0]) <= int(au["aus_edited"].iloc[0]) == 8
+
     # a rerun on the same work folder reuses every face and edit and gives the same tables
     assert result["header"]["reused"] == 0
     again = bench.main(args)
