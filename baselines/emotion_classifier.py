@@ -9,12 +9,38 @@ and by the baselines' validation during training (:mod:`baselines.validation`).
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 #: Renders a classifier is fitted on by default (about 60 % of them are prototype or neutral faces).
 DEFAULT_RENDERS = 3000
+
+
+def cached_emotion_classifier(analyzer: Any, analyzer_file: str | os.PathLike, n_renders: int = DEFAULT_RENDERS,
+                              seed: int = 0, size: int = 128, cache_dir: str | os.PathLike = "~/.cache/aufx/classifiers") -> dict[str, Any]:  # fmt: skip
+    """:func:`fit_emotion_classifier`, kept in ``cache_dir`` (joblib) under a name made of its
+    arguments, the analyzer file's SHA-256 and the scikit-learn version, so that a restarted
+    training does not refit it (about a minute); any change of those fits a new one."""
+    import joblib
+    import sklearn
+
+    digest = hashlib.sha256(Path(analyzer_file).read_bytes()).hexdigest()[:16]
+    path = Path(cache_dir).expanduser() / f"emotion_{n_renders}_{seed}_{size}_{digest}_sklearn{sklearn.__version__}.joblib"
+    if path.is_file():
+        try:
+            return joblib.load(path)
+        except Exception:  # a damaged cache file is refitted and replaced
+            pass
+    result = fit_emotion_classifier(analyzer, n_renders, seed, size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    joblib.dump(result, tmp)
+    tmp.replace(path)
+    return result
 
 
 def fit_emotion_classifier(analyzer: Any, n_renders: int = DEFAULT_RENDERS, seed: int = 0, size: int = 128) -> dict[str, Any]:

@@ -113,9 +113,10 @@ def make_validator(args: argparse.Namespace, trainer: Any) -> Any:
     analyzer = load_analyzer("synthfacs")
     classifier = None
     if emotion:
-        from baselines.emotion_classifier import fit_emotion_classifier
+        from aufx.edit.analyzer import analyzer_path
+        from baselines.emotion_classifier import cached_emotion_classifier
 
-        classifier = fit_emotion_classifier(analyzer, seed=1000, size=trainer.config.image_size)["model"]
+        classifier = cached_emotion_classifier(analyzer, analyzer_path("synthfacs"), seed=1000, size=trainer.config.image_size)["model"]
     vset = validation_set(trainer.config.image_size, n=args.val_faces, emotion=emotion)
     return Validator(adapter, trainer.state_dir, vset, analyzer, classifier, Plateau(args.patience, args.min_delta))
 

@@ -64,9 +64,10 @@ def references_for(method: str, size: int, n: int, emotion: bool) -> dict[str, d
 
     classifier = None
     if emotion:
-        from baselines.emotion_classifier import fit_emotion_classifier
+        from aufx.edit.analyzer import analyzer_path
+        from baselines.emotion_classifier import cached_emotion_classifier
 
-        classifier = fit_emotion_classifier(analyzer, seed=1000, size=size)["model"]
+        classifier = cached_emotion_classifier(analyzer, analyzer_path("synthfacs"), seed=1000, size=size)["model"]
     result = {"unedited source": validate(Unchanged(), vset, analyzer, classifier)}
     try:
         bundled = registry.get(method).load()

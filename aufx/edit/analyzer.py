@@ -146,6 +146,13 @@ def landmark_analyzer() -> Analyzer:
     return LandmarkAnalyzer()
 
 
+def analyzer_path(spec: str | os.PathLike = "synthfacs") -> Path:
+    """The weights file of a bundled analyzer name (``synthfacs``) or of a path."""
+    text = os.fspath(spec)
+    weights = Path(__file__).resolve().parent.parent / "weights"
+    return weights / BUNDLED_ANALYZERS[text] if text in BUNDLED_ANALYZERS else Path(text)
+
+
 def load_analyzer(spec: str | os.PathLike = "synthfacs") -> Analyzer:
     """Load the face analyzer: bundled name ``synthfacs`` or a path (through :mod:`aufx.au`), or
     ``landmarks`` (:func:`landmark_analyzer`, dlib; for real faces).
@@ -154,11 +161,9 @@ def load_analyzer(spec: str | os.PathLike = "synthfacs") -> Analyzer:
         ValueError: naming the file when it is missing, when :mod:`aufx.au` (the analyzer
             package) is not installed, or, for ``landmarks``, the missing package of the ``real`` extra.
     """
-    text = os.fspath(spec)
-    if text == LANDMARK_ANALYZER:
+    if os.fspath(spec) == LANDMARK_ANALYZER:
         return landmark_analyzer()
-    weights = Path(__file__).resolve().parent.parent / "weights"
-    path = weights / BUNDLED_ANALYZERS[text] if text in BUNDLED_ANALYZERS else Path(text)
+    path = analyzer_path(spec)
     if not path.is_file():
         raise ValueError(f"{path}: analyzer weights not found (train them with `aufx train analyzer`)")
     try:
