@@ -331,7 +331,8 @@ class GanLocalEditing(Baseline):
 
     def retrieve(self, source_aus: np.ndarray, change: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
         """Per face, (bank index of the reference, the regions to transfer) for AU changes
-        ``change`` ``[N, 16]`` where ``mask`` ``[N, 16]`` on faces with AUs ``source_aus`` ``[N, 16]``."""
+        ``change`` ``[N, 16]`` where ``mask`` ``[N, 16]`` on faces with AUs ``source_aus`` ``[N, 16]``.
+        A face with nothing to change (an empty mask row) gets no regions (and index 0)."""
         from aufx.aus import AU_CODES, AU_MAX, AU_MIN
         from aufx.edit.au_parts import AU_GROUP
 
@@ -341,6 +342,9 @@ class GanLocalEditing(Baseline):
         index, regions = np.zeros(len(wanted), dtype=np.int64), []
         for i in range(len(wanted)):
             names = [r for r in self.annotations if r in set(group[mask[i]])]
+            if not mask[i].any():
+                regions.append([])
+                continue
             if not names:
                 raise BaselineError(f"face {i}: the edit names no AU of the regions {list(self.annotations)}")
             columns = np.isin(group, names)
@@ -373,7 +377,8 @@ class GanLocalEditing(Baseline):
         out = torch.empty(n, 3, g.img_resolution, g.img_resolution)
         for names in dict.fromkeys(tuple(r) for r in regions):
             rows = [i for i, r in enumerate(regions) if tuple(r) == names]
-            out[rows] = self.transfer_regions(source_ws[rows], bank_ws[index[rows]], names)
+            with torch.no_grad():  # no regions: the target asks for no change, the face stays as it is
+                out[rows] = self.transfer_regions(source_ws[rows], bank_ws[index[rows]], names) if names else g.synthesis(source_ws[rows])
         return out
 
     def _edit(self, images: torch.Tensor, target: Any) -> torch.Tensor:

@@ -141,5 +141,9 @@ def test_au_targets_transfer_the_edited_aus_regions_from_the_nearest_bank_face(f
     torch.testing.assert_close(out, fitted.transfer(source, bank_ws[[1, 1]], "mouth").clamp(-1, 1))
     both = fitted.transfer_regions(source, bank_ws[[1, 1]], ["mouth", "eyes"])
     assert not torch.allclose(both, out)  # the eyes' channels come from the reference as well
+    unchanged = fitted.edit(torch.zeros(2, 3, 16, 16), AUEdit({"AU12": 0.0}, relative=False, source_ws=source,
+                                                              source_aus=torch.zeros(2, 16)))  # fmt: skip
+    with torch.no_grad():  # already at the target: nothing to transfer, the face is returned as it is
+        torch.testing.assert_close(unchanged, fitted.generator.synthesis(fitted.generator.synthesis.broadcast_ws(source)).clamp(-1, 1))
     with pytest.raises(BaselineError, match="names no AU of the regions"):  # brows are not annotated here
         fitted.edit(torch.zeros(2, 3, 16, 16), AUEdit({"AU01": 3.0}, relative=False, source_ws=source, source_aus=torch.zeros(2, 16)))
