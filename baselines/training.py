@@ -309,7 +309,7 @@ class GANTrainer:
         """
         metadata = {
             "steps": self.step, "images_seen": self.step * self.settings.batch,
-            "train_seconds": round(self.elapsed, 1), "threads": torch.get_num_threads(),
+            "train_seconds": round(self.elapsed, 1), "threads": self.settings.threads or torch.get_num_threads(),
             "settings": {k: v for k, v in asdict(self.settings).items() if k != "losses"},
             "loss_weights": self.losses, "last_losses": self.last_losses, "command": command, "notes": notes,
             "schedule": self.schedule,

@@ -141,7 +141,8 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
         def shown(row: dict[str, float] | None) -> str:
             return " / ".join(f"{row[m]:.3f}" for m in PANELS if m in row) if row else "—"
 
-        schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}" for p in run["schedule"]) or "—"
+        schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}"
+                             + (", bf16" if p.get("bf16") else "") for p in run["schedule"]) or "—"
         lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {'yes' if run['converged'] else 'no'} | "
                      f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | {cell('high_freq_ratio', best)} | "
                      f"{shown(ref.get('unedited source'))} | {shown(ref.get('bundled'))} | {schedule} |")  # fmt: skip
