@@ -39,11 +39,15 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, si
     if not schedule or len(schedule) < 2:
         bf16 = " --bf16" if schedule and schedule[0].get("bf16") else ""
         return f"{base}{bf16} --budget-minutes {minutes:g} {export}"
-    ends = [phase["from_step"] for phase in schedule[1:]] + [final_step]
-    calls = [f"{base} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g}"
-             f"{' --bf16' if phase.get('bf16') else ''} --budget-minutes 100000 --max-steps {end} --threads {threads} --seed 0"
-             for phase, end in zip(schedule, ends, strict=True)]  # fmt: skip
-    return " && ".join(calls[:-1] + [calls[-1].replace(f"--threads {threads} --seed 0", export)])
+    from baselines.training import phase_ends
+
+    ends = phase_ends(schedule, final_step)
+    tails = [f"--threads {threads} --seed 0"] * (len(schedule) - 1) + [export]  # the last call exports
+    return " && ".join(
+        f"{base} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g}"
+        f"{' --bf16' if phase.get('bf16') else ''} --budget-minutes 100000 --max-steps {end} {tail}"
+        for phase, end, tail in zip(schedule, ends, tails, strict=True)
+    )
 
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
@@ -127,23 +131,18 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
     from baselines.checkpoints import read_torch_file
     from baselines.validation import HIGHER_IS_BETTER
 
-    notes, schedule, step = args.notes, trainer.schedule, trainer.step
+    notes, schedule, step, best_step = args.notes, trainer.schedule, trainer.step, None
     if validator is not None and validator.best_path.is_file():
         best = read_torch_file(validator.best_path)
         trainer.G.load_state_dict(best["G"])
         measures = ", ".join(f"{m} {best[m]:.4f}" for m in (*HIGHER_IS_BETTER, "high_freq_ratio") if m in best)
         print(f"exporting the best validated generator: step {best['step']}, {measures}")
-        step = int(best["step"])
-        schedule = [phase for phase in trainer.schedule if phase["from_step"] < step] or trainer.schedule[:1]
+        step = best_step = int(best["step"])
+        schedule = trainer.schedule_until(step)
         notes = (f"The best validated checkpoint (lowest rank sum over the validation measures, "
                  f"`baselines.validation`): step {step} of {trainer.step} trained; {measures}.\n\n{notes}").strip()  # fmt: skip
     command = reproduce(args.method, round(trainer.elapsed / 60), args.threads, args.size, args.conv_dim, schedule, step)
-    trained = (trainer.step, trainer.schedule)
-    trainer.step, trainer.schedule = step, schedule  # the card describes the exported weights
-    try:
-        path = trainer.export(args.export, command=command, notes=notes, half=True)
-    finally:
-        trainer.step, trainer.schedule = trained
+    path = trainer.export(args.export, command=command, notes=notes, half=True, step=best_step)
     print(f"exported {path} (+ {path.with_suffix('.md').name})")
 
 

@@ -228,10 +228,13 @@ class GANTrainer:
                 self._log(losses)
                 if progress:
                     print(f"{self.method} step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in losses.items()), flush=True)
-            validation_due = validate is not None and validate_every is not None and self.step % validate_every == 0
-            if validation_due or time.monotonic() - last_ckpt >= self.settings.checkpoint_seconds:
+            checkpoint_due = time.monotonic() - last_ckpt >= self.settings.checkpoint_seconds
+            validation_due = validate is not None and (
+                self.step % validate_every == 0 if validate_every is not None else checkpoint_due
+            )
+            if validation_due or checkpoint_due:
                 self.save_state()
-                if validate is not None and (validation_due or validate_every is None) and validate(self):
+                if validation_due and validate(self):
                     self.converged = True
                     break
                 last_ckpt = time.monotonic()
@@ -302,17 +305,26 @@ class GANTrainer:
     def export_extra(self) -> dict[str, dict]:
         return {}
 
-    def export(self, path: str | os.PathLike, command: str = "", notes: str = "", half: bool = False) -> Path:
+    def schedule_until(self, step: int) -> list[dict[str, float]]:
+        """The schedule's phases that began before ``step`` (the first phase at least)."""
+        return [phase for phase in self.schedule if phase["from_step"] < step] or self.schedule[:1]
+
+    def export(self, path: str | os.PathLike, command: str = "", notes: str = "", half: bool = False,
+               step: int | None = None) -> Path:  # fmt: skip
         """Write the generator as an aufx bundle plus a model card ``<path>.md`` beside it.
 
         ``half``: store float16 (half the size; the bundled files use it), loaded back as float32.
+        ``step``: the step of the generator weights when it is not the trainer's (the best validated
+        checkpoint loaded into ``G``): the card then gives it and the schedule's phases before it.
         """
+        schedule = self.schedule if step is None else self.schedule_until(step)
+        step = self.step if step is None else step
         metadata = {
-            "steps": self.step, "images_seen": self.step * self.settings.batch,
+            "steps": step, "images_seen": step * self.settings.batch,
             "train_seconds": round(self.elapsed, 1), "threads": self.settings.threads or torch.get_num_threads(),
             "settings": {k: v for k, v in asdict(self.settings).items() if k != "losses"},
             "loss_weights": self.losses, "last_losses": self.last_losses, "command": command, "notes": notes,
-            "schedule": self.schedule,
+            "schedule": schedule,
             "half": half,
             "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }  # fmt: skip
@@ -350,11 +362,16 @@ def _phase_of_old_state(payload: dict) -> dict[str, float]:
             "lr_g": payload["opt_g"]["param_groups"][0]["lr"], "lr_d": payload["opt_d"]["param_groups"][0]["lr"]}  # fmt: skip
 
 
+def phase_ends(schedule: list[dict[str, float]], last_step: int) -> list[int]:
+    """The step at which each phase of ``schedule`` ended: the next phase's start, ``last_step`` for the last."""
+    return [int(phase["from_step"]) for phase in schedule[1:]] + [last_step]
+
+
 def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
     """Model-card lines for a schedule with more than one phase (none for a single phase)."""
     if len(schedule) < 2:
         return []
-    ends = [phase["from_step"] for phase in schedule[1:]] + [steps]
+    ends = phase_ends(schedule, steps)
     return ["- schedule (changed on resuming):"] + [
         f"  - steps {phase['from_step']}–{end}: generator every {phase['n_critic']} critic steps, "
         f"lr G {phase['lr_g']:g}, lr D {phase['lr_d']:g}" + (", bfloat16 autocast" if phase.get("bf16") else "")

@@ -78,8 +78,6 @@ DEFAULT_AUS = ("AU01", "AU04", "AU06", "AU12", "AU15", "AU20", "AU25", "AU26")
 DEFAULT_METHODS = ("stargan", "ganimation", "cascade-efgan", "gan-local-editing", "interfacegan", "stylespace",
                    "aufx-global-linear", "aufx-global-opt", "aufx-local-mux", "aufx-local-opt")  # fmt: skip
 TRAINED = ("stargan", "ganimation", "cascade-efgan")
-#: Baselines that edit the stored latent of a generated face (no inversion), like aufx.
-LATENT_METHODS = ("interfacegan", "stylespace", "gan-local-editing")
 SHEET_AU, SHEET_EMOTION = "AU12", "happy"
 METRICS = ("target_change", "leakage", "outside_share", "identity_drift")
 
@@ -175,6 +173,7 @@ def throughput(plan: Any, method_units: dict[str, dict], work_dir: Path, batch: 
     import torch
 
     from aufx.stimuli import work
+    from aufx.stimuli.plan import LATENT_KINDS
     from baselines.benchmark import _time
 
     face_ids = [u["face_id"] for u in plan.faces]
@@ -194,7 +193,7 @@ def throughput(plan: Any, method_units: dict[str, dict], work_dir: Path, batch: 
         else:
             def fn(u=unit):
                 return work._baseline_edit(u, images, src, None)
-            source = "latents" if method["kind"] in LATENT_METHODS else "images"
+            source = "latents" if method["kind"] in LATENT_KINDS else "images"
             what = f"emotion {SHEET_EMOTION} from images" if method["kind"] == "stargan" else f"{SHEET_AU} +2 from {source}"
         with torch.no_grad():
             wall, cpu = _time(fn, repeats)
@@ -318,7 +317,7 @@ def tables(rows: list[dict], classifier: dict[str, Any], methods: list[str]) -> 
             share = float((au["raised_change"] > 0).mean())
             per_au = {code: float(g["raised_change"].mean()) for code, g in au.groupby("edit")}
             raised = sum(ci_above_zero(g["raised_change"]) for _, g in au.groupby("edit"))
-            verdict = "yes" if math.isfinite(half) and mean - half > 0 else ("mean > 0, CI includes 0" if mean > 0 else "no")
+            verdict = "yes" if ci_above_zero(au["raised_change"]) else ("mean > 0, CI includes 0" if mean > 0 else "no")
             au_rows.append({"method": method, "n": n, "mean_change": mean, "ci_half": half, "share_positive": share,
                             "requested": float(au["requested"].mean()), "right_direction": verdict,
                             "aus_raised": raised, "aus_edited": int(au["edit"].nunique()),

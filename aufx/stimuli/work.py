@@ -424,12 +424,12 @@ def stimulus_metrics(
     tgt: dict[str, Any] | None,
 ) -> dict[str, float]:
     """Objective metrics of one (source, stimulus) pair; analyzer measures when an analyzer is set."""
-    from aufx.metrics import high_frequency_share, pixel_change
+    from aufx.metrics import high_frequency_ratio, pixel_change
 
     metrics = {
         "pixel_change": float(pixel_change(original, edited).mean()) / 2.0,  # in [0, 1] of the range
         # > 1: the edit added noise or a checkerboard; < 1: it blurred the face
-        "high_freq_ratio": float(high_frequency_share(edited).mean() / high_frequency_share(original).mean()),
+        "high_freq_ratio": high_frequency_ratio(edited, original),
     }
     model = analyzer(unit["context"])
     if model is None:
