@@ -19,8 +19,12 @@ Choices the paper leaves open (ours):
     1. Conditions are GANimation's: 17 AU intensities / 5, aufx's 16 AUs + AU45 = 0.
     2. Region boxes are fixed fractions of the aligned face (:data:`REGIONS`; ``eyes`` includes
        the brows, since AU01/02/04 move them), measured on SynthFACS part maps; the paper crops
-       around detected landmarks. Crops are resized (bilinear) to ``local_size`` squares,
-       edited, resized back and pasted into an image-sized canvas.
+       around detected landmarks. Crops are resized (bilinear) to ``local_size`` squares; the
+       branch's colour and attention maps are resized back to the box and composed there with the
+       full-resolution crop, so a region the branch keeps is the source's pixels and leaves no seam
+       (until 2026-12-06 the composed low-resolution crop was resized back: it blurred every box
+       and left a box grid on the contact sheets; trained weights carry over, as the networks are
+       the same).
     3. Branch networks: the global branch is StarGAN's encoder–decoder (``conv_dim``,
        ``repeat_num`` residual blocks); each local branch the same at ``conv_dim // 2`` with
        ``max(1, repeat_num // 2)`` blocks; the three local branches do not share weights.
@@ -137,10 +141,12 @@ class EFGAN(nn.Module):
         for name, branch in self.local_branches.items():
             top, left, h, w = region_box(name, size)
             crop = x[:, :, top : top + h, left : left + w]
-            crop = F.interpolate(crop, size=(self.config.local_size,) * 2, mode="bilinear", align_corners=False)
-            l_colour, l_attention = branch(crop, c)
+            small = F.interpolate(crop, size=(self.config.local_size,) * 2, mode="bilinear", align_corners=False)
+            l_colour, l_attention = branch(small, c)
             attentions.append(l_attention)
-            local = F.interpolate(compose(crop, l_colour, l_attention), size=(h, w), mode="bilinear", align_corners=False)
+            l_colour, l_attention = (F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)
+                                     for m in (l_colour, l_attention))  # fmt: skip
+            local = compose(crop, l_colour, l_attention)
             canvas[:, :, top : top + h, left : left + w] = local
             mask[:, :, top : top + h, left : left + w] = 1.0
         beta = torch.sigmoid(self.fusion(torch.cat([global_out, canvas, mask], dim=1))) * mask

@@ -13,15 +13,23 @@ Measures (:func:`validate`, lower is better unless said):
 * ``au_error``: mean |analyzer AUs of the output − target AUs| over the 16 AUs (0–5 scale);
 * ``emotion_accuracy`` (higher is better; emotion methods): the share of outputs the
   :mod:`baselines.emotion_classifier` reads as the requested class;
+* ``noise_ratio``: the outputs' texture where the ideal output is flat over the unedited
+  sources' (:func:`aufx.metrics.noise_ratio`; 1 = no noise, checkerboard or seams added; images of
+  at least 8 px). Added on 2026-12-06, when the contact sheets showed StarGAN's checkerboards,
+  Cascade EF-GAN's box seams and GANimation's hatching at ``high_freq_ratio`` 0.9–1.05;
 * ``high_freq_ratio`` (reported, not in the stopping rule; 1 is best): the outputs' share of
   spectral energy above half the Nyquist frequency over the ideal outputs'
-  (:func:`aufx.metrics.high_frequency_ratio`): > 1 noise or checkerboard, < 1 blur.
+  (:func:`aufx.metrics.high_frequency_ratio`): > 1 noise or checkerboard, < 1 blur, and the two
+  cancel (a blurred face with a checkerboard reads ≈ 1).
 
 :class:`Plateau` is the stopping rule: training has converged when *none* of the measures has
 improved its best by more than ``min_delta`` (relative) for ``patience`` validations in a row.
 ``ideal_l1`` alone would not do: the unedited source scores well on it (the expression covers a
 small part of the face), so a generator that learns to do nothing would look converged and best.
 :func:`best_index` picks the checkpoint to keep: the lowest sum of its ranks over the measures.
+A measure added during a training (``noise_ratio``) counts from the first validation that has it:
+the rule needs ``patience`` validations of it without improvement, and the best checkpoint is
+chosen among the validations that have every measure the latest one has.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ VALIDATION_SEED = 424_242
 #: Intensity of the prototype AUs of an emotion target (the stimuli pipeline's default).
 EMOTION_INTENSITY = 3.0
 #: The measures of :func:`validate`, each with whether higher is better.
-HIGHER_IS_BETTER = {"ideal_l1": False, "au_error": False, "emotion_accuracy": True}
+HIGHER_IS_BETTER = {"ideal_l1": False, "au_error": False, "emotion_accuracy": True, "noise_ratio": False}
 
 
 @dataclass
@@ -99,9 +107,13 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
             target = adapter.with_source_aus(target, vset.source_aus[start : start + batch])
         outputs.append(adapter.edit(images, target).clamp(-1, 1))
     out = torch.cat(outputs)
-    from aufx.metrics import high_frequency_ratio
+    from aufx.metrics import high_frequency_ratio, noise_ratio
 
     result = {"ideal_l1": float((out - vset.ideal).abs().mean()), "high_freq_ratio": high_frequency_ratio(out, vset.ideal)}
+    if min(out.shape[-2:]) >= 8:
+        ratio = noise_ratio(out, vset.images, vset.ideal)
+        if np.isfinite(ratio):
+            result["noise_ratio"] = ratio
     if analyzer is not None:
         from aufx.edit.analyzer import analyze
 
@@ -129,8 +141,9 @@ def validations_since_improvement(values: list[float], min_delta: float, higher_
 
 
 def measures_of(history: list[dict[str, float]], measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER)) -> list[str]:
-    """The ``measures`` that every validation in ``history`` has."""
-    return [m for m in measures if history and all(m in h for h in history)]
+    """The ``measures`` that the latest validation in ``history`` has (a measure added during a
+    training is missing from the validations before it)."""
+    return [m for m in measures if history and m in history[-1]]
 
 
 @dataclass
@@ -146,24 +159,27 @@ class Plateau:
         """Whether the validations in ``history`` (oldest first) meet the rule."""
         present = measures_of(history, self.measures)
         return bool(present) and all(
-            validations_since_improvement([h[m] for h in history], self.min_delta, HIGHER_IS_BETTER[m]) >= self.patience
+            validations_since_improvement([h[m] for h in history if m in h], self.min_delta, HIGHER_IS_BETTER[m])
+            >= self.patience
             for m in present
         )
 
 
 def best_index(history: list[dict[str, float]], measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER)) -> int:
-    """Index of the best validation in ``history``: the lowest sum of its ranks over the measures
-    every validation has (rank 1 = best of that measure; ties share a rank); a tie goes to the later one."""
+    """Index of the best validation in ``history``: among the validations that have every measure
+    the latest one has, the lowest sum of its ranks over those measures (rank 1 = best of that
+    measure; ties share a rank); a tie goes to the later one."""
     from scipy.stats import rankdata
 
     present = measures_of(history, measures)
     if not present:
-        raise ValueError("best_index: the validations share no measure")
-    total = np.zeros(len(history))
+        raise ValueError("best_index: the latest validation has none of the measures")
+    candidates = [i for i, h in enumerate(history) if all(m in h for m in present)]
+    total = np.zeros(len(candidates))
     for m in present:
-        values = np.array([h[m] for h in history], dtype=float)
+        values = np.array([history[i][m] for i in candidates], dtype=float)
         total += rankdata(-values if HIGHER_IS_BETTER[m] else values)
-    return int(np.flatnonzero(total == total.min())[-1])
+    return candidates[int(np.flatnonzero(total == total.min())[-1])]
 
 
 def read_history(path: str | Path) -> list[dict[str, float]]:

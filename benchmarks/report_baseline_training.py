@@ -34,6 +34,7 @@ RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 DOCS_IMAGE = ROOT / "docs" / "img" / "baseline_validation.png"
 METHODS = ("stargan", "ganimation", "cascade-efgan")
 LABELS = {"ideal_l1": "ideal_l1 (lower)", "au_error": "au_error (lower)", "emotion_accuracy": "emotion accuracy (higher)",
+          "noise_ratio": "noise where the ideal is flat / source's (lower)",
           "high_freq_ratio": "high-frequency energy / ideal's (1 best)"}
 PANELS = (*HIGHER_IS_BETTER, "high_freq_ratio")
 
@@ -89,7 +90,7 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(17, 3.6))
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(21, 3.6))
     for ax, measure in zip(axes, PANELS, strict=True):
         for i, run in enumerate(runs):
             points = [(h["step"], h[measure]) for h in run["history"] if measure in h]
@@ -125,14 +126,14 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
              f"`{args.state_root}/<method>{args.size}/`). Stopping rule: no measure improves its best by "
              f"> {args.min_delta:.0%} for {args.patience} validations in a row; best checkpoint: lowest sum of "
              "ranks over the measures. References on the same faces (measures in the order ideal_l1 / au_error / "
-             "[emotion accuracy /] HF ratio): the unedited source, and the bundled weights (trained at 64 px, "
+             "[emotion accuracy /] noise ratio / HF ratio): the unedited source, and the bundled weights (trained at 64 px, "
              "applied by resizing). Figure: `" + image + "`.", ""]  # fmt: skip
-    lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | best HF ratio | unedited source | bundled 64 px weights | schedule |",
-              "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|"]  # fmt: skip
+    lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | best noise ratio | best HF ratio | unedited source | bundled 64 px weights | schedule |",
+              "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"]  # fmt: skip
     for run in runs:
         h, best, ref = run["history"], run["best"], references.get(run["method"], {})
         if not h:
-            lines.append(f"| {run['method']} | 0 | — | not started | — | — | — | — | — | — | — | — |")
+            lines.append(f"| {run['method']} | 0 | — | not started | — | — | — | — | — | — | — | — | — |")
             continue
 
         def cell(m: str, row: dict[str, float] | None) -> str:
@@ -144,14 +145,15 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
         schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}"
                              + (", bf16" if p.get("bf16") else "") for p in run["schedule"]) or "—"
         lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {'yes' if run['converged'] else 'no'} | "
-                     f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | {cell('high_freq_ratio', best)} | "
+                     f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | {cell('noise_ratio', best)} | {cell('high_freq_ratio', best)} | "
                      f"{shown(ref.get('unedited source'))} | {shown(ref.get('bundled'))} | {schedule} |")  # fmt: skip
     for run in runs:
         if not run["history"]:
             continue
+        names = [m for m in HIGHER_IS_BETTER if any(m in h for h in run["history"])]
         lines += ["", f"**{run['method']}**: step → " + ", ".join(
-            f"{h['step']}: " + " / ".join(f"{h[m]:.3f}" for m in HIGHER_IS_BETTER if m in h) for h in run["history"])
-            + f" ({' / '.join(m for m in HIGHER_IS_BETTER if m in run['history'][0])})"]  # fmt: skip
+            f"{h['step']}: " + " / ".join(f"{h[m]:.3f}" if m in h else "—" for m in names) for h in run["history"])
+            + f" ({' / '.join(names)})"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -182,6 +182,30 @@ def test_high_frequency_ratio_reads_noise_and_checkerboards_high_and_blur_low():
         high_frequency_share(faces[0])
 
 
+def test_noise_ratio_reads_checkerboards_on_a_blurred_face_which_the_spectral_share_misses():
+    from aufx.metrics import flat_region_noise, high_frequency_ratio, noise_ratio
+
+    faces = render(*_params(8), size=64, with_parts=False).images
+    checker = torch.ones(64, 64)
+    checker[::2] *= -1
+    checker[:, ::2] *= -1
+    blurred = torch.nn.functional.avg_pool2d(faces, 3, stride=1, padding=1, count_include_pad=False)
+    blurred_checker = blurred + 0.06 * checker  # StarGAN at 128 px: blurred, with a transposed-conv pattern
+    assert high_frequency_ratio(blurred_checker, faces) < 1.0  # blur and checkerboard cancel in the spectral share
+    assert noise_ratio(blurred_checker, faces, faces) > 5
+    assert noise_ratio(blurred, faces, faces) < 1.0  # blur adds no texture
+    assert noise_ratio(faces, faces, faces) == pytest.approx(1.0)
+    patch = torch.zeros(64, 64)
+    patch[4:20, 4:20] = 1  # artefacts on 1/16 of the image still count (95th percentile of tiles)
+    assert noise_ratio(faces + 0.1 * checker * patch, faces, faces) > 5
+    assert (flat_region_noise(faces, faces) < 0.01).all()
+    with pytest.raises(ValueError, match="one shape"):
+        flat_region_noise(faces, faces[:4])
+    assert flat_region_noise(faces[..., :60, :60], faces[..., :60, :60]).shape == (8,)  # whole tiles only
+    with pytest.raises(ValueError, match="smaller than one tile of 8 px"):
+        flat_region_noise(faces[..., :6, :6], faces[..., :6, :6])
+
+
 def _params(n: int):  # type: ignore[no-untyped-def]
     params = sample_params(n, seed=3)
     return params.aus, params.identity

@@ -51,6 +51,27 @@ def test_cascade_runs_its_steps_and_keeps_shape(images16):
         adapter.edit(images16, _target(3))
 
 
+def test_branches_that_keep_the_source_return_it_exactly_without_box_seams():
+    # every branch's attention is 1 (keep the source): the output must be the input, pixel for
+    # pixel. Composing the low-resolution crop and resizing it back blurred each box (a box grid).
+    from baselines.cascade_efgan import EFGAN
+
+    class KeepAll(torch.nn.Module):
+        def forward(self, features: torch.Tensor) -> torch.Tensor:
+            return torch.ones_like(features[:, :1])
+
+    config = CascadeEFGANConfig(image_size=32, conv_dim=4, repeat_num=1, local_size=8, fusion_dim=4, steps=1,
+                                d_conv_dim=4, d_repeat_num=4)  # fmt: skip
+    efgan = EFGAN(config)
+    for branch in [efgan.global_branch, *efgan.local_branches.values()]:
+        setattr(branch, branch._names[2], KeepAll())
+    params = sample_params(2, seed=5)
+    x = render(params.aus, params.identity, size=32, with_parts=False).images
+    with torch.no_grad():
+        out, _ = efgan(x, torch.zeros(2, config.c_dim))
+    torch.testing.assert_close(out, x.clamp(-1, 1), rtol=0, atol=1e-6)
+
+
 def test_bundle_with_critic_round_trips(tmp_path, images16):
     adapter = CascadeEFGAN(TINY)
     critic = PatchCritic(16, 4, 17, 3)

@@ -94,7 +94,19 @@ def test_the_best_checkpoint_is_the_lowest_rank_sum_so_doing_nothing_does_not_wi
     assert best_index(history) == 2
     assert best_index([{"ideal_l1": 0.1, "emotion_accuracy": 0.2}, {"ideal_l1": 0.1, "emotion_accuracy": 0.6}]) == 1
     assert best_index([{"ideal_l1": 0.1}, {"ideal_l1": 0.1}]) == 1  # a tie goes to the later one
-    assert best_index([{"ideal_l1": 0.1}, {"ideal_l1": 0.2, "au_error": 0.1}]) == 0  # only shared measures count
+    # a measure added during training: the best is chosen among the validations that have it
+    added = [{"ideal_l1": 0.1}, {"ideal_l1": 0.2, "noise_ratio": 3.0}, {"ideal_l1": 0.15, "noise_ratio": 2.0}]
+    assert best_index(added) == 2 and best_index(added[:1]) == 0
+
+
+def test_a_measure_added_during_training_needs_its_own_patience_validations():
+    rule = Plateau(patience=3, min_delta=0.01)
+    flat = [{"ideal_l1": 0.05}] * 6
+    assert rule.converged(flat)
+    with_noise = flat + [{"ideal_l1": 0.05, "noise_ratio": 2.0}] * 3
+    assert not rule.converged(with_noise)  # 2 validations of noise_ratio after its first: too few
+    assert rule.converged(with_noise + [{"ideal_l1": 0.05, "noise_ratio": 2.0}])
+    assert not rule.converged(with_noise + [{"ideal_l1": 0.05, "noise_ratio": 1.5}])  # noise still falling
 
 
 def test_a_validation_set_is_a_plain_dataclass_of_tensors():

@@ -31,6 +31,15 @@ def test_section_goes_after_baselines_and_is_replaced_on_rerun(bench, tmp_path):
     assert text.endswith("## Generator engine\n\nG.\n") and "B.\n\n| x |" in text
 
 
+def test_the_section_of_the_64_px_world_is_replaced_by_the_new_one(bench, tmp_path):
+    results = tmp_path / "RESULTS.md"
+    results.write_text(f"# R\n\n## Baselines\n\nB.\n\n{bench.OLD_SECTION}\n\nold table\n\n## Generator engine\n\nG.\n")
+    bench.update_results_md(bench.SECTION + "\n\nnew table\n", results)
+    text = results.read_text()
+    assert bench.OLD_SECTION not in text and "old table" not in text
+    assert text.index("B.") < text.index(bench.SECTION) < text.index("new table") < text.index("## Generator engine")
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(not all(p.is_file() for p in NEEDED), reason="bundled generator, editor, analyzer or GANimation weights missing")
@@ -66,6 +75,7 @@ def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(ben
     assert sorted(quality["method"].unique()) == sorted([*methods, "unedited source"])
     assert set(quality["edits"]) == {"au", "emotion"} and quality["fd"].map(math.isfinite).all()
     assert (quality["fd"] >= 0).all()
+    assert (quality["noise"] > 0).all() and (quality.loc[quality["method"] == "unedited source", "noise"] == 1.0).all()
     au_rows = result["frame"][result["frame"]["task"] == "au"]
     assert au_rows["mean_ad"].map(math.isfinite).all() and (au_rows["max_ad"] >= au_rows["mean_ad"]).all()
 
