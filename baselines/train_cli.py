@@ -129,7 +129,7 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
     """Write ``--export`` (+ model card): the best validated generator when there is one (the card
     then describes that checkpoint: its step, measures and the schedule up to it), else the last."""
     from baselines.checkpoints import read_torch_file
-    from baselines.validation import HIGHER_IS_BETTER
+    from baselines.validation import HIGHER_IS_BETTER, read_history
 
     notes, schedule, step, best_step = args.notes, trainer.schedule, trainer.step, None
     if validator is not None and validator.best_path.is_file():
@@ -142,7 +142,8 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
         notes = (f"The best validated checkpoint (lowest rank sum over the validation measures, "
                  f"`baselines.validation`): step {step} of {trainer.step} trained; {measures}.\n\n{notes}").strip()  # fmt: skip
     command = reproduce(args.method, round(trainer.elapsed / 60), args.threads, args.size, args.conv_dim, schedule, step)
-    path = trainer.export(args.export, command=command, notes=notes, half=True, step=best_step)
+    validations = read_history(validator.history_path) if validator is not None else None
+    path = trainer.export(args.export, command=command, notes=notes, half=True, step=best_step, validations=validations)
     print(f"exported {path} (+ {path.with_suffix('.md').name})")
 
 
@@ -161,12 +162,15 @@ def run(args: argparse.Namespace) -> int:
     if args.data_dir:
         settings.data_dir = args.data_dir
     trainer = trainer_cls(build_config(args.method, args.size, args.conv_dim), state_dir=args.state_dir, settings=settings)
+    bundle_metadata: dict = {}
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at step {trainer.step}")
     elif args.init_from:
-        trainer.init_from(args.init_from)
-        print(f"started from {args.init_from}: {trainer.schedule[0]['init_from']}")
+        bundle_metadata = trainer.init_from(args.init_from)
+        print(f"started from {args.init_from}: {trainer.schedule[-1]['init_from']}")
     validator = make_validator(args, trainer) if args.until_converged else None
+    if validator is not None and validator.restore(bundle_metadata.get("validations", []), trainer):
+        print(f"went on with the bundle's validation log ({validator.history_path})")
     if validator is not None and validator.plateau.converged(read_history(validator.history_path)):
         print(f"{args.method}: converged already ({validator.history_path}); not training further")
     elif args.budget_minutes > 0:

@@ -286,10 +286,12 @@ class GANTrainer:
                 group["lr"] = lr
         return True
 
-    def init_from(self, path: str | os.PathLike) -> None:
+    def init_from(self, path: str | os.PathLike) -> dict:
         """Start a new training from an exported bundle of this method and config (the bundled
         file, say, when ``state.pt`` is lost): its generator, and its critic when the bundle has one
-        (``extra["critic"]``); optimisers start fresh. Recorded on the schedule (``init_from``)."""
+        (``extra["critic"]``); optimisers start fresh. The step count, training time and schedule go
+        on from the bundle's (a new phase, marked ``init_from``, starts at its step). Returns the
+        bundle's metadata (its ``validations``, if any, let the validator go on too)."""
         from baselines.checkpoints import CheckpointError, load_bundle
 
         bundle = load_bundle(read_torch_file(path), self.method, str(path))
@@ -299,7 +301,12 @@ class GANTrainer:
         critic = bundle.get("extra", {}).get("critic")
         if critic is not None:
             self.D.load_state_dict(critic)
-        self.schedule[0]["init_from"] = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}, step {bundle.get('metadata', {}).get('steps', '?')})"
+        metadata = dict(bundle.get("metadata", {}))
+        self.step = int(metadata.get("steps", 0))
+        self.elapsed = float(metadata.get("train_seconds_at_step", metadata.get("train_seconds", 0.0)))
+        source = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}, step {self.step})"
+        self.schedule = [*metadata.get("schedule", []), {**self._phase(self.step), "init_from": source}]
+        return metadata
 
     # ------------------------------------------------------------------ export
     def export_extra(self) -> dict[str, dict]:
@@ -310,21 +317,26 @@ class GANTrainer:
         return [phase for phase in self.schedule if phase["from_step"] < step] or self.schedule[:1]
 
     def export(self, path: str | os.PathLike, command: str = "", notes: str = "", half: bool = False,
-               step: int | None = None) -> Path:  # fmt: skip
+               step: int | None = None, validations: list[dict] | None = None) -> Path:  # fmt: skip
         """Write the generator as an aufx bundle plus a model card ``<path>.md`` beside it.
 
         ``half``: store float16 (half the size; the bundled files use it), loaded back as float32.
         ``step``: the step of the generator weights when it is not the trainer's (the best validated
         checkpoint loaded into ``G``): the card then gives it and the schedule's phases before it.
+        ``validations``: the validation log up to ``step`` (``val.jsonl`` rows), kept in the metadata
+        so that a training started from this file (:meth:`init_from`) goes on with its history.
         """
         schedule = self.schedule if step is None else self.schedule_until(step)
         step = self.step if step is None else step
+        validations = [row for row in validations or [] if row["step"] <= step]
+        at_step = [row["elapsed_s"] for row in validations if row["step"] == step]
         metadata = {
             "steps": step, "images_seen": step * self.settings.batch,
-            "train_seconds": round(self.elapsed, 1), "threads": self.settings.threads or torch.get_num_threads(),
+            "train_seconds": round(self.elapsed, 1),
+            "train_seconds_at_step": at_step[0] if at_step else round(self.elapsed, 1), "threads": self.settings.threads or torch.get_num_threads(),
             "settings": {k: v for k, v in asdict(self.settings).items() if k != "losses"},
             "loss_weights": self.losses, "last_losses": self.last_losses, "command": command, "notes": notes,
-            "schedule": schedule,
+            "schedule": schedule, "validations": validations,
             "half": half,
             "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }  # fmt: skip
@@ -342,7 +354,9 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         f"- steps: {metadata['steps']} (critic updates; generator every {metadata['settings']['n_critic']}), "
         f"images seen: {metadata['images_seen']}",
         *schedule_lines(metadata.get("schedule", []), metadata["steps"]),
-        *[f"- initialised from: {phase['init_from']}" for phase in metadata.get("schedule", [])[:1] if phase.get("init_from")],
+        *[f"- initialised from: {phase['init_from']} at step {phase['from_step']} (fresh optimisers"
+          f"{'' if 'and critic' in phase['init_from'] else ', fresh critic'})"
+          for phase in metadata.get("schedule", []) if phase.get("init_from")],
         f"- training time: {metadata['train_seconds'] / 60:.1f} min (wall clock) on {metadata['threads']} thread(s)",
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",

@@ -209,6 +209,19 @@ class Validator:
         self.history_path = self.state_dir / "val.jsonl"
         self.best_path = self.state_dir / "best_G.pt"
 
+    def restore(self, validations: list[dict[str, float]], trainer: Any) -> int:
+        """Go on with the validation log that came with an exported bundle (``trainer.init_from``):
+        write its rows to ``val.jsonl`` and, for the row at the trainer's step, its generator (the
+        bundle's) as ``best_G.pt``; only when this state directory has no log yet. Returns the rows written."""
+        if not validations or self.history_path.is_file():
+            return 0
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.history_path.write_text("".join(json.dumps(row) + "\n" for row in validations))
+        at_step = [row for row in validations if row["step"] == trainer.step]
+        if at_step:
+            torch.save({"step": trainer.step, "G": trainer.G.state_dict(), **at_step[-1]}, self.best_path)
+        return len(validations)
+
     def __call__(self, trainer: Any) -> bool:
         from baselines.training import load_trained_generator
 

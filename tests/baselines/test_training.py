@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,9 +165,13 @@ def test_a_new_training_can_start_from_an_exported_bundle(method, tiny_pool_path
     with_critic = method == "cascade-efgan"  # its bundle carries the critic (AU head); GANimation's does not
     same_d = all(torch.equal(fresh.D.state_dict()[k], v) for k, v in first.D.state_dict().items())
     assert same_d is with_critic
-    assert fresh.schedule[0]["init_from"].startswith("g.pt (generator")
+    assert fresh.step == first.step == 2 and fresh.elapsed == pytest.approx(first.elapsed, abs=0.1)
+    assert len(fresh.schedule) == 2 and fresh.schedule[-1]["from_step"] == 2  # the count goes on
+    assert fresh.schedule[-1]["init_from"].startswith("g.pt (generator")
+    fresh.run(max_steps=3)
     card = fresh.export(tmp_path / "h.pt").with_suffix(".md").read_text()
-    assert "- initialised from: g.pt" in card
+    assert "- steps: 3 " in card and "- initialised from: g.pt" in card and "at step 2" in card
+    assert ("fresh critic" in card) is not with_critic
     other = dataclasses.replace(CONFIGS[method], image_size=32)
     with pytest.raises(CheckpointError, match="differs from this trainer"):
         TRAINERS[method](other, state_dir=tmp_path / "c", settings=_settings(), pool=pool).init_from(bundle)
@@ -232,3 +237,37 @@ def test_critic_learns_the_aus(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "s" / "log.jsonl").read_text().splitlines()]
     first, last = np.mean([r["D/au"] for r in rows[:8]]), np.mean([r["D/au"] for r in rows[-8:]])
     assert last < first, (first, last)
+
+
+def test_an_exported_bundle_carries_its_validation_log_up_to_its_step(tiny_pool_path, tmp_path):
+    trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=FacePool(tiny_pool_path))
+    trainer.run(max_steps=2)
+    log = [{"step": 1, "elapsed_s": 0.5, "ideal_l1": 0.2}, {"step": 2, "elapsed_s": 1.25, "ideal_l1": 0.1},
+           {"step": 3, "elapsed_s": 2.0, "ideal_l1": 0.3}]  # fmt: skip
+    bundle = trainer.export(tmp_path / "g.pt", step=2, validations=log)
+    fresh = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "b", settings=_settings(), pool=FacePool(tiny_pool_path))
+    metadata = fresh.init_from(bundle)
+    assert [row["step"] for row in metadata["validations"]] == [1, 2]  # none after the exported step
+    assert fresh.step == 2 and fresh.elapsed == 1.25  # the training time at that step, not at the export
+
+
+def test_the_cli_goes_on_from_a_bundle_with_its_step_count_and_validation_log(tiny_pool_path, tmp_path):
+    from aufx.cli import main
+    from baselines.validation import read_history
+
+    common = ["--size", "16", "--conv-dim", "4", "--pool-faces", "24", "--data-dir", str(Path(tiny_pool_path).parent),
+              "--threads", "1", "--batch", "4", "--until-converged", "--validate-every", "2", "--val-faces", "4"]  # fmt: skip
+    first = tmp_path / "first.pt"
+    assert main(["train", "ganimation", *common, "--state-dir", str(tmp_path / "a"), "--max-steps", "4",
+                 "--budget-minutes", "5", "--export", str(first)]) == 0  # fmt: skip
+    exported_log = read_history(tmp_path / "a" / "val.jsonl")
+    assert [row["step"] for row in exported_log] == [2, 4]
+    second = tmp_path / "second.pt"
+    assert main(["train", "ganimation", *common, "--state-dir", str(tmp_path / "b"), "--init-from", str(first),
+                 "--max-steps", "6", "--budget-minutes", "5", "--export", str(second)]) == 0  # fmt: skip
+    best_step = torch.load(first, weights_only=False)["metadata"]["steps"]
+    log = read_history(tmp_path / "b" / "val.jsonl")
+    assert [row for row in log if row["step"] <= best_step] == [row for row in exported_log if row["step"] <= best_step]
+    assert log[-1]["step"] == 6  # validated at the next multiple of 2 after the bundle's step, counting on
+    card = second.with_suffix(".md").read_text()
+    assert f"initialised from: first.pt (generator, step {best_step}) at step {best_step}" in card

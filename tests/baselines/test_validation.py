@@ -173,3 +173,20 @@ def test_cascade_efgan_validates_with_the_sources_aus_instead_of_refusing():
     adapter.weights_source = "test"  # no "random weights" warning
     result = validate(adapter, validation_set(size=16, n=3), batch=2)
     assert 0 < result["ideal_l1"] < 2
+
+
+def test_a_restored_log_goes_on_and_its_last_row_keeps_the_bundles_generator(tmp_path):
+    from types import SimpleNamespace
+
+    from baselines.validation import Validator, read_history
+
+    G = torch.nn.Linear(2, 2)
+    trainer = SimpleNamespace(G=G, step=200)
+    rows = [{"step": 100, "elapsed_s": 1.0, "ideal_l1": 0.3}, {"step": 200, "elapsed_s": 2.0, "ideal_l1": 0.2}]
+    validator = Validator(Replay(torch.zeros(1)), tmp_path / "state", validation_set(size=16, n=2))
+    assert validator.restore(rows, trainer) == 2
+    assert read_history(validator.history_path) == rows
+    best = torch.load(validator.best_path)
+    assert best["step"] == 200 and torch.equal(best["G"]["weight"], G.weight)
+    assert validator.restore([{"step": 300, "elapsed_s": 3.0, "ideal_l1": 0.1}], trainer) == 0  # a log already there is kept
+    assert read_history(validator.history_path) == rows
