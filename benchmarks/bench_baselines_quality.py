@@ -141,6 +141,24 @@ def absolute_au_edit(unit: dict[str, Any], source_aus: np.ndarray) -> dict[str, 
             "raised": code, "requested": target - base}  # fmt: skip
 
 
+def run_in_parallel(units: list[dict[str, Any]], work_dir: Path, workers: int, progress: bool) -> int:
+    """Run the edit units on a local Dask cluster of ``workers`` processes (the stimuli pipeline's
+    executor: units batched by method, one torch thread each), writing their records to
+    ``work_dir``; returns how many were there already. A failed unit stops the benchmark."""
+    from tqdm import tqdm
+
+    from aufx.stimuli.run import dask_executor
+    from aufx.stimuli.work import read_record
+
+    pending = [u for u in units if read_record(work_dir, u) is None]
+    with dask_executor(workers) as execute, tqdm(total=len(pending), desc=f"edits ({workers} workers)", disable=not progress) as bar:
+        for unit, result in execute(pending, str(work_dir), "edits"):
+            if isinstance(result, Exception):
+                raise RuntimeError(f"edit {unit['stimulus_id']} ({unit['method']['name']}, {unit['task']}) failed: {result}") from result
+            bar.update(1)
+    return len(units) - len(pending)
+
+
 # ---------------------------------------------------------------------------- statistics
 def mean_ci(values: Any) -> tuple[int, float, float]:
     """(n, mean, 95 % CI half-width) of the finite values (Student t; aufx compare's rule)."""
@@ -430,7 +448,9 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
     emotions = _emotions()
     lines = [SECTION, "",
              f"`{header['command']}` — {header['date']}, {platform.machine()}, {os.cpu_count()} CPU cores, "
-             f"torch {header['torch']}, {args.threads} thread(s); machine load (1-min load average) "
+             f"torch {header['torch']}, {args.threads} thread(s)"
+             + (f", edits in {args.workers} worker processes" if args.workers > 1 else "")
+             + f"; machine load (1-min load average) "
              f"{header['load_start']:.1f} at the start and {header['load_end']:.1f} at the end "
              f"(other training jobs running). Wall time of the run: {header['wall_min']:.1f} min"
              + (f"; {header['reused']} of {header['units']} units (faces and edits) reused from the work folder "
@@ -528,14 +548,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="keep the faces and edits here and reuse those of identical units (same method, "
                              "weights, edit and model files) on a rerun; delete it after changing a method's code. "
                              "Default: a temporary folder")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1,
+                        help="edit in this many worker processes (Dask, one thread each) before measuring; "
+                             "1: one after another in this process")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     from aufx.aus import normalize_au
 
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     args.aus = [normalize_au(a) for a in args.aus.split(",") if a.strip()]
-    if args.n < 1 or args.batch < 1 or args.threads < 1 or not args.methods or not args.aus:
-        parser.error("--n, --batch and --threads must be >= 1; --methods and --aus must not be empty")
+    if args.n < 1 or args.batch < 1 or args.threads < 1 or args.workers < 1 or not args.methods or not args.aus:
+        parser.error("--n, --batch, --threads and --workers must be >= 1; --methods and --aus must not be empty")
     return args
 
 
@@ -574,16 +597,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rows = []
             from aufx.aus import AU_CODES, AU_INDEX
 
-            for unit in tqdm(plan.stimuli, desc="edits", disable=not progress):
+            units = [absolute_au_edit(u, faces[u["source_id"]]["aus"]) if u["task"] == "au" else u for u in plan.stimuli]
+            if args.workers > 1:  # the edits in parallel first; the loop below then reads their records
+                reused += run_in_parallel(units, work_dir, args.workers, progress)
+            for unit in tqdm(units, desc="edits" if args.workers == 1 else "measures", disable=not progress):
                 row = {"method": unit["method"]["name"], "task": unit["task"], "item_id": unit["item_id"],
                        "source_id": unit["source_id"], "stimulus_id": unit["stimulus_id"]}  # fmt: skip
                 if unit["task"] == "au":
-                    unit = absolute_au_edit(unit, faces[unit["source_id"]]["aus"])
                     row.update(edit=unit["raised"], requested=unit["requested"])
                 else:
                     row["edit"] = unit["edit"]["emotion"]
                 record = work.run_unit(unit, str(work_dir))
-                reused += record["skipped"]
+                reused += record["skipped"] if args.workers == 1 else 0
                 row["ideal_aus"] = work.target_vector(unit["edit"], faces[unit["source_id"]]["aus"], None)
                 metrics = record["metrics"]
                 row.update({m: metrics.get(m, math.nan) for m in METRICS})

@@ -103,3 +103,20 @@ def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(ben
     assert "FD to the ideal outputs" in section and "| unedited source |" in section
     assert "N = 4 faces" in section and "- ganimation: " in section and "critic steps" in section
     assert sheet.read_bytes()[:4] == b"\x89PNG" and (tmp_path / "out" / "edits.csv").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not all(p.is_file() for p in NEEDED), reason="bundled generator, editor, analyzer or GANimation weights missing")
+def test_edits_in_two_worker_processes_give_the_same_table_as_one_after_another(bench, tmp_path):
+    common = ["--n", "2", "--methods", "ganimation,aufx-global-linear", "--aus", "AU12,AU04", "--classifier-renders", "800",
+              "--repeats", "1", "--batch", "2", "--no-progress"]  # fmt: skip
+    serial = bench.main([*common, "--out", str(tmp_path / "a"), "--work-dir", str(tmp_path / "wa")])
+    parallel = bench.main([*common, "--out", str(tmp_path / "b"), "--work-dir", str(tmp_path / "wb"), "--workers", "2"])
+    columns = ["method", "task", "stimulus_id", "edit", "raised_change", "target_change", "leakage", "predicted"]
+    serial_frame, parallel_frame = serial["frame"][columns], parallel["frame"][columns]
+    assert len(serial_frame) == 2 * 2 * (2 + 7)
+    assert serial_frame.equals(parallel_frame)
+    assert "edits in 2 worker processes" in parallel["markdown"] and parallel["header"]["reused"] == 0
+    again = bench.main([*common, "--out", str(tmp_path / "c"), "--work-dir", str(tmp_path / "wb"), "--workers", "2"])
+    assert again["header"]["reused"] == again["header"]["units"]  # every face and edit read back from the work folder
