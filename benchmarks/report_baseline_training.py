@@ -79,6 +79,17 @@ def references_for(method: str, size: int, n: int, emotion: bool) -> dict[str, d
     return result
 
 
+def bundle_label(method: str) -> str:
+    """``"step N, S px"`` of the method's bundled weights (``baselines/weights/<method>.pt``), or ``"—"``."""
+    path = ROOT / "baselines" / "weights" / f"{method}.pt"
+    if not path.is_file():
+        return "—"
+    from baselines.checkpoints import read_torch_file
+
+    bundle = read_torch_file(path)
+    return f"step {bundle.get('metadata', {}).get('steps', '?')}, {dict(bundle['config'])['image_size']} px"
+
+
 def summarise(method: str, history: list[dict[str, float]], plateau: Plateau) -> dict[str, Any]:
     best = history[best_index(history)] if history else None
     return {"method": method, "history": history, "best": best, "converged": plateau.converged(history)}
@@ -110,7 +121,7 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str,
         ax.set_xlabel("critic step")
     axes[0].legend(fontsize=8)
     fig.suptitle("Held-out validation per checkpoint (★ best = lowest rank sum; dashed: the unedited source; "
-                 "dash-dot: the bundled 64 px weights; dotted: schedule change)", fontsize=9)  # fmt: skip
+                 "dash-dot: the bundled weights; dotted: schedule change)", fontsize=9)  # fmt: skip
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -126,9 +137,9 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
              f"`{args.state_root}/<method>{args.size}/`). Stopping rule: no measure improves its best by "
              f"> {args.min_delta:.0%} for {args.patience} validations in a row; best checkpoint: lowest sum of "
              "ranks over the measures. References on the same faces (measures in the order ideal_l1 / au_error / "
-             "[emotion accuracy /] noise ratio / HF ratio): the unedited source, and the bundled weights (trained at 64 px, "
-             "applied by resizing). Figure: `" + image + "`.", ""]  # fmt: skip
-    lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | best noise ratio | best HF ratio | unedited source | bundled 64 px weights | schedule |",
+             "[emotion accuracy /] noise ratio / HF ratio): the unedited source, and the bundled weights (their step and "
+             "size in the cell; 64 px weights are applied by resizing). Figure: `" + image + "`.", ""]  # fmt: skip
+    lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | best noise ratio | best HF ratio | unedited source | bundled weights | schedule |",
               "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"]  # fmt: skip
     for run in runs:
         h, best, ref = run["history"], run["best"], references.get(run["method"], {})
@@ -146,7 +157,7 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
                              + (", bf16" if p.get("bf16") else "") for p in run["schedule"]) or "—"
         lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {'yes' if run['converged'] else 'no'} | "
                      f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | {cell('noise_ratio', best)} | {cell('high_freq_ratio', best)} | "
-                     f"{shown(ref.get('unedited source'))} | {shown(ref.get('bundled'))} | {schedule} |")  # fmt: skip
+                     f"{shown(ref.get('unedited source'))} | {bundle_label(run['method'])}: {shown(ref.get('bundled'))} | {schedule} |")  # fmt: skip
     for run in runs:
         if not run["history"]:
             continue
@@ -154,6 +165,9 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
         lines += ["", f"**{run['method']}**: step → " + ", ".join(
             f"{h['step']}: " + " / ".join(f"{h[m]:.3f}" if m in h else "—" for m in names) for h in run["history"])
             + f" ({' / '.join(names)})"]  # fmt: skip
+        carried = [h["step"] for h in run["history"] if "from" in h]
+        if carried:
+            lines.append(f"Validations up to step {max(carried)} come from {run['history'][0]['from']}.")
     return "\n".join(lines) + "\n"
 
 

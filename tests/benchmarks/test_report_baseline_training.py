@@ -11,6 +11,7 @@ def test_report_reads_the_validation_logs_and_says_which_run_converged(tmp_path)
     report = load_benchmark("report_baseline_training")
     root = tmp_path / "states"
     flat = [{"step": 100 * (i + 1), "elapsed_s": 60.0 * i, "ideal_l1": 0.05, "au_error": 0.7} for i in range(7)]
+    flat[0] = {"step": 100, "ideal_l1": 0.05, "au_error": 0.7, "from": "an earlier machine"}  # carried over, no elapsed_s
     falling = [{"step": 100 * (i + 1), "elapsed_s": 60.0 * i, "ideal_l1": 0.3 - 0.02 * i, "au_error": 1.2 - 0.05 * i,
                 "emotion_accuracy": 0.1 + 0.01 * i} for i in range(4)]  # fmt: skip
     for name, history in (("ganimation128", flat), ("stargan128", falling)):
@@ -28,6 +29,8 @@ def test_report_reads_the_validation_logs_and_says_which_run_converged(tmp_path)
     text = results.read_text()
     assert text.index(report.AFTER_SECTION) < text.index(report.SECTION) < text.index("## Generator engine")
     assert "| cascade-efgan | 0 | — | not started |" in text and "| ganimation | 7 | 700 | yes | 700 |" in text
+    assert "Validations up to step 100 come from an earlier machine." in text
+    assert report.bundle_label("ganimation").endswith(" px") and report.bundle_label("no-such-method") == "—"
 
 
 def test_references_are_the_unedited_source_and_the_bundled_weights_on_the_same_faces():
