@@ -154,7 +154,8 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
             return " / ".join(f"{row[m]:.3f}" for m in PANELS if m in row) if row else "—"
 
         schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}"
-                             + (", bf16" if p.get("bf16") else "") for p in run["schedule"]) or "—"
+                             + (", bf16" if p.get("bf16") else "") + (" (started from the bundled weights)" if p.get("init_from") else "")
+                             for p in run["schedule"]) or "—"
         lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {'yes' if run['converged'] else 'no'} | "
                      f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | {cell('noise_ratio', best)} | {cell('high_freq_ratio', best)} | "
                      f"{shown(ref.get('unedited source'))} | {bundle_label(run['method'])}: {shown(ref.get('bundled'))} | {schedule} |")  # fmt: skip
