@@ -33,6 +33,7 @@ def test_open_page_reports_presence(tmp_path: Path) -> None:
         page.clock.install()
         page.click("#start")
         page.click("#consent-yes")  # the instructions page, open for a while
+        page.wait_for_load_state("load")  # its script (the minute timer) has run: on a busy machine click returns before
         with rt.db() as s:
             started = s.scalar(select(Participant.active_at))
         now[0] += timedelta(seconds=30)
