@@ -105,24 +105,16 @@ def build_config(method: str, size: int, conv_dim: int) -> Any:
 
 
 def make_validator(args: argparse.Namespace, trainer: Any) -> Any:
-    """A :class:`baselines.validation.Validator` for ``trainer``: the method's adapter at its config,
-    the bundled analyzer, and for emotion-conditioned methods the emotion classifier."""
-    from aufx.edit.analyzer import load_analyzer
+    """A :class:`baselines.validation.Validator` for ``trainer``: the method's adapter at its config
+    and :func:`baselines.validation.standard_inputs` (held-out sets, analyzer, emotion classifier)."""
     from baselines.base import Conditioning
     from baselines.registry import adapter_class
-    from baselines.validation import Plateau, Validator, validation_set
+    from baselines.validation import Plateau, Validator, standard_inputs
 
     adapter = adapter_class(args.method)(trainer.config)
-    emotion = adapter.conditioning == Conditioning.EMOTION
-    analyzer = load_analyzer("synthfacs")
-    classifier = None
-    if emotion:
-        from aufx.edit.analyzer import analyzer_path
-        from baselines.emotion_classifier import cached_emotion_classifier
-
-        classifier = cached_emotion_classifier(analyzer, analyzer_path("synthfacs"), seed=1000, size=trainer.config.image_size)["model"]
-    vset = validation_set(trainer.config.image_size, n=args.val_faces, emotion=emotion)
-    return Validator(adapter, trainer.state_dir, vset, analyzer, classifier, Plateau(args.patience, args.min_delta))
+    inputs = standard_inputs(trainer.config.image_size, args.val_faces, emotion=adapter.conditioning == Conditioning.EMOTION)
+    return Validator(adapter, trainer.state_dir, inputs["vset"], inputs["analyzer"], inputs["classifier"],
+                     Plateau(args.patience, args.min_delta), inputs["emotion_set"])  # fmt: skip
 
 
 def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:

@@ -51,31 +51,26 @@ def schedule_of(state_dir: Path) -> list[dict[str, float]]:
 
 def references_for(method: str, size: int, n: int, emotion: bool) -> dict[str, dict[str, float]]:
     """What returning the source unchanged, and the method's bundled weights (resized to ``size``),
-    score on the trainings' validation set: ``{"unedited source": measures, "bundled": measures}``."""
-    from aufx.edit.analyzer import load_analyzer
+    score on the trainings' validation sets: ``{"unedited source": measures, "bundled": measures}``."""
     from baselines import registry
-    from baselines.validation import validate, validation_set
+    from baselines.validation import standard_inputs, validate
 
-    vset = validation_set(size, n=n, emotion=emotion)
-    analyzer = load_analyzer("synthfacs")
+    inputs = standard_inputs(size, n, emotion)
+
+    def measures(adapter: Any) -> dict[str, float]:
+        return validate(adapter, inputs["vset"], inputs["analyzer"], inputs["classifier"], emotion_set=inputs["emotion_set"])
 
     class Unchanged:
         def edit(self, images: Any, target: Any) -> Any:
             return images
 
-    classifier = None
-    if emotion:
-        from aufx.edit.analyzer import analyzer_path
-        from baselines.emotion_classifier import cached_emotion_classifier
-
-        classifier = cached_emotion_classifier(analyzer, analyzer_path("synthfacs"), seed=1000, size=size)["model"]
-    result = {"unedited source": validate(Unchanged(), vset, analyzer, classifier)}
+    result = {"unedited source": measures(Unchanged())}
     try:
         bundled = registry.get(method).load()
     except (OSError, ValueError) as error:
         print(f"{method}: no bundled weights to compare ({error})", file=sys.stderr)
     else:
-        result["bundled"] = validate(bundled, vset, analyzer, classifier)
+        result["bundled"] = measures(bundled)
     return result
 
 

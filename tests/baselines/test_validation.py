@@ -1,5 +1,6 @@
 """Validation of baselines during training: the held-out set, its measures and the stopping rule."""
 
+import numpy as np
 import torch
 
 from baselines.validation import (
@@ -190,3 +191,33 @@ def test_a_restored_log_goes_on_and_its_last_row_keeps_the_bundles_generator(tmp
     assert best["step"] == 200 and torch.equal(best["G"]["weight"], G.weight)
     assert validator.restore([{"step": 300, "elapsed_s": 3.0, "ideal_l1": 0.1}], trainer) == 0  # a log already there is kept
     assert read_history(validator.history_path) == rows
+
+
+def test_au_conditioned_methods_get_their_emotion_accuracy_from_the_prototype_targets():
+    from aufx.aus import RAFD_EMOTIONS
+
+    vset, emotions = validation_set(size=16, n=4), validation_set(size=16, n=7, emotion=True)
+    given = []
+
+    class Echo:  # an AU-conditioned adapter that records its targets and returns the source
+        def edit(self, images, target):  # type: ignore[no-untyped-def]
+            given.append(target)
+            return images
+
+    class ReadsTargets:  # an analyzer that reads whatever the adapter was last asked for
+        def __call__(self, images):  # type: ignore[no-untyped-def]
+            aus = given[-1] if given[-1].shape[0] == images.shape[0] else torch.zeros(images.shape[0], 16)
+            return {"aus": aus, "identity": torch.zeros(images.shape[0], 8), "parts": torch.zeros(images.shape[0], 2, 4, 4)}
+
+    class ByPrototype:  # right whenever the AUs are a class's prototype
+        def predict(self, aus):  # type: ignore[no-untyped-def]
+            from baselines.validation import emotion_aus
+
+            table = {tuple(emotion_aus(c)): RAFD_EMOTIONS[c] for c in range(len(RAFD_EMOTIONS))}
+            return [table.get(tuple(np.float32(a) for a in row), "neutral") for row in aus]
+
+    without = validate(Echo(), vset, analyzer=ReadsTargets(), classifier=ByPrototype(), batch=16)
+    assert "emotion_accuracy" not in without  # no emotion set: nothing to read
+    result = validate(Echo(), vset, analyzer=ReadsTargets(), classifier=ByPrototype(), batch=16, emotion_set=emotions)
+    assert torch.equal(given[-1], emotions.target_aus)  # AU vectors, not class labels
+    assert result["emotion_accuracy"] == 1.0

@@ -39,4 +39,4 @@ def test_references_are_the_unedited_source_and_the_bundled_weights_on_the_same_
     assert set(refs) == {"unedited source", "bundled"}
     assert refs["unedited source"]["high_freq_ratio"] > 0 and refs["bundled"]["ideal_l1"] > 0
     assert refs["unedited source"]["ideal_l1"] != refs["bundled"]["ideal_l1"]
-    assert set(refs["bundled"]) >= {"ideal_l1", "au_error", "high_freq_ratio"}
+    assert set(refs["bundled"]) >= {"ideal_l1", "au_error", "high_freq_ratio", "emotion_accuracy"}  # prototype-AU targets
