@@ -29,8 +29,12 @@ Choices the paper leaves open (ours):
        ``repeat_num`` residual blocks); each local branch the same at ``conv_dim // 2`` with
        ``max(1, repeat_num // 2)`` blocks; the three local branches do not share weights.
     4. Fusion: a 3-layer conv net on ``[global, local canvas, region mask]`` (7 channels)
-       predicts a blend weight ``β`` (sigmoid, zeroed outside the boxes); fused =
-       ``β · local + (1 − β) · global``.
+       predicts a blend weight ``β`` (sigmoid); fused = ``β · local + (1 − β) · global``. Each
+       local result fades in over the outer :data:`FADE` (20 %) of its box (:func:`box_window`,
+       on the canvas where boxes overlap and on ``β``), so ``β`` goes to 0 at the box edges:
+       since 2026-12-06 (Cascade EF-GAN step 1,400 of the 128 px run), when the contact sheets
+       still showed each box's outline after the full-resolution composition of choice 2; until
+       then ``β`` was cut off at the box edges. Trained weights carry over (no new parameters).
     5. Refiner: a residual conv net (3 convs, last one zero-initialised so that it starts as the
        identity): ``out = clamp(x + R(x), −1, 1)``.
     6. Cascade: ``K = 3`` steps **sharing one EF-GAN's weights**; step ``k`` targets
@@ -107,6 +111,22 @@ def region_box(region: str, size: int) -> tuple[int, int, int, int]:
     return round(top * size), round(left * size), max(2, round(height * size)), max(2, round(width * size))
 
 
+#: Share of a region box's side over which its local result fades in from the edge (choice 4).
+FADE = 0.2
+
+
+def box_window(height: int, width: int, fade: float = FADE) -> torch.Tensor:
+    """``[1, 1, height, width]`` weights that rise linearly from ~0 at the box's edges to 1 over
+    ``fade`` × its side (at least one pixel), so that a local result blended in leaves no step."""
+
+    def ramp(n: int) -> torch.Tensor:
+        steps = max(1, round(fade * n))
+        i = torch.arange(n, dtype=torch.float32) + 0.5
+        return ((i / steps).clamp(max=1.0) * ((n - i) / steps).clamp(max=1.0))
+
+    return (ramp(height)[:, None] * ramp(width)[None, :])[None, None]
+
+
 class EFGAN(nn.Module):
     """One EF-GAN step: x ``[N, 3, S, S]``, c ``[N, c_dim]`` -> (edited ``[N, 3, S, S]``, attention maps)."""
 
@@ -138,18 +158,21 @@ class EFGAN(nn.Module):
         attentions = [attention]
         canvas = global_out.clone()
         mask = torch.zeros_like(x[:, :1])
+        reach = torch.zeros_like(x[:, :1])  # how far the local results may replace the global one
         for name, branch in self.local_branches.items():
             top, left, h, w = region_box(name, size)
-            crop = x[:, :, top : top + h, left : left + w]
+            box = (slice(None), slice(None), slice(top, top + h), slice(left, left + w))
+            crop = x[box]
             small = F.interpolate(crop, size=(self.config.local_size,) * 2, mode="bilinear", align_corners=False)
             l_colour, l_attention = branch(small, c)
             attentions.append(l_attention)
             l_colour, l_attention = (F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)
                                      for m in (l_colour, l_attention))  # fmt: skip
-            local = compose(crop, l_colour, l_attention)
-            canvas[:, :, top : top + h, left : left + w] = local
-            mask[:, :, top : top + h, left : left + w] = 1.0
-        beta = torch.sigmoid(self.fusion(torch.cat([global_out, canvas, mask], dim=1))) * mask
+            window = box_window(h, w).to(x)
+            canvas[box] = canvas[box] * (1.0 - window) + compose(crop, l_colour, l_attention) * window
+            reach[box] = 1.0 - (1.0 - reach[box]) * (1.0 - window)
+            mask[box] = 1.0
+        beta = torch.sigmoid(self.fusion(torch.cat([global_out, canvas, mask], dim=1))) * reach
         fused = beta * canvas + (1.0 - beta) * global_out
         return (fused + self.refiner(fused)).clamp(-1.0, 1.0), attentions
 

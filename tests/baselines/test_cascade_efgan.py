@@ -94,3 +94,35 @@ def test_bundle_with_critic_round_trips(tmp_path, images16):
     save_bundle(tmp_path / "other.pt", "stargan", {}, {"x": torch.zeros(1)})
     with pytest.raises(CheckpointError, match="holds method 'stargan'"):
         CascadeEFGAN().load(tmp_path / "other.pt")
+
+
+def test_local_results_fade_in_so_the_box_edges_leave_no_step():
+    # global branch keeps the source, every local branch paints white, the fusion takes the local
+    # canvas fully: the old composition jumped from the source to white at each box edge
+    from baselines.cascade_efgan import EFGAN, box_window, region_box
+
+    class Const(torch.nn.Module):
+        def __init__(self, value: float) -> None:
+            super().__init__()
+            self.value = value
+
+        def forward(self, features: torch.Tensor) -> torch.Tensor:
+            return torch.full_like(features[:, :1], self.value)
+
+    config = CascadeEFGANConfig(image_size=64, conv_dim=4, repeat_num=1, local_size=8, fusion_dim=4, steps=1,
+                                d_conv_dim=4, d_repeat_num=5)  # fmt: skip
+    efgan = EFGAN(config)
+    setattr(efgan.global_branch, efgan.global_branch._names[2], Const(1.0))  # keep the source
+    for branch in efgan.local_branches.values():
+        setattr(branch, branch._names[1], Const(1.0))  # colour: white
+        setattr(branch, branch._names[2], Const(0.0))  # attention: take the colour
+    efgan.fusion = Const(30.0)  # sigmoid -> 1
+    x = torch.full((1, 3, 64, 64), -1.0)  # black face: white - black = 2 at a hard edge
+    with torch.no_grad():
+        out, _ = efgan(x, torch.zeros(1, config.c_dim))
+    top, left, h, w = region_box("eyes", 64)  # its top edge borders no other box
+    assert out[0, 0, top + h // 2, left + w // 2] == pytest.approx(1.0)  # the box's middle is the local result
+    step_in = (out[0, :, top, left + w // 2] - out[0, :, top - 1, left + w // 2]).abs().max()
+    assert step_in <= 2.0 / max(1, round(0.2 * h)) + 1e-6  # a ramp, not the jump of 2
+    window = box_window(h, w)
+    assert window.shape == (1, 1, h, w) and window.max() == 1.0 and window[0, 0, 0, 0] < 0.1
