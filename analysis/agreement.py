@@ -34,13 +34,17 @@ def krippendorff_alpha(
     )
 
 
-def icc(matrix) -> pd.DataFrame:
+def icc(matrix, confidence: float = 0.95) -> pd.DataFrame:
     """The six intraclass correlations of Shrout & Fleiss (1979) for a complete
-    targets × raters matrix, with their F tests (McGraw & Wong, 1996).
+    targets × raters matrix, with their F tests and ``confidence`` intervals (McGraw & Wong,
+    1996; ICC2's with Satterthwaite's degrees of freedom), as R's ``psych::ICC`` gives them.
 
     Types: ICC1 (one-way random), ICC2 (two-way random, absolute agreement), ICC3 (two-way
     mixed, consistency), each for a single rater and for the mean of k raters (ICC1k ...).
+    Columns: ``type, ICC, F, df1, df2, p-val, lower, upper``.
     """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     x = np.asarray(matrix, dtype=float)
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
         raise ValueError(f"ICC needs a targets × raters matrix with both ≥ 2, got shape {x.shape}")
@@ -69,8 +73,36 @@ def icc(matrix) -> pd.DataFrame:
     ]
     table = pd.DataFrame(rows, columns=["type", "ICC", "F", "df1", "df2"])
     table["p-val"] = sps.f.sf(table["F"], table["df1"], table["df2"])
+    bounds = icc_bounds(n, k, bms, wms, jms, ems, float(table.loc[1, "ICC"]), confidence)
+    table["lower"] = [bounds[t][0] for t in table["type"]]
+    table["upper"] = [bounds[t][1] for t in table["type"]]
     table.attrs["mean_squares"] = {"BMS": bms, "WMS": wms, "JMS": jms, "EMS": ems}
+    table.attrs["confidence"] = confidence
     return table
+
+
+def icc_bounds(n: int, k: int, bms: float, wms: float, jms: float, ems: float, icc2: float,
+               confidence: float = 0.95) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """Confidence bounds of the six ICCs from the mean squares of an ``n`` targets × ``k`` raters
+    matrix (McGraw & Wong, 1996, Table 7; ``icc2`` is the ICC2 estimate, which ICC2's
+    Satterthwaite degrees of freedom need): ``{type: (lower, upper)}``."""
+    q = 1 - (1 - confidence) / 2
+    f1, df1, df2_1, df2_3 = bms / wms, n - 1, n * (k - 1), (n - 1) * (k - 1)
+    f3 = bms / ems
+    bounds = {}
+    for name, f, df2 in (("1", f1, df2_1), ("3", f3, df2_3)):
+        f_low, f_up = f / sps.f.ppf(q, df1, df2), f * sps.f.ppf(q, df2, df1)
+        bounds[f"ICC{name}"] = ((f_low - 1) / (f_low + k - 1), (f_up - 1) / (f_up + k - 1))
+        bounds[f"ICC{name}k"] = (1 - 1 / f_low, 1 - 1 / f_up)
+    fj = jms / ems
+    centre = n * (1 + (k - 1) * icc2) - k * icc2
+    v = (k - 1) * (n - 1) * (k * icc2 * fj + centre) ** 2 / ((n - 1) * k**2 * icc2**2 * fj**2 + centre**2)
+    f_up, f_low = sps.f.ppf(q, n - 1, v), sps.f.ppf(q, v, n - 1)
+    lower = n * (bms - f_up * ems) / (f_up * (k * jms + (k * n - k - n) * ems) + n * bms)
+    upper = n * (f_low * bms - ems) / (k * jms + (k * n - k - n) * ems + n * f_low * bms)
+    bounds["ICC2"] = (lower, upper)
+    bounds["ICC2k"] = (lower * k / (1 + lower * (k - 1)), upper * k / (1 + upper * (k - 1)))
+    return bounds
 
 
 def complete_block(data: pd.DataFrame, unit: str = "stimulus_id", rater: str = "participant_id",
@@ -105,8 +137,8 @@ def complete_block(data: pd.DataFrame, unit: str = "stimulus_id", rater: str = "
 
 
 def agreement_table(ratings: pd.DataFrame, scale_points: list[int]) -> pd.DataFrame:
-    """Per question: Krippendorff's alpha (ordinal, all ratings) and ICC2/ICC2k on the largest
-    complete stimuli × participants block. Where a measure cannot be computed the ``note`` says why."""
+    """Per question: Krippendorff's alpha (ordinal, all ratings) and ICC2/ICC2k with their 95 %
+    confidence intervals on the largest complete stimuli × participants block. Where a measure cannot be computed the ``note`` says why."""
     rows = []
     for question in ratings["question"].cat.categories:
         sub = ratings[ratings["question"] == question]
@@ -121,8 +153,9 @@ def agreement_table(ratings: pd.DataFrame, scale_points: list[int]) -> pd.DataFr
         row["icc_stimuli"], row["icc_raters"] = block.shape
         try:
             table = icc(block.to_numpy()).set_index("type")
-            row["ICC2"] = table.loc["ICC2", "ICC"]
-            row["ICC2k"] = table.loc["ICC2k", "ICC"]
+            for name in ("ICC2", "ICC2k"):
+                row[name] = table.loc[name, "ICC"]
+                row[f"{name}-CI95"] = f"[{table.loc[name, 'lower']:.2f}, {table.loc[name, 'upper']:.2f}]"
             row["ICC-p-val"] = table.loc["ICC2", "p-val"]
         except ValueError as error:
             notes.append(f"ICC: {error}")

@@ -106,6 +106,9 @@ def test_agreement_and_power(data):
     a = agreement_table(data, [1, 2, 3, 4, 5])
     assert a["alpha-ordinal"].between(-1, 1).all()
     assert (a["icc_stimuli"] == 48).all() and (a["icc_raters"] == 23).all()
+    for _, row in a.iterrows():  # the interval is printed around the estimate
+        lower, upper = (float(v) for v in row["ICC2-CI95"].strip("[]").split(", "))
+        assert lower - 0.005 <= row["ICC2"] <= upper + 0.005
     p = power_table(compare.reference_ttests(data, "aufx"))
     assert (p["n-for-80%"] >= 2).all()
     assert p["power-at-n"].between(0, 1).all()

@@ -222,3 +222,23 @@ def test_cumulative_logit_thresholds_closed_form():
     coef = table.set_index("term")["coef"]
     assert coef["x"] == pytest.approx(np.log((25 / 15) / (10 / 30)), abs=1e-5)
     assert coef["0|1"] == pytest.approx(np.log(30 / 10), abs=1e-5)
+
+
+# R 4.2.2, psych 2.2.9 (Debian bookworm): ICC(m, lmer = FALSE)$results, "lower bound" / "upper bound"
+PSYCH_BOUNDS_SHROUT_FLEISS = {
+    "ICC1": (-0.1329323248748, 0.722560062328), "ICC2": (0.0187865133747, 0.761084369649),
+    "ICC3": (0.3424647650339, 0.945858259955), "ICC1k": (-0.8844421552381, 0.912415420341),
+    "ICC2k": (0.0711368153025, 0.927232040168), "ICC3k": (0.6756747138163, 0.985891678169),
+}  # fmt: skip
+
+
+def test_icc_confidence_bounds_match_r_psych():
+    table = icc(SHROUT_FLEISS).set_index("type")
+    for key, (lower, upper) in PSYCH_BOUNDS_SHROUT_FLEISS.items():
+        assert table.loc[key, "lower"] == pytest.approx(lower, abs=1e-10), key
+        assert table.loc[key, "upper"] == pytest.approx(upper, abs=1e-10), key
+        assert table.loc[key, "lower"] < table.loc[key, "ICC"] < table.loc[key, "upper"]
+    narrow = icc(SHROUT_FLEISS, confidence=0.5).set_index("type")
+    assert (narrow["upper"] - narrow["lower"] < table["upper"] - table["lower"]).all()
+    with pytest.raises(ValueError, match="confidence"):
+        icc(SHROUT_FLEISS, confidence=1.0)
