@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from pathlib import Path
 from typing import Any
 
 BUDGET_MINUTES = 120.0
@@ -80,6 +81,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                             help="validate at every checkpoint (held-out renders, baselines.validation) and stop "
                                  "when no validation measure has improved for --patience validations; --export "
                                  "then writes the best validated generator (lowest rank sum over the measures)")  # fmt: skip
+        parser.add_argument("--export-if-better", action="store_true",
+                            help="with --until-converged: write --export only when the best validated checkpoint beats "
+                                 "the file already there on more validation measures than it loses (same held-out faces)")  # fmt: skip
         parser.add_argument("--patience", type=int, default=6, help="validations without improvement (with --until-converged)")
         parser.add_argument("--min-delta", type=float, default=0.01, help="relative improvement that counts")
         parser.add_argument("--val-faces", type=int, default=64, help="held-out faces of each validation")
@@ -133,10 +137,36 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
         schedule = trainer.schedule_until(step)
         notes = (f"The best validated checkpoint (lowest rank sum over the validation measures, "
                  f"`baselines.validation`): step {step} of {trainer.step} trained; {measures}.\n\n{notes}").strip()  # fmt: skip
+        if args.export_if_better and Path(args.export).is_file():
+            verdict = against_incumbent(args, best, validator)
+            if verdict is None:
+                return
+            notes = f"{notes}\n\n{verdict}"
     command = reproduce(args.method, round(trainer.elapsed / 60), args.threads, args.size, args.conv_dim, schedule, step)
     validations = read_history(validator.history_path) if validator is not None else None
     path = trainer.export(args.export, command=command, notes=notes, half=True, step=best_step, validations=validations)
     print(f"exported {path} (+ {path.with_suffix('.md').name})")
+
+
+def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator: Any) -> str | None:
+    """Validate the weights at ``--export`` on the training's held-out sets and compare them with
+    the best checkpoint ``best``: a sentence for the model card when the checkpoint is better on
+    more measures than it is worse, else ``None`` (and the file is kept)."""
+    from baselines.registry import adapter_class
+    from baselines.validation import HIGHER_IS_BETTER, compare_measures, validate
+
+    incumbent = adapter_class(args.method)().load(args.export)
+    theirs = validate(incumbent, validator.vset, validator.analyzer, validator.classifier, emotion_set=validator.emotion_set)
+    better, worse = compare_measures({m: best[m] for m in HIGHER_IS_BETTER if m in best}, theirs)
+    shown = ", ".join(f"{m} {theirs[m]:.4f}" for m in HIGHER_IS_BETTER if m in theirs)
+    line = (f"step {best['step']} against the weights it would replace ({args.export}: {shown}): better on "
+            f"{', '.join(better) or 'none'}, worse on {', '.join(worse) or 'none'}")  # fmt: skip
+    if len(better) <= len(worse):
+        print(f"kept {args.export}: {line}")
+        return None
+    print(f"replacing {args.export}: {line}")
+    return f"On the same held-out faces it replaced weights that scored {shown}: better on {', '.join(better)}" + (
+        f", worse on {', '.join(worse)}." if worse else ".")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -149,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
                              checkpoint_seconds=args.checkpoint_minutes * 60, n_critic=args.n_critic,
                              lr_g=args.lr_g, lr_d=args.lr_d, bf16=args.bf16)  # fmt: skip
+    if args.export_if_better and not (args.until_converged and args.export):
+        raise ValueError("--export-if-better needs --until-converged (its validation) and --export (the file to beat)")
     if args.n_critic < 1 or args.lr_g <= 0 or args.lr_d <= 0:
         raise ValueError(f"--n-critic must be >= 1 and the learning rates > 0, got {args.n_critic}, {args.lr_g}, {args.lr_d}")
     if args.data_dir:

@@ -217,6 +217,18 @@ def best_index(history: list[dict[str, float]], measures: tuple[str, ...] = tupl
     return candidates[int(np.flatnonzero(total == total.min())[-1])]
 
 
+def compare_measures(candidate: dict[str, float], incumbent: dict[str, float],
+                     measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER)) -> tuple[list[str], list[str]]:  # fmt: skip
+    """(the ``measures`` on which ``candidate`` is better than ``incumbent``, those on which it is
+    worse), among the measures both have."""
+    better, worse = [], []
+    for m in measures:
+        if m in candidate and m in incumbent and candidate[m] != incumbent[m]:
+            wins = candidate[m] > incumbent[m] if HIGHER_IS_BETTER[m] else candidate[m] < incumbent[m]
+            (better if wins else worse).append(m)
+    return better, worse
+
+
 def read_history(path: str | Path) -> list[dict[str, float]]:
     """The validations logged in ``path`` (``val.jsonl``: one JSON object per line), oldest first."""
     path = Path(path)

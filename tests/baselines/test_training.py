@@ -271,3 +271,32 @@ def test_the_cli_goes_on_from_a_bundle_with_its_step_count_and_validation_log(ti
     assert log[-1]["step"] == 6  # validated at the next multiple of 2 after the bundle's step, counting on
     card = second.with_suffix(".md").read_text()
     assert f"initialised from: first.pt (generator, step {best_step}) at step {best_step}" in card
+
+
+def test_export_if_better_replaces_only_weights_that_lose_on_more_measures(tiny_pool_path, tmp_path, monkeypatch):
+    import baselines.validation as validation
+    from aufx.cli import main
+
+    common = ["--size", "16", "--conv-dim", "4", "--pool-faces", "24", "--data-dir", str(Path(tiny_pool_path).parent),
+              "--threads", "1", "--batch", "4", "--until-converged", "--validate-every", "2", "--val-faces", "4",
+              "--state-dir", str(tmp_path / "a")]  # fmt: skip
+    bundle = tmp_path / "g.pt"
+    assert main(["train", "ganimation", *common, "--max-steps", "2", "--budget-minutes", "5", "--export", str(bundle)]) == 0
+    first = bundle.read_bytes()
+    perfect = {"ideal_l1": 0.0, "au_error": 0.0, "noise_ratio": 1.0, "emotion_accuracy": 1.0, "high_freq_ratio": 1.0}
+    monkeypatch.setattr(validation, "validate", lambda *a, **k: perfect)  # the file there scores best on everything
+    assert main(["train", "ganimation", *common, "--budget-minutes", "0", "--export", str(bundle), "--export-if-better"]) == 0
+    assert bundle.read_bytes() == first  # kept
+    awful = {"ideal_l1": 9.0, "au_error": 9.0, "noise_ratio": 99.0, "emotion_accuracy": 0.0}
+    monkeypatch.setattr(validation, "validate", lambda *a, **k: awful)
+    assert main(["train", "ganimation", *common, "--budget-minutes", "0", "--export", str(bundle), "--export-if-better"]) == 0
+    assert "replaced weights that scored ideal_l1 9.0000" in bundle.with_suffix(".md").read_text()
+    assert main(["train", "ganimation", "--export-if-better", "--budget-minutes", "0"]) != 0  # needs --until-converged and --export
+
+
+def test_compare_measures_counts_wins_and_losses_on_shared_measures():
+    from baselines.validation import compare_measures
+
+    better, worse = compare_measures({"ideal_l1": 0.1, "au_error": 0.5, "emotion_accuracy": 0.7, "noise_ratio": 2.0},
+                                     {"ideal_l1": 0.2, "au_error": 0.4, "emotion_accuracy": 0.6})  # fmt: skip
+    assert better == ["ideal_l1", "emotion_accuracy"] and worse == ["au_error"]  # noise_ratio: only one side has it
