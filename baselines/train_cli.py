@@ -46,7 +46,9 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, si
     tails = [f"--threads {threads} --seed 0"] * (len(schedule) - 1) + [export]  # the last call exports
     return " && ".join(
         f"{base} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g}"
-        f"{' --bf16' if phase.get('bf16') else ''} --budget-minutes 100000 --max-steps {end} {tail}"
+        f"{' --bf16' if phase.get('bf16') else ''}"
+        f"{' --decay-until ' + str(phase['decay_end']) if phase.get('decay_end') is not None else ''}"
+        f" --budget-minutes 100000 --max-steps {end} {tail}"
         for phase, end, tail in zip(schedule, ends, tails, strict=True)
     )
 
@@ -84,6 +86,12 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--export-if-better", action="store_true",
                             help="with --until-converged: write --export only when the best validated checkpoint beats "
                                  "the file already there on more validation measures than it loses (same held-out faces)")  # fmt: skip
+        parser.add_argument("--decay-on-plateau", action="store_true",
+                            help="with --until-converged: when the stopping rule fires, decay both learning rates linearly "
+                                 "to 0 over half the steps trained so far (GANimation's schedule: constant, then a linear "
+                                 "decay to 0), and stop at its end")  # fmt: skip
+        parser.add_argument("--decay-until", type=int, default=None,
+                            help="decay both learning rates linearly from now to 0 at this step")
         parser.add_argument("--patience", type=int, default=6, help="validations without improvement (with --until-converged)")
         parser.add_argument("--min-delta", type=float, default=0.01, help="relative improvement that counts")
         parser.add_argument("--val-faces", type=int, default=64, help="held-out faces of each validation")
@@ -169,9 +177,18 @@ def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator:
         f", worse on {', '.join(worse)}." if worse else ".")
 
 
+def finished(args: argparse.Namespace, trainer: Any, validator: Any) -> bool:
+    """Whether a training has nothing left to do: its decay has ended, or, without one (and not
+    asked to decay on a plateau), the stopping rule says it has converged."""
+    from baselines.validation import read_history
+
+    if trainer.decay_end is not None:
+        return trainer.step >= trainer.decay_end
+    return not args.decay_on_plateau and validator.plateau.converged(read_history(validator.history_path))
+
+
 def run(args: argparse.Namespace) -> int:
     from baselines.training import TrainSettings
-    from baselines.validation import read_history
 
     if args.budget_minutes < 0:
         raise ValueError(f"--budget-minutes must be >= 0, got {args.budget_minutes}")
@@ -179,6 +196,8 @@ def run(args: argparse.Namespace) -> int:
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
                              checkpoint_seconds=args.checkpoint_minutes * 60, n_critic=args.n_critic,
                              lr_g=args.lr_g, lr_d=args.lr_d, bf16=args.bf16)  # fmt: skip
+    if args.decay_on_plateau and not args.until_converged:
+        raise ValueError("--decay-on-plateau needs --until-converged (its stopping rule starts the decay)")
     if args.export_if_better and not (args.until_converged and args.export):
         raise ValueError("--export-if-better needs --until-converged (its validation) and --export (the file to beat)")
     if args.n_critic < 1 or args.lr_g <= 0 or args.lr_d <= 0:
@@ -195,14 +214,17 @@ def run(args: argparse.Namespace) -> int:
     validator = make_validator(args, trainer) if args.until_converged else None
     if validator is not None and validator.restore(bundle_metadata.get("validations", []), trainer):
         print(f"went on with the bundle's validation log ({validator.history_path})")
-    if validator is not None and validator.plateau.converged(read_history(validator.history_path)):
+    if args.decay_until is not None:
+        trainer.start_decay(args.decay_until)
+    if validator is not None and finished(args, trainer, validator):
         print(f"{args.method}: converged already ({validator.history_path}); not training further")
     elif args.budget_minutes > 0:
         from aufx.stop_signals import stop_requested_on_signals
 
         with stop_requested_on_signals() as stop:
             trainer.run(max_steps=args.max_steps, budget_seconds=args.budget_minutes * 60, progress=True,
-                        stop=stop.__bool__, validate=validator, validate_every=args.validate_every)  # fmt: skip
+                        stop=stop.__bool__, validate=validator, validate_every=args.validate_every,
+                        decay_on_plateau=args.decay_on_plateau)  # fmt: skip
         if stop:
             print(f"stopped by signal {stop.signal}; state written")
         if trainer.converged:

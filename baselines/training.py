@@ -169,7 +169,33 @@ class GANTrainer:
         total = loss_real + loss_fake + self.losses[aux_name] * aux_loss + self.settings.lambda_gp * gp
         return {"D/real": loss_real, "D/fake": loss_fake, f"D/{aux_name}": aux_loss, "D/gp": gp, "D/total": total}
 
+    # ------------------------------------------------------------------ learning-rate decay
+    @property
+    def decay_end(self) -> int | None:
+        """The step at which the learning rates reach 0 when the last phase is a linear decay, else None."""
+        end = self.schedule[-1].get("decay_end")
+        return None if end is None else int(end)
+
+    def start_decay(self, end_step: int) -> None:
+        """Decay both learning rates linearly from their values now to 0 at ``end_step`` (GANimation's
+        schedule: constant, then a linear decay to 0); a new phase of the schedule."""
+        if end_step <= self.step:
+            raise ValueError(f"the decay must end after the current step {self.step}, got {end_step}")
+        if self.decay_end is not None and self.decay_end == end_step:
+            return
+        self.schedule.append({**self._phase(self.step), "decay_end": int(end_step)})
+
+    def _apply_lr(self) -> None:
+        """Set the optimisers' learning rates for the next step (the decay's share of the phase's rates)."""
+        phase = self.schedule[-1]
+        end = phase.get("decay_end")
+        factor = 1.0 if end is None else max(0.0, (end - self.step) / (end - phase["from_step"]))
+        for opt, lr in ((self.opt_g, phase["lr_g"]), (self.opt_d, phase["lr_d"])):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
     def train_step(self) -> dict[str, float]:
+        self._apply_lr()
         batch = self.pool.batch(self.settings.batch, self.rng)
         with self._autocast():
             d_losses = self.d_step(batch)
@@ -198,6 +224,7 @@ class GANTrainer:
         stop: Callable[[], bool] | None = None,
         validate: Callable[[GANTrainer], bool] | None = None,
         validate_every: int | None = None,
+        decay_on_plateau: bool = False,
     ) -> GANTrainer:
         """Train until ``max_steps`` total steps or ``budget_seconds`` of this call, checkpointing as it goes.
 
@@ -205,7 +232,9 @@ class GANTrainer:
         ``validate`` (e.g. a :class:`baselines.validation.Validator`) is called after every
         checkpoint, or, with ``validate_every``, after every ``validate_every``-th step (with a
         checkpoint first), so that the validations do not depend on the machine's speed; when it
-        returns True training has converged: ``self.converged`` is set and the run ends.
+        returns True training has converged: ``self.converged`` is set and the run ends — or, with
+        ``decay_on_plateau``, the learning rates start a linear decay to 0 over half the steps
+        trained so far (:meth:`start_decay`) and the run ends, converged, when the decay does.
         """
         if validate_every is not None and validate_every < 1:
             raise ValueError(f"validate_every must be >= 1, got {validate_every}")
@@ -232,11 +261,18 @@ class GANTrainer:
             validation_due = validate is not None and (
                 self.step % validate_every == 0 if validate_every is not None else checkpoint_due
             )
-            if validation_due or checkpoint_due:
+            decayed = self.decay_end is not None and self.step >= self.decay_end
+            if validation_due or checkpoint_due or decayed:
                 self.save_state()
-                if validation_due and validate(self):
+                plateau = bool(validation_due and validate(self))
+                if decayed or (plateau and not decay_on_plateau):
                     self.converged = True
                     break
+                if plateau and self.decay_end is None:
+                    self.start_decay(self.step + max(1, self.step // 2))
+                    self.save_state()
+                    print(f"{self.method}: validation stopped improving at step {self.step}; the learning rates "
+                          f"now decay linearly to 0 by step {self.decay_end}", flush=True)  # fmt: skip
                 last_ckpt = time.monotonic()
         self.save_state()
         return self
@@ -279,6 +315,8 @@ class GANTrainer:
         self.last_losses = json.loads(payload["last_losses"])
         saved_schedule = json.loads(payload.get("schedule", "[]")) or [_phase_of_old_state(payload)]
         current = self._phase(self.step)
+        if saved_schedule[-1].get("decay_end") is not None:  # a decay goes on to its end
+            current["decay_end"] = saved_schedule[-1]["decay_end"]
         changed = any(saved_schedule[-1].get(k, False) != current[k] for k in ("n_critic", "lr_g", "lr_d", "bf16"))
         self.schedule = saved_schedule + [current] if changed else saved_schedule
         for opt, lr in ((self.opt_g, self.settings.lr_g), (self.opt_d, self.settings.lr_d)):
@@ -389,6 +427,7 @@ def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
     return ["- schedule (changed on resuming):"] + [
         f"  - steps {phase['from_step']}–{end}: generator every {phase['n_critic']} critic steps, "
         f"lr G {phase['lr_g']:g}, lr D {phase['lr_d']:g}" + (", bfloat16 autocast" if phase.get("bf16") else "")
+        + (f", both decaying linearly to 0 at step {phase['decay_end']}" if phase.get("decay_end") is not None else "")
         for phase, end in zip(schedule, ends, strict=True)
     ]
 

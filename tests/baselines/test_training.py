@@ -300,3 +300,47 @@ def test_compare_measures_counts_wins_and_losses_on_shared_measures():
     better, worse = compare_measures({"ideal_l1": 0.1, "au_error": 0.5, "emotion_accuracy": 0.7, "noise_ratio": 2.0},
                                      {"ideal_l1": 0.2, "au_error": 0.4, "emotion_accuracy": 0.6})  # fmt: skip
     assert better == ["ideal_l1", "emotion_accuracy"] and worse == ["au_error"]  # noise_ratio: only one side has it
+
+
+def test_a_linear_decay_takes_the_learning_rates_to_zero_and_survives_a_resume(tiny_pool_path, tmp_path):
+    pool = FacePool(tiny_pool_path)
+    trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
+    trainer.run(max_steps=4)
+    trainer.start_decay(8)
+    trainer.run(max_steps=6)
+    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4 * (8 - 5) / 4)  # set before step 6 (index 5)
+    resumed = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
+    assert resumed.load_state() and resumed.decay_end == 8
+    resumed.run(max_steps=8)
+    assert resumed.opt_d.param_groups[0]["lr"] == pytest.approx(1e-4 * 1 / 4)
+    card = resumed.export(tmp_path / "g.pt").with_suffix(".md").read_text()
+    assert "both decaying linearly to 0 at step 8" in card
+    with pytest.raises(ValueError, match="must end after"):
+        resumed.start_decay(8)
+
+
+def test_decay_on_plateau_starts_a_decay_over_half_the_steps_and_stops_at_its_end(tiny_pool_path, tmp_path):
+    pool = FacePool(tiny_pool_path)
+    trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
+    calls = []
+
+    def plateau_from_step_4(t):  # the stopping rule fires at every validation from step 4 on
+        calls.append(t.step)
+        return t.step >= 4
+
+    trainer.run(max_steps=100, validate=plateau_from_step_4, validate_every=2, decay_on_plateau=True)
+    assert trainer.schedule[-1]["from_step"] == 4 and trainer.decay_end == 6  # 4 + 4 // 2
+    assert trainer.converged and trainer.step == 6 and calls == [2, 4, 6]
+    plain = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "b", settings=_settings(), pool=pool)
+    plain.run(max_steps=100, validate=plateau_from_step_4, validate_every=2)
+    assert plain.converged and plain.step == 4 and plain.decay_end is None
+
+
+def test_reproduce_gives_the_decay_phase_its_end():
+    from baselines.train_cli import reproduce
+
+    schedule = [{"from_step": 0, "n_critic": 5, "lr_g": 1e-4, "lr_d": 1e-4},
+                {"from_step": 100, "n_critic": 5, "lr_g": 1e-4, "lr_d": 1e-4, "decay_end": 150}]  # fmt: skip
+    command = reproduce("ganimation", schedule=schedule, final_step=150)
+    first, second = command.split(" && ")
+    assert "--decay-until" not in first and "--decay-until 150 " in second and "--max-steps 150" in second
