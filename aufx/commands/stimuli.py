@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--analyzer",
         default=None,
         metavar="PATH",
-        help="face analyzer overriding model.analyzer (or 'none')",
+        help="face analyzer overriding model.analyzer: a file, 'synthfacs', 'none' or 'landmarks'",
     )
     stim.add_argument(
         "--validate", action="store_true", help="only check the spec and print the plan's size"

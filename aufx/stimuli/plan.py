@@ -123,7 +123,7 @@ def model_context(spec: Spec, need_editor: bool, need_regions: bool) -> dict[str
             raise ValueError(f"model.regions: {regions} does not exist; local modes need the region catalog "
                              "(make it with `aufx train regions` or set model.regions)")  # fmt: skip
         files["regions"] = regions
-    if spec.model.analyzer != "none":
+    if spec.model.analyzer not in ("none", "landmarks"):
         from aufx.au.model import BUNDLED_PATH
 
         analyzer = str(BUNDLED_PATH) if spec.model.analyzer == "synthfacs" else spec.model.analyzer
@@ -133,7 +133,28 @@ def model_context(spec: Spec, need_editor: bool, need_regions: bool) -> dict[str
         files["analyzer"] = analyzer
     context.update(files)
     context["sha256"] = {k: file_digest(v) for k, v in sorted(files.items())}
+    if spec.model.analyzer == "landmarks":  # a name the workers load, digested by its model files
+        context["analyzer"] = "landmarks"
+        context["sha256"] = dict(sorted({**context["sha256"], "analyzer": landmark_models_digest()}.items()))
     return context
+
+
+def landmark_models_digest() -> str:
+    """One sha256 for the landmark analyzer: of its dlib model files' digests (new models, new records).
+
+    Raises:
+        ValueError: naming the missing package of the ``real`` extra (``model.analyzer = "landmarks"``).
+    """
+    from hashlib import sha256
+
+    from aufx.edit.analyzer import landmark_analyzer
+    from aufx.real.dlib_models import PREDICTOR_68, RECOGNITION_RESNET, model_path
+
+    try:
+        landmark_analyzer()
+    except ValueError as error:
+        raise ValueError(f"model.analyzer: {error}") from None
+    return sha256("".join(file_digest(model_path(n)) for n in (PREDICTOR_68, RECOGNITION_RESNET)).encode()).hexdigest()
 
 
 def _method_unit(spec: Spec, method: Any) -> dict[str, Any]:

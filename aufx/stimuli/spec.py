@@ -74,6 +74,10 @@ class SpecError(ValueError):
     """An invalid study spec; the message names the file, the key, the value and what is allowed."""
 
 
+#: Analyzer names a spec may give instead of a file: the bundled SynthFACS analyzer, none (pixel
+#: change only), or ``landmarks`` (dlib landmarks and identity for real faces: no AU measures).
+ANALYZER_NAMES = ("synthfacs", "none", "landmarks")
+
 @dataclass(frozen=True)
 class Faces:
     """A set of faces: generator seeds, SynthFACS renders, or a folder of images (+ latents)."""
@@ -180,7 +184,7 @@ class Spec:
             model = replace(
                 model,
                 analyzer=analyzer
-                if analyzer in ("synthfacs", "none")
+                if analyzer in ANALYZER_NAMES
                 else str(Path(analyzer).resolve()),
             )
         return replace(self, model=model)
@@ -560,7 +564,7 @@ def parse_spec(data: dict[str, Any], path: Path) -> Spec:
         generator=generator if generator in BUNDLED_MODELS else _resolve(base, generator),
         editor=_resolve(base, check.value(m, "editor", "model", str, "")),
         regions=_resolve(base, check.value(m, "regions", "model", str, "")),
-        analyzer=analyzer if analyzer in ("synthfacs", "none") else _resolve(base, analyzer),
+        analyzer=analyzer if analyzer in ANALYZER_NAMES else _resolve(base, analyzer),
         psi=check.value(m, "psi", "model", float, 0.7),
     )
     if "sources" not in data:

@@ -149,7 +149,10 @@ def analyzer(context: dict[str, Any]) -> Any:
 
 
 def realism_scorer(context: dict[str, Any]) -> Any:
-    """A :class:`aufx.metrics.RealismScorer` fitted on 512 SynthFACS renders (seed 0)."""
+    """A :class:`aufx.metrics.RealismScorer` fitted on 512 SynthFACS renders (seed 0); ``None``
+    for the landmark analyzer (it reads no AUs, and SynthFACS renders are no reference for photographs)."""
+    if context.get("analyzer") == "landmarks":
+        return None
 
     def build() -> Any:
         from aufx.metrics import RealismScorer, realism_features
