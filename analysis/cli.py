@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--family", choices=("table", "question"), default="table",
                         help="family of the Holm and BH corrections: every test of a table "
                         "(default; the stricter choice) or each question apart")
+    parser.add_argument("--random-slopes", action="store_true",
+                        help="linear mixed model: also a by-participant random slope of each method "
+                        "(uncorrelated; lme4's (1 + method || participant))")
     parser.add_argument("--skip-models", action="store_true",
                         help="leave out the mixed and ordinal models")
     parser.add_argument("--lenient", action="store_true",
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         max_model_rows=args.max_model_rows,
         models=not args.skip_models,
         family=args.family,
+        random_slopes=args.random_slopes,
     )
     print(result.summary.text())
     for message in result.warnings:

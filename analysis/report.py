@@ -59,6 +59,7 @@ class AnalysisResult:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     family: str = "table"
+    random_slopes: bool = False
 
 
 def _order(ratings: pd.DataFrame, summary: LoadSummary, reference: str) -> tuple[list[str], list[str]]:
@@ -162,7 +163,10 @@ def methods_text(result: AnalysisResult, max_model_rows: int) -> list[str]:
         "participant-clustered standard errors (statsmodels OrderedModel; its coefficients are "
         "population-averaged, so smaller in magnitude than the mixed model's). Linear mixed models "
         "per question on single ratings (REML, statsmodels MixedLM) with the reference method as "
-        "baseline and crossed random intercepts for participants and items. The linear mixed model is "
+        "baseline and crossed random intercepts for participants and items"
+        + (" and, for each method, an uncorrelated by-participant random slope ((1 + method || participant) "
+           "in lme4's notation; Barr et al., 2013)" if result.random_slopes else "")
+        + ". The linear mixed model is "
         f"fitted to at most {max_model_rows:,} and the ordinal models to at most "
         f"{5 * max_model_rows:,} ratings per question; above that, to a random subset of whole "
         "participants (noted in the tables).",
@@ -190,12 +194,14 @@ def analyze(
     figures: bool = True,
     models: bool = True,
     family: str = "table",
+    random_slopes: bool = False,
 ) -> AnalysisResult:
     """Load, test, model and (when ``out`` is given) write the report. Returns the tables.
 
     ``models=False`` skips the mixed and ordinal models (the slowest part on small data).
     ``family``: Holm/BH over every test of a table (``"table"``) or within each question
-    (``"question"``), for every table with adjusted p-values."""
+    (``"question"``), for every table with adjusted p-values. ``random_slopes``: the linear mixed
+    model also gets by-participant random slopes of the methods (:func:`analysis.models.mixed_model`)."""
     if family not in compare.FAMILIES:
         raise ValueError(f"family must be one of {', '.join(compare.FAMILIES)}; got {family!r}")
     timings: dict[str, float] = {}
@@ -205,7 +211,7 @@ def analyze(
         data, summary = load_ratings(ratings, scale=scale, strict=strict, simulated=simulated)
         ref = choose_reference(summary.methods, reference)
         methods, questions = _order(data, summary, ref)
-        result = AnalysisResult(data, summary, ref, methods, questions, family=family)
+        result = AnalysisResult(data, summary, ref, methods, questions, family=family, random_slopes=random_slopes)
         t = result.tables
         timings["load"] = time.perf_counter() - tick
 
@@ -222,7 +228,7 @@ def analyze(
         if models:
             tick = time.perf_counter()
             t["mixed"] = model_fits.per_question(model_fits.mixed_model, data, ref,
-                                                 max_rows=max_model_rows)
+                                                 max_rows=max_model_rows, random_slopes=random_slopes)
             t["ordinal_mixed"] = model_fits.per_question(ordinal_mixed_model, data, ref,
                                                          max_rows=5 * max_model_rows)
             t["ordinal_marginal"] = model_fits.per_question(model_fits.ordinal_model, data, ref,

@@ -5,6 +5,7 @@
 # study.csv: rating (integer), method, participant, item, question. Per question it fits
 #   ordinal::clmm(rating ~ method + (1 | participant) + (1 | item))   (Laplace, default control)
 #   lme4::lmer(rating ~ method + (1 | participant) + (1 | item))      (REML)
+#   lme4::lmer(rating ~ method + (1 + method || participant) + (1 | item)) (REML; uncorrelated slopes)
 # with the reference method as the baseline level, and runs the paired t-tests of the reference
 # against each method on participant means with p.adjust (holm, BH) over the whole table and
 # within each question. out.csv is long: question, model, term, quantity, value (17 digits).
@@ -75,6 +76,31 @@ for (q in unique(study$question)) {
   for (i in seq_len(nrow(vc))) add(q, "lmer", vc$grp[i], "var", vc$vcov[i])
   add(q, "lmer", "", "REMLcrit", REMLcrit(lm))
   add(q, "lmer", "", "seconds", seconds)
+
+  # the same with an uncorrelated by-participant random slope of each method (lme4's
+  # (1 + method || participant), written with 0/1 columns so that the slopes are uncorrelated)
+  others <- setdiff(methods, reference)
+  columns <- setNames(make.names(paste0("d_", others)), others)  # "cascade-efgan" -> d_cascade.efgan
+  for (m in others) d[[columns[[m]]]] <- as.numeric(d$method == m)
+  slopes <- paste0("(0 + ", columns, " | participant)", collapse = " + ")
+  form <- as.formula(paste("y ~ method + (1 | participant) +", slopes, "+ (1 | item)"))
+  seconds <- system.time(lms <- lmer(form, data = d, REML = TRUE))[["elapsed"]]
+  co <- summary(lms)$coefficients
+  for (i in seq_len(nrow(co))) {
+    term <- sub("^method", "", rownames(co)[i])
+    add(q, "lmer_slopes", term, "estimate", co[i, 1])
+    add(q, "lmer_slopes", term, "se", co[i, 2])
+  }
+  vc <- as.data.frame(VarCorr(lms))
+  for (i in seq_len(nrow(vc))) {
+    group <- sub("\\.[0-9]+$", "", vc$grp[i])
+    term <- if (is.na(vc$var1[i]) || vc$var1[i] == "(Intercept)") group else
+      paste0(names(columns)[columns == vc$var1[i]], " | ", group)
+    add(q, "lmer_slopes", term, "var", vc$vcov[i])
+  }
+  add(q, "lmer_slopes", "", "REMLcrit", REMLcrit(lms))
+  add(q, "lmer_slopes", "", "singular", as.numeric(isSingular(lms)))
+  add(q, "lmer_slopes", "", "seconds", seconds)
 }
 
 # paired t-tests on participant means, then p.adjust within each family

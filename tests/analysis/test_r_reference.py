@@ -105,6 +105,23 @@ def test_linear_mixed_model_equals_lmer(name, question):
         assert table.loc[term, "coef"] == pytest.approx(r[group]["var"], rel=2e-3)
 
 
+@pytest.mark.parametrize(("name", "question"),
+                         [c for c in CASES if c[0] in ("p12_i6", "p23_i12_paper", "p60_i10_m3")])
+def test_linear_mixed_model_with_random_slopes_equals_lmer(name, question):
+    # lmer(y ~ method + (1 | participant) + (0 + d_m | participant) ... + (1 | item)), REML
+    r = STUDIES[name]["r"][question]["lmer_slopes"]
+    table = mixed_model(ratings(name), REFERENCE, question, max_rows=None, random_slopes=True).set_index("term")
+    terms = [t for t in r if t and "estimate" in r[t]]
+    ours = table.loc[[f"Intercept ({REFERENCE})" if t == "(Intercept)" else t for t in terms]]
+    np.testing.assert_allclose(ours["coef"], [r[t]["estimate"] for t in terms], rtol=1e-6)
+    np.testing.assert_allclose(ours["se"], [r[t]["se"] for t in terms], rtol=2e-3)
+    variances = {t: v["var"] for t, v in r.items() if "var" in v}
+    assert len(variances) == 3 + len(terms) - 1  # participant, item, residual and one slope per method
+    for group, value in variances.items():
+        term = "var(residual)" if group == "Residual" else f"var({group})"
+        assert table.loc[term, "coef"] == pytest.approx(value, rel=5e-3, abs=1e-4), term
+
+
 def _r_tests(name: str) -> pd.DataFrame:
     rows = [{"question": q, "B": m, **v} for q, models in STUDIES[name]["r"].items()
             for m, v in models["ttest"].items()]

@@ -199,3 +199,21 @@ def test_formatting_helpers():
     assert "| x&y | 0.500 | [0.100, 0.200] |" in to_markdown(table)
     shown = display_table(pd.DataFrame({"T": [1.0], "note": [""], "se": [0.1]}))
     assert list(shown.columns) == ["T"]
+
+
+@pytest.mark.slow  # three mixed models with slopes, twice, and the CLI's report
+def test_random_slopes_reach_the_mixed_table_and_the_methods_text(fixture_files, tmp_path):
+    from analysis.report import methods_text
+    from aufx.cli import main
+
+    result = analyze(fixture_files["ratings"], None, figures=False, random_slopes=True, max_model_rows=600)
+    terms = set(result.tables["mixed"]["term"])
+    slopes = {t for t in terms if t.endswith(" | participant)")}
+    assert len(slopes) == len(result.methods) - 1  # one slope per method against the reference
+    assert "random slope" in " ".join(methods_text(result, 600))
+    plain = analyze(fixture_files["ratings"], None, figures=False, max_model_rows=600)
+    assert not any(t.endswith(" | participant)") for t in plain.tables["mixed"]["term"])
+    assert "random slope" not in " ".join(methods_text(plain, 600))
+    assert main(["analyze", str(fixture_files["ratings"]), "--out", str(tmp_path), "--random-slopes",
+                 "--max-model-rows", "600"]) == 0  # fmt: skip
+    assert "| participant)" in (tmp_path / "tables" / "mixed.csv").read_text()
