@@ -27,6 +27,28 @@ add <- function(question, model, term, quantity, value) {
                                         quantity = quantity, value = sprintf("%.17g", value))
 }
 
+# lmer (REML) of one question: fixed effects, variances (a slope's named "<method> | participant"
+# through `columns`, method -> its 0/1 column), the REML criterion and, for slopes, singularity
+add_lmer <- function(q, model, form, d, columns = NULL) {
+  seconds <- system.time(fit <- lmer(form, data = d, REML = TRUE))[["elapsed"]]
+  co <- summary(fit)$coefficients
+  for (i in seq_len(nrow(co))) {
+    term <- sub("^method", "", rownames(co)[i])
+    add(q, model, term, "estimate", co[i, 1])
+    add(q, model, term, "se", co[i, 2])
+  }
+  vc <- as.data.frame(VarCorr(fit))
+  for (i in seq_len(nrow(vc))) {
+    group <- sub("\\.[0-9]+$", "", vc$grp[i])
+    term <- if (is.na(vc$var1[i]) || vc$var1[i] == "(Intercept)") group else
+      paste0(names(columns)[columns == vc$var1[i]], " | ", group)
+    add(q, model, term, "var", vc$vcov[i])
+  }
+  add(q, model, "", "REMLcrit", REMLcrit(fit))
+  if (!is.null(columns)) add(q, model, "", "singular", as.numeric(isSingular(fit)))
+  add(q, model, "", "seconds", seconds)
+}
+
 for (q in unique(study$question)) {
   d <- study[study$question == q, ]
   d$rating <- factor(d$rating, ordered = TRUE)
@@ -63,19 +85,7 @@ for (q in unique(study$question)) {
   add(q, "clmm", "", "n", nrow(d))
 
   d$y <- as.numeric(as.character(d$rating))
-  seconds <- system.time(
-    lm <- lmer(y ~ method + (1 | participant) + (1 | item), data = d, REML = TRUE)
-  )[["elapsed"]]
-  co <- summary(lm)$coefficients
-  for (i in seq_len(nrow(co))) {
-    term <- sub("^method", "", rownames(co)[i])
-    add(q, "lmer", term, "estimate", co[i, 1])
-    add(q, "lmer", term, "se", co[i, 2])
-  }
-  vc <- as.data.frame(VarCorr(lm))
-  for (i in seq_len(nrow(vc))) add(q, "lmer", vc$grp[i], "var", vc$vcov[i])
-  add(q, "lmer", "", "REMLcrit", REMLcrit(lm))
-  add(q, "lmer", "", "seconds", seconds)
+  add_lmer(q, "lmer", y ~ method + (1 | participant) + (1 | item), d)
 
   # the same with an uncorrelated by-participant random slope of each method (lme4's
   # (1 + method || participant), written with 0/1 columns so that the slopes are uncorrelated)
@@ -83,24 +93,8 @@ for (q in unique(study$question)) {
   columns <- setNames(make.names(paste0("d_", others)), others)  # "cascade-efgan" -> d_cascade.efgan
   for (m in others) d[[columns[[m]]]] <- as.numeric(d$method == m)
   slopes <- paste0("(0 + ", columns, " | participant)", collapse = " + ")
-  form <- as.formula(paste("y ~ method + (1 | participant) +", slopes, "+ (1 | item)"))
-  seconds <- system.time(lms <- lmer(form, data = d, REML = TRUE))[["elapsed"]]
-  co <- summary(lms)$coefficients
-  for (i in seq_len(nrow(co))) {
-    term <- sub("^method", "", rownames(co)[i])
-    add(q, "lmer_slopes", term, "estimate", co[i, 1])
-    add(q, "lmer_slopes", term, "se", co[i, 2])
-  }
-  vc <- as.data.frame(VarCorr(lms))
-  for (i in seq_len(nrow(vc))) {
-    group <- sub("\\.[0-9]+$", "", vc$grp[i])
-    term <- if (is.na(vc$var1[i]) || vc$var1[i] == "(Intercept)") group else
-      paste0(names(columns)[columns == vc$var1[i]], " | ", group)
-    add(q, "lmer_slopes", term, "var", vc$vcov[i])
-  }
-  add(q, "lmer_slopes", "", "REMLcrit", REMLcrit(lms))
-  add(q, "lmer_slopes", "", "singular", as.numeric(isSingular(lms)))
-  add(q, "lmer_slopes", "", "seconds", seconds)
+  add_lmer(q, "lmer_slopes", as.formula(paste("y ~ method + (1 | participant) +", slopes, "+ (1 | item)")),
+           d, columns)
 }
 
 # paired t-tests on participant means, then p.adjust within each family
