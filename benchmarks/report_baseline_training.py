@@ -102,6 +102,16 @@ def goals(row: dict[str, float] | None) -> str:
     return ", ".join(f"{text} {'✓' if ok else '✗'}" for text, ok in filter(None, checks)) or "—"
 
 
+def status(run: dict[str, Any], plateau: Plateau) -> str:
+    """The converged column: ``yes`` (rule met, no decay asked), ``decaying to 0 by step E``, ``yes
+    (decay ended at E)`` (``--decay-on-plateau``: the schedule's last phase decays), or ``no``."""
+    end = run["schedule"][-1].get("decay_end") if run.get("schedule") else None
+    last = run["history"][-1]["step"] if run["history"] else 0
+    if end is not None:
+        return f"yes (decay ended at {end})" if last >= end else f"decaying to 0 by step {end}"
+    return "yes" if run["converged"] else "no"
+
+
 def summarise(method: str, history: list[dict[str, float]], plateau: Plateau) -> dict[str, Any]:
     best = history[best_index(history)] if history else None
     return {"method": method, "history": history, "best": best, "converged": plateau.converged(history)}
@@ -170,7 +180,7 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
         schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}"
                              + (", bf16" if p.get("bf16") else "") + (" (started from the bundled weights)" if p.get("init_from") else "")
                              for p in run["schedule"]) or "—"
-        lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {'yes' if run['converged'] else 'no'} | "
+        lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {run.get('status') or ('yes' if run['converged'] else 'no')} | "
                      f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | {cell('noise_ratio', best)} | {cell('high_freq_ratio', best)} | "
                      f"{goals(best)} | {shown(ref.get('unedited source'))} | {bundle_label(run['method'])}: {shown(ref.get('bundled'))} | {schedule} |")  # fmt: skip
     for run in runs:
@@ -212,12 +222,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         state_dir = root / f"{method}{args.size}"
         run = summarise(method, read_history(state_dir / "val.jsonl"), plateau)
         run["schedule"] = schedule_of(state_dir)
+        run["status"] = status(run, plateau)
         runs.append(run)
     references: dict[str, dict[str, dict[str, float]]] = {}
     if not args.no_reference:
         for run in runs:
             if run["history"]:
-                emotion = "emotion_accuracy" in run["history"][0]
+                from baselines.base import Conditioning
+                from baselines.registry import adapter_class
+
+                emotion = adapter_class(run["method"]).conditioning == Conditioning.EMOTION  # class targets (StarGAN)
                 references[run["method"]] = references_for(run["method"], args.size, args.val_faces, emotion)
     image = args.docs_image if args.write_docs else args.out
     figure(runs, references, image)

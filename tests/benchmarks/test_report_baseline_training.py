@@ -31,6 +31,10 @@ def test_report_reads_the_validation_logs_and_says_which_run_converged(tmp_path)
     assert "| cascade-efgan | 0 | — | not started |" in text and "| ganimation | 7 | 700 | yes | 700 |" in text
     assert "Validations up to step 100 come from an earlier machine." in text
     assert report.goals({"emotion_accuracy": 0.8, "noise_ratio": 3.21}) == "emotion 0.80 ✓, noise 3.21 ✗"
+    decaying = {"history": [{"step": 500}], "converged": True, "schedule": [{"from_step": 0}, {"from_step": 400, "decay_end": 600}]}
+    assert report.status(decaying, report.Plateau()) == "decaying to 0 by step 600"
+    assert report.status({**decaying, "history": [{"step": 600}]}, report.Plateau()) == "yes (decay ended at 600)"
+    assert report.status({"history": [], "converged": False, "schedule": []}, report.Plateau()) == "no"
     assert report.goals({"ideal_l1": 0.1}) == "—" and report.goals(None) == "—"
     assert report.bundle_label("ganimation").endswith(" px") and report.bundle_label("no-such-method") == "—"
 
