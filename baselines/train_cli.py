@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 BUDGET_MINUTES = 120.0
+#: Critic-only steps after ``--init-from`` a bundle that holds no critic (StarGAN, GANimation).
+DEFAULT_CRITIC_WARMUP = 200
 #: The one table of trainable baselines: ``aufx train <name>`` -> ``"module:TrainerClass"`` (the
 #: trainer lives in the method's module and builds its config with ``config_for``). Resolved on
 #: first use, so building the parser imports no network code.
@@ -90,6 +92,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                             help="with --until-converged: when the stopping rule fires, decay both learning rates linearly "
                                  "to 0 over half the steps trained so far (GANimation's schedule: constant, then a linear "
                                  "decay to 0), and stop at its end")  # fmt: skip
+        parser.add_argument("--critic-warmup", type=int, default=None,
+                            help="train only the critic for this many steps first (default: 200 after --init-from "
+                                 "a bundle without a critic, else 0)")  # fmt: skip
         parser.add_argument("--decay-until", type=int, default=None,
                             help="decay both learning rates linearly from now to 0 at this step")
         parser.add_argument("--patience", type=int, default=6, help="validations without improvement (with --until-converged)")
@@ -196,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
                              checkpoint_seconds=args.checkpoint_minutes * 60, n_critic=args.n_critic,
                              lr_g=args.lr_g, lr_d=args.lr_d, bf16=args.bf16)  # fmt: skip
+    if args.critic_warmup is not None and args.critic_warmup < 0:
+        raise ValueError(f"--critic-warmup must be >= 0, got {args.critic_warmup}")
     if args.decay_on_plateau and not args.until_converged:
         raise ValueError("--decay-on-plateau needs --until-converged (its stopping rule starts the decay)")
     if args.export_if_better and not (args.until_converged and args.export):
@@ -211,6 +218,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.init_from:
         bundle_metadata = trainer.init_from(args.init_from)
         print(f"started from {args.init_from}: {trainer.schedule[-1]['init_from']}")
+        if args.critic_warmup is None and "and critic" not in trainer.schedule[-1]["init_from"]:
+            args.critic_warmup = DEFAULT_CRITIC_WARMUP
+    if args.critic_warmup:
+        trainer.warm_up_critic(args.critic_warmup)
+        print(f"only the critic trains until step {trainer.critic_only_until}")
     validator = make_validator(args, trainer) if args.until_converged else None
     if validator is not None and validator.restore(bundle_metadata.get("validations", []), trainer):
         print(f"went on with the bundle's validation log ({validator.history_path})")

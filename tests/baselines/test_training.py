@@ -264,13 +264,18 @@ def test_the_cli_goes_on_from_a_bundle_with_its_step_count_and_validation_log(ti
     assert [row["step"] for row in exported_log] == [2, 4]
     second = tmp_path / "second.pt"
     assert main(["train", "ganimation", *common, "--state-dir", str(tmp_path / "b"), "--init-from", str(first),
-                 "--max-steps", "6", "--budget-minutes", "5", "--export", str(second)]) == 0  # fmt: skip
+                 "--critic-warmup", "0", "--max-steps", "6", "--budget-minutes", "5", "--export", str(second)]) == 0  # fmt: skip
     best_step = torch.load(first, weights_only=False)["metadata"]["steps"]
     log = read_history(tmp_path / "b" / "val.jsonl")
     assert [row for row in log if row["step"] <= best_step] == [row for row in exported_log if row["step"] <= best_step]
     assert log[-1]["step"] == 6  # validated at the next multiple of 2 after the bundle's step, counting on
     card = second.with_suffix(".md").read_text()
     assert f"initialised from: first.pt (generator, step {best_step}) at step {best_step}" in card
+    # without --critic-warmup, a bundle with no critic gets 200 critic-only steps first
+    assert main(["train", "ganimation", *common, "--state-dir", str(tmp_path / "c"), "--init-from", str(first),
+                 "--max-steps", str(best_step + 1), "--budget-minutes", "5"]) == 0  # fmt: skip
+    schedule = json.loads(torch.load(tmp_path / "c" / "state.pt", weights_only=False)["schedule"])
+    assert schedule[-1]["critic_only_until"] == best_step + 200
 
 
 def test_export_if_better_replaces_only_weights_that_lose_on_more_measures(tiny_pool_path, tmp_path, monkeypatch):
@@ -344,3 +349,20 @@ def test_reproduce_gives_the_decay_phase_its_end():
     command = reproduce("ganimation", schedule=schedule, final_step=150)
     first, second = command.split(" && ")
     assert "--decay-until" not in first and "--decay-until 150 " in second and "--max-steps 150" in second
+
+
+def test_a_critic_warm_up_freezes_the_generator_and_is_on_the_card(tiny_pool_path, tmp_path):
+    pool = FacePool(tiny_pool_path)
+    trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
+    trainer.run(max_steps=2)
+    trainer.warm_up_critic(4)
+    before = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    critic_before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    trainer.run(max_steps=6)  # n_critic 2: two generator steps would have come
+    assert all(torch.equal(before[k], v) for k, v in trainer.G.state_dict().items())
+    assert not all(torch.equal(critic_before[k], v) for k, v in trainer.D.state_dict().items())
+    trainer.run(max_steps=8)
+    assert not all(torch.equal(before[k], v) for k, v in trainer.G.state_dict().items())  # the generator trains again
+    resumed = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
+    assert resumed.load_state() and resumed.critic_only_until == 6
+    assert "critic only until step 6" in resumed.export(tmp_path / "g.pt").with_suffix(".md").read_text()
