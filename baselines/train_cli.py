@@ -87,7 +87,8 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                                  "then writes the best validated generator (lowest rank sum over the measures)")  # fmt: skip
         parser.add_argument("--export-if-better", action="store_true",
                             help="with --until-converged: write --export only when the best validated checkpoint beats "
-                                 "the file already there on more validation measures than it loses (same held-out faces)")  # fmt: skip
+                                 "the file already there on more validation measures than it loses (same held-out faces; "
+                                 "a tie goes to the better ideal_l1)")  # fmt: skip
         parser.add_argument("--decay-on-plateau", action="store_true",
                             help="with --until-converged: when the stopping rule fires, decay both learning rates linearly "
                                  "to 0 over half the steps trained so far (GANimation's schedule: constant, then a linear "
@@ -164,7 +165,8 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
 def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator: Any) -> str | None:
     """Validate the weights at ``--export`` on the training's held-out sets and compare them with
     the best checkpoint ``best``: a sentence for the model card when the checkpoint is better on
-    more measures than it is worse, else ``None`` (and the file is kept)."""
+    more measures than it is worse (a tie goes to the one better on ``ideal_l1``, the measure that
+    covers expression, the rest of the face and noise at once), else ``None`` (the file is kept)."""
     from baselines.registry import adapter_class
     from baselines.validation import HIGHER_IS_BETTER, compare_measures, validate
 
@@ -174,7 +176,7 @@ def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator:
     shown = ", ".join(f"{m} {theirs[m]:.4f}" for m in HIGHER_IS_BETTER if m in theirs)
     line = (f"step {best['step']} against the weights it would replace ({args.export}: {shown}): better on "
             f"{', '.join(better) or 'none'}, worse on {', '.join(worse) or 'none'}")  # fmt: skip
-    if len(better) <= len(worse):
+    if len(better) < len(worse) or (len(better) == len(worse) and "ideal_l1" not in better):
         print(f"kept {args.export}: {line}")
         return None
     print(f"replacing {args.export}: {line}")

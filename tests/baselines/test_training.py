@@ -366,3 +366,26 @@ def test_a_critic_warm_up_freezes_the_generator_and_is_on_the_card(tiny_pool_pat
     resumed = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
     assert resumed.load_state() and resumed.critic_only_until == 6
     assert "critic only until step 6" in resumed.export(tmp_path / "g.pt").with_suffix(".md").read_text()
+
+
+def test_export_if_better_breaks_a_tie_on_ideal_l1(tiny_pool_path, tmp_path, monkeypatch):
+    import baselines.validation as validation
+    from aufx.cli import main
+
+    common = ["--size", "16", "--conv-dim", "4", "--pool-faces", "24", "--data-dir", str(Path(tiny_pool_path).parent),
+              "--threads", "1", "--batch", "4", "--until-converged", "--validate-every", "2", "--val-faces", "4",
+              "--state-dir", str(tmp_path / "a")]  # fmt: skip
+    bundle = tmp_path / "g.pt"
+    assert main(["train", "ganimation", *common, "--max-steps", "2", "--budget-minutes", "5", "--export", str(bundle)]) == 0
+    best = torch.load(tmp_path / "a" / "best_G.pt", weights_only=False)
+    first = bundle.read_bytes()
+    # the file there: worse ideal_l1, better AU error, the same emotion accuracy: one against one
+    tie = {"ideal_l1": best["ideal_l1"] + 1, "au_error": 0.0, "emotion_accuracy": best["emotion_accuracy"]}
+    monkeypatch.setattr(validation, "validate", lambda *a, **k: tie)
+    assert main(["train", "ganimation", *common, "--budget-minutes", "0", "--export", str(bundle), "--export-if-better"]) == 0
+    assert bundle.read_bytes() != first  # replaced: the tie goes to the better ideal_l1
+    swapped = {**tie, "ideal_l1": 0.0, "au_error": best["au_error"] + 1}
+    second = bundle.read_bytes()
+    monkeypatch.setattr(validation, "validate", lambda *a, **k: swapped)  # now the file there has the better ideal_l1
+    assert main(["train", "ganimation", *common, "--budget-minutes", "0", "--export", str(bundle), "--export-if-better"]) == 0
+    assert bundle.read_bytes() == second  # kept
