@@ -410,7 +410,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         *[f"- initialised from: {phase['init_from']} at step {phase['from_step']} (fresh optimisers"
           f"{'' if 'and critic' in phase['init_from'] else ', fresh critic'})"
           for phase in metadata.get("schedule", []) if phase.get("init_from")],
-        f"- training time: {metadata['train_seconds'] / 60:.1f} min (wall clock) on {metadata['threads']} thread(s)",
+        f"- training time: {training_time(metadata)} on {metadata['threads']} thread(s)",
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
         f"- last losses: `{json.dumps({k: round(v, 4) for k, v in metadata['last_losses'].items()})}`",
@@ -420,6 +420,15 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
     if metadata.get("notes"):
         lines += ["", metadata["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def training_time(metadata: dict) -> str:
+    """The card's training time: up to the exported step, and the run's total when it went on past it."""
+    total = metadata["train_seconds"] / 60
+    at_step = metadata.get("train_seconds_at_step", metadata["train_seconds"]) / 60
+    if abs(total - at_step) < 0.05:
+        return f"{total:.1f} min (wall clock)"
+    return f"{at_step:.1f} min (wall clock) to step {metadata['steps']}, {total:.1f} min in all"
 
 
 def _phase_of_old_state(payload: dict) -> dict[str, float]:

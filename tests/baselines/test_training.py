@@ -389,3 +389,11 @@ def test_export_if_better_breaks_a_tie_on_ideal_l1(tiny_pool_path, tmp_path, mon
     monkeypatch.setattr(validation, "validate", lambda *a, **k: swapped)  # now the file there has the better ideal_l1
     assert main(["train", "ganimation", *common, "--budget-minutes", "0", "--export", str(bundle), "--export-if-better"]) == 0
     assert bundle.read_bytes() == second  # kept
+
+
+def test_the_card_gives_the_training_time_to_the_exported_step():
+    from baselines.training import training_time
+
+    assert training_time({"train_seconds": 600.0, "steps": 10}) == "10.0 min (wall clock)"
+    assert training_time({"train_seconds": 600.0, "train_seconds_at_step": 300.0, "steps": 5}) == (
+        "5.0 min (wall clock) to step 5, 10.0 min in all")
