@@ -297,6 +297,17 @@ class GANTrainer:
         with self.log_path.open("a") as f:
             f.write(json.dumps(line) + "\n")
 
+    def losses_at(self, step: int) -> dict[str, float]:
+        """The losses logged up to ``step`` (``log.jsonl``; the critic's and the generator's terms
+        each from their last logged step), or the latest ones when the log has none."""
+        merged: dict[str, float] = {}
+        if self.log_path.is_file():
+            for line in self.log_path.read_text().splitlines():
+                row = json.loads(line)
+                if row["step"] <= step:
+                    merged.update({k: v for k, v in row.items() if k not in ("step", "elapsed_s")})
+        return merged or dict(self.last_losses)
+
     # ------------------------------------------------------------------ state
     def save_state(self) -> Path:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -380,6 +391,7 @@ class GANTrainer:
         so that a training started from this file (:meth:`init_from`) goes on with its history.
         """
         schedule = self.schedule if step is None else self.schedule_until(step)
+        at_trainer_step = step is None or step == self.step
         step = self.step if step is None else step
         validations = [row for row in validations or [] if row["step"] <= step]
         at_step = [row["elapsed_s"] for row in validations if row["step"] == step]
@@ -388,7 +400,7 @@ class GANTrainer:
             "train_seconds": round(self.elapsed, 1),
             "train_seconds_at_step": at_step[0] if at_step else round(self.elapsed, 1), "threads": self.settings.threads or torch.get_num_threads(),
             "settings": {k: v for k, v in asdict(self.settings).items() if k != "losses"},
-            "loss_weights": self.losses, "last_losses": self.last_losses, "command": command, "notes": notes,
+            "loss_weights": self.losses, "last_losses": self.last_losses if at_trainer_step else self.losses_at(step), "command": command, "notes": notes,
             "schedule": schedule, "validations": validations,
             "half": half,
             "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

@@ -397,3 +397,13 @@ def test_the_card_gives_the_training_time_to_the_exported_step():
     assert training_time({"train_seconds": 600.0, "steps": 10}) == "10.0 min (wall clock)"
     assert training_time({"train_seconds": 600.0, "train_seconds_at_step": 300.0, "steps": 5}) == (
         "5.0 min (wall clock) to step 5, 10.0 min in all")
+
+
+def test_an_export_of_an_earlier_step_gives_the_losses_logged_up_to_it(tiny_pool_path, tmp_path):
+    trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=FacePool(tiny_pool_path))
+    trainer.run(max_steps=6)
+    rows = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    at_3 = {k: v for r in rows if r["step"] <= 3 for k, v in r.items() if k not in ("step", "elapsed_s")}
+    metadata = torch.load(trainer.export(tmp_path / "g.pt", step=3), weights_only=False)["metadata"]
+    assert metadata["last_losses"] == at_3 and "G/total" in at_3  # the generator's terms of its last step before
+    assert metadata["last_losses"] != torch.load(trainer.export(tmp_path / "h.pt"), weights_only=False)["metadata"]["last_losses"]
