@@ -161,7 +161,7 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
              "ranks over the measures. References on the same faces (measures in the order ideal_l1 / au_error / "
              "[emotion accuracy /] noise ratio / HF ratio): the unedited source, and the bundled weights (their step and "
              "size in the cell; 64 px weights are applied by resizing). Goals (issue 17) that validation measures: "
-             f"emotion accuracy ≥ {GOAL_EMOTION_ACCURACY:g} (GANimation and Cascade EF-GAN given the classes' prototype AUs) "
+             f"emotion accuracy ≥ {GOAL_EMOTION_ACCURACY:g} (GANimation and Cascade EF-GAN given the pipeline's emotion edit: the source's AUs with the prototype AUs at 3) "
              f"and noise ratio ≤ {GOAL_NOISE_RATIO:g}. Figure: `" + image + "`.", ""]  # fmt: skip
     lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | best noise ratio | best HF ratio | goals at the best step | unedited source | bundled weights | schedule |",
               "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|---|"]  # fmt: skip

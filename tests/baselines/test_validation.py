@@ -221,3 +221,19 @@ def test_au_conditioned_methods_get_their_emotion_accuracy_from_the_prototype_ta
     result = validate(Echo(), vset, analyzer=ReadsTargets(), classifier=ByPrototype(), batch=16, emotion_set=emotions)
     assert torch.equal(given[-1], emotions.target_aus)  # AU vectors, not class labels
     assert result["emotion_accuracy"] == 1.0
+
+
+def test_an_emotion_set_may_keep_the_sources_other_aus_as_the_pipeline_does():
+    from aufx.aus import AU_INDEX, EMOTION_PROTOTYPES, RAFD_EMOTIONS, RAFD_TO_PROTOTYPE
+
+    plain = validation_set(size=16, n=7, emotion=True)
+    kept = validation_set(size=16, n=7, emotion=True, keep_source_aus=True)
+    assert torch.equal(plain.images, kept.images) and torch.equal(plain.labels, kept.labels)
+    for i, label in enumerate(kept.labels.tolist()):
+        codes = EMOTION_PROTOTYPES[RAFD_TO_PROTOTYPE[RAFD_EMOTIONS[label]]]
+        proto = [AU_INDEX[c] for c in codes]
+        others = [j for j in range(16) if j not in proto]
+        assert torch.all(kept.target_aus[i, proto] == 3.0)
+        assert torch.equal(kept.target_aus[i, others], kept.source_aus[i, others])  # the source's other AUs stay
+        assert torch.all(plain.target_aus[i, others] == 0)
+    assert not torch.equal(plain.ideal, kept.ideal)
