@@ -278,8 +278,9 @@ def test_the_cli_goes_on_from_a_bundle_with_its_step_count_and_validation_log(ti
     assert schedule[-1]["critic_only_until"] == best_step + 200
 
 
-def test_export_if_better_replaces_only_weights_that_lose_on_more_measures(tiny_pool_path, tmp_path, monkeypatch):
-    import baselines.validation as validation
+def _exported_tiny_run(tiny_pool_path: str, tmp_path: Path) -> tuple[list[str], Path]:
+    """Train a tiny GANimation 2 steps through the CLI (state in tmp_path/a) and export it to
+    tmp_path/g.pt; returns the CLI arguments that name that training, and the bundle."""
     from aufx.cli import main
 
     common = ["--size", "16", "--conv-dim", "4", "--pool-faces", "24", "--data-dir", str(Path(tiny_pool_path).parent),
@@ -287,6 +288,14 @@ def test_export_if_better_replaces_only_weights_that_lose_on_more_measures(tiny_
               "--state-dir", str(tmp_path / "a")]  # fmt: skip
     bundle = tmp_path / "g.pt"
     assert main(["train", "ganimation", *common, "--max-steps", "2", "--budget-minutes", "5", "--export", str(bundle)]) == 0
+    return common, bundle
+
+
+def test_export_if_better_replaces_only_weights_that_lose_on_more_measures(tiny_pool_path, tmp_path, monkeypatch):
+    import baselines.validation as validation
+    from aufx.cli import main
+
+    common, bundle = _exported_tiny_run(tiny_pool_path, tmp_path)
     first = bundle.read_bytes()
     perfect = {"ideal_l1": 0.0, "au_error": 0.0, "noise_ratio": 1.0, "emotion_accuracy": 1.0, "high_freq_ratio": 1.0}
     monkeypatch.setattr(validation, "validate", lambda *a, **k: perfect)  # the file there scores best on everything
@@ -372,11 +381,7 @@ def test_export_if_better_breaks_a_tie_on_ideal_l1(tiny_pool_path, tmp_path, mon
     import baselines.validation as validation
     from aufx.cli import main
 
-    common = ["--size", "16", "--conv-dim", "4", "--pool-faces", "24", "--data-dir", str(Path(tiny_pool_path).parent),
-              "--threads", "1", "--batch", "4", "--until-converged", "--validate-every", "2", "--val-faces", "4",
-              "--state-dir", str(tmp_path / "a")]  # fmt: skip
-    bundle = tmp_path / "g.pt"
-    assert main(["train", "ganimation", *common, "--max-steps", "2", "--budget-minutes", "5", "--export", str(bundle)]) == 0
+    common, bundle = _exported_tiny_run(tiny_pool_path, tmp_path)
     best = torch.load(tmp_path / "a" / "best_G.pt", weights_only=False)
     first = bundle.read_bytes()
     # the file there: worse ideal_l1, better AU error, the same emotion accuracy: one against one
