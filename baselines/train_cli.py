@@ -168,10 +168,9 @@ def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator:
     more measures than it is worse (a tie goes to the one better on ``ideal_l1``, the measure that
     covers expression, the rest of the face and noise at once), else ``None`` (the file is kept)."""
     from baselines.registry import adapter_class
-    from baselines.validation import HIGHER_IS_BETTER, compare_measures, validate
+    from baselines.validation import HIGHER_IS_BETTER, compare_measures
 
-    incumbent = adapter_class(args.method)().load(args.export)
-    theirs = validate(incumbent, validator.vset, validator.analyzer, validator.classifier, emotion_set=validator.emotion_set)
+    theirs = validator.measure(adapter_class(args.method)().load(args.export))
     better, worse = compare_measures({m: best[m] for m in HIGHER_IS_BETTER if m in best}, theirs)
     shown = ", ".join(f"{m} {theirs[m]:.4f}" for m in HIGHER_IS_BETTER if m in theirs)
     line = (f"step {best['step']} against the weights it would replace ({args.export}: {shown}): better on "

@@ -113,7 +113,7 @@ def validation_set(size: int, n: int = 64, emotion: bool = False, seed: int = VA
 
 def standard_inputs(size: int, n: int = 64, emotion: bool = False) -> dict[str, Any]:
     """What ``aufx train --until-converged`` validates with at ``size`` px: ``vset`` (``n`` faces;
-    RaFD-class targets when ``emotion``), ``emotion_set`` (prototype-AU targets, for the
+    RaFD-class targets when ``emotion``), ``emotion_set`` (the pipeline's emotion edits, for the
     AU-conditioned methods; ``None`` when ``emotion``), the bundled ``analyzer`` and the emotion
     ``classifier`` (:func:`baselines.emotion_classifier.cached_emotion_classifier`)."""
     from aufx.edit.analyzer import analyzer_path, load_analyzer
@@ -153,7 +153,8 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
     """Measures of ``adapter`` (a :class:`baselines.base.Baseline`) on ``vset``; ``au_error`` needs
     ``analyzer``, ``emotion_accuracy`` also needs ``classifier`` (a fitted sklearn pipeline) and,
     for an AU-vector ``vset``, ``emotion_set`` (a ``validation_set(..., emotion=True)``): the
-    AU-conditioned method is then given each class's prototype AUs, as the stimuli pipeline does."""
+    AU-conditioned method is then given that set's AU vectors (with ``keep_source_aus``, the
+    stimuli pipeline's emotion edits)."""
     emotion = bool((vset.labels >= 0).any())
     out = _edit_all(adapter, vset, emotion, batch)
     from aufx.metrics import high_frequency_ratio, noise_ratio
@@ -271,6 +272,16 @@ class Validator:
         self.history_path = self.state_dir / "val.jsonl"
         self.best_path = self.state_dir / "best_G.pt"
 
+    def measure(self, adapter: Any) -> dict[str, float]:
+        """:func:`validate` of ``adapter`` on this validator's sets, analyzer and classifier."""
+        return validate(adapter, self.vset, self.analyzer, self.classifier, emotion_set=self.emotion_set)
+
+    def _keep_best(self, trainer: Any, line: dict[str, float]) -> None:
+        """Write the trainer's generator with its validation ``line`` as ``best_G.pt`` (atomically)."""
+        tmp = self.best_path.with_name("best_G.pt.tmp")
+        torch.save({"step": trainer.step, "G": trainer.G.state_dict(), **line}, tmp)
+        tmp.replace(self.best_path)
+
     def restore(self, validations: list[dict[str, float]], trainer: Any) -> int:
         """Go on with the validation log that came with an exported bundle (``trainer.init_from``):
         write its rows to ``val.jsonl`` and, for the row at the trainer's step, its generator (the
@@ -281,7 +292,7 @@ class Validator:
         self.history_path.write_text("".join(json.dumps(row) + "\n" for row in validations))
         at_step = [row for row in validations if row["step"] == trainer.step]
         if at_step:
-            torch.save({"step": trainer.step, "G": trainer.G.state_dict(), **at_step[-1]}, self.best_path)
+            self._keep_best(trainer, at_step[-1])
         return len(validations)
 
     def __call__(self, trainer: Any) -> bool:
@@ -289,13 +300,11 @@ class Validator:
 
         load_trained_generator(self.adapter, trainer)
         history = read_history(self.history_path)
-        result = validate(self.adapter, self.vset, self.analyzer, self.classifier, emotion_set=self.emotion_set)
+        result = self.measure(self.adapter)
         line = {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1), **{k: round(v, 5) for k, v in result.items()}}
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if best_index([*history, line], self.plateau.measures) == len(history):
-            tmp = self.best_path.with_name("best_G.pt.tmp")
-            torch.save({"step": trainer.step, "G": trainer.G.state_dict(), **line}, tmp)
-            tmp.replace(self.best_path)
+            self._keep_best(trainer, line)
         with self.history_path.open("a") as f:
             f.write(json.dumps(line) + "\n")
         return self.plateau.converged([*history, line])

@@ -142,22 +142,19 @@ def absolute_au_edit(unit: dict[str, Any], source_aus: np.ndarray) -> dict[str, 
             "raised": code, "requested": target - base}  # fmt: skip
 
 
-def run_in_parallel(units: list[dict[str, Any]], work_dir: Path, workers: int, progress: bool) -> int:
-    """Run the edit units on a local Dask cluster of ``workers`` processes (the stimuli pipeline's
-    executor: units batched by method, one torch thread each), writing their records to
-    ``work_dir``; returns how many were there already. A failed unit stops the benchmark."""
-    from tqdm import tqdm
+def run_in_parallel(plan: Any, units: list[dict[str, Any]], work_dir: Path, workers: int, progress: bool) -> int:
+    """Run the edit units as a wave of the stimuli pipeline (:func:`aufx.stimuli.run._wave` on a
+    local Dask cluster of ``workers`` processes: units batched by method, one torch thread each),
+    writing their records to ``work_dir``; returns how many were there already. Failed units stop
+    the benchmark once the wave has finished."""
+    from aufx.stimuli.run import RunSummary, _wave, dask_executor
 
-    from aufx.stimuli.run import dask_executor
-    from aufx.stimuli.work import read_record
-
-    pending = [u for u in units if read_record(work_dir, u) is None]
-    with dask_executor(workers) as execute, tqdm(total=len(pending), desc=f"edits ({workers} workers)", disable=not progress) as bar:
-        for unit, result in execute(pending, str(work_dir), "edits"):
-            if isinstance(result, Exception):
-                raise RuntimeError(f"edit {unit['stimulus_id']} ({unit['method']['name']}, {unit['task']}) failed: {result}") from result
-            bar.update(1)
-    return len(units) - len(pending)
+    summary = RunSummary(plan)
+    with dask_executor(workers) as execute:
+        _wave(units, work_dir, f"edits ({workers} workers)", execute, summary, progress)
+    if summary.failed:
+        raise RuntimeError(f"{len(summary.failed)} edits failed: " + "; ".join(summary.failed[:3]))
+    return summary.skipped
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -600,7 +597,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
             units = [absolute_au_edit(u, faces[u["source_id"]]["aus"]) if u["task"] == "au" else u for u in plan.stimuli]
             if args.workers > 1:  # the edits in parallel first; the loop below then reads their records
-                reused += run_in_parallel(units, work_dir, args.workers, progress)
+                reused += run_in_parallel(plan, units, work_dir, args.workers, progress)
             for unit in tqdm(units, desc="edits" if args.workers == 1 else "measures", disable=not progress):
                 row = {"method": unit["method"]["name"], "task": unit["task"], "item_id": unit["item_id"],
                        "source_id": unit["source_id"], "stimulus_id": unit["stimulus_id"]}  # fmt: skip
