@@ -196,7 +196,7 @@ class GANTrainer:
         schedule: constant, then a linear decay to 0); a new phase of the schedule."""
         if end_step <= self.step:
             raise ValueError(f"the decay must end after the current step {self.step}, got {end_step}")
-        if self.decay_end is not None and self.decay_end == end_step:
+        if self.decay_end == end_step:
             return
         self.schedule.append({**self._phase(self.step), "decay_end": int(end_step)})
 
@@ -345,9 +345,7 @@ class GANTrainer:
             current["decay_end"] = saved_schedule[-1]["decay_end"]
         changed = any(saved_schedule[-1].get(k, False) != current[k] for k in ("n_critic", "lr_g", "lr_d", "bf16"))
         self.schedule = saved_schedule + [current] if changed else saved_schedule
-        for opt, lr in ((self.opt_g, self.settings.lr_g), (self.opt_d, self.settings.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = lr
+        self._apply_lr()  # the last phase's rates (train_step sets them again before each step)
         return True
 
     def init_from(self, path: str | os.PathLike) -> dict:
@@ -394,7 +392,7 @@ class GANTrainer:
         at_trainer_step = step is None or step == self.step
         step = self.step if step is None else step
         validations = [row for row in validations or [] if row["step"] <= step]
-        at_step = [row["elapsed_s"] for row in validations if row["step"] == step]
+        at_step = [row["elapsed_s"] for row in validations if row["step"] == step and "elapsed_s" in row]
         metadata = {
             "steps": step, "images_seen": step * self.settings.batch,
             "train_seconds": round(self.elapsed, 1),

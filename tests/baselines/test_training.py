@@ -412,3 +412,11 @@ def test_an_export_of_an_earlier_step_gives_the_losses_logged_up_to_it(tiny_pool
     metadata = torch.load(trainer.export(tmp_path / "g.pt", step=3), weights_only=False)["metadata"]
     assert metadata["last_losses"] == at_3 and "G/total" in at_3  # the generator's terms of its last step before
     assert metadata["last_losses"] != torch.load(trainer.export(tmp_path / "h.pt"), weights_only=False)["metadata"]["last_losses"]
+
+
+def test_an_export_at_a_step_whose_validation_came_without_a_time_keeps_the_trainers(tiny_pool_path, tmp_path):
+    trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=FacePool(tiny_pool_path))
+    trainer.run(max_steps=2)
+    carried = [{"step": 2, "ideal_l1": 0.1, "from": "another machine's log"}]  # no elapsed_s
+    metadata = torch.load(trainer.export(tmp_path / "g.pt", step=2, validations=carried), weights_only=False)["metadata"]
+    assert metadata["train_seconds_at_step"] == metadata["train_seconds"] and metadata["validations"] == carried
