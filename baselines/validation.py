@@ -23,6 +23,13 @@ Measures (:func:`validate`, lower is better unless said):
   sources' (:func:`aufx.metrics.noise_ratio`; 1 = no noise, checkerboard or seams added; images of
   at least 8 px). Added on 2026-12-06, when the contact sheets showed StarGAN's checkerboards,
   Cascade EF-GAN's box seams and GANimation's hatching at ``high_freq_ratio`` 0.9–1.05;
+* ``au_raise`` (higher is better; AU-conditioned methods): the mean over :data:`RAISE_AUS` of the
+  analyzer's rise of one AU asked to go up by :data:`RAISE_CHANGE` from the analyzer's estimate on
+  the source (the others kept at the estimates) — the comparison's AU edit. Added on 2026-12-06,
+  when the step-3,000 GANimation, best on the measures above, raised single AUs by -0.06 to +0.26
+  on 24 faces where its step-2,100 weights reached +0.75 (AU12): the whole-vector targets of
+  ``au_error`` do not see an edit that has stopped following single AUs. ``aus_raised`` (reported,
+  not in the rule): how many of those AUs rise with a 95 % CI (Student t) above 0;
 * ``high_freq_ratio`` (reported, not in the stopping rule; 1 is best): the outputs' share of
   spectral energy above half the Nyquist frequency over the ideal outputs'
   (:func:`aufx.metrics.high_frequency_ratio`): > 1 noise or checkerboard, < 1 blur, and the two
@@ -55,7 +62,11 @@ VALIDATION_SEED = 424_242
 #: Intensity of the prototype AUs of an emotion target (the stimuli pipeline's default).
 EMOTION_INTENSITY = 3.0
 #: The measures of :func:`validate`, each with whether higher is better.
-HIGHER_IS_BETTER = {"ideal_l1": False, "au_error": False, "emotion_accuracy": True, "noise_ratio": False}
+HIGHER_IS_BETTER = {"ideal_l1": False, "au_error": False, "emotion_accuracy": True, "noise_ratio": False,
+                    "au_raise": True}
+#: The AUs raised one at a time for ``au_raise`` (the comparison's, benchmarks/bench_baselines_quality.py) and by how much.
+RAISE_AUS = ("AU01", "AU04", "AU06", "AU12", "AU15", "AU20", "AU25", "AU26")
+RAISE_CHANGE = 2.0
 #: Issue 17's goals for a trained baseline that validation measures: emotions recognised at
 #: >= 0.6 and no visible noise, checkerboard or seams (noise ratio <= 1.5: Gaussian noise of SD
 #: 0.01, 2.5 grey levels, reads 1.5). The comparison (benchmarks/bench_baselines_quality.py) checks them too.
@@ -140,6 +151,32 @@ def _edit_all(adapter: Any, vset: ValidationSet, by_label: bool, batch: int) -> 
     return torch.cat(outputs)
 
 
+def au_raise(adapter: Any, images: torch.Tensor, analyzer: Any, aus: tuple[str, ...] = RAISE_AUS,
+             change: float = RAISE_CHANGE, batch: int = 16) -> tuple[float, int]:  # fmt: skip
+    """(mean over ``aus`` of the analyzer's mean rise of the AU asked to go up by ``change``, how
+    many of ``aus`` rise with a 95 % Student-t CI above 0) for ``adapter`` on ``images``
+    ``[N, 3, S, S]``. Each target is the analyzer's estimate on the source (clamped to 0–5) with
+    that AU raised by ``change`` (clamped to 5), as the comparison's AU edit; methods that take the
+    sources' AUs (Cascade EF-GAN) get the estimates, as the stimuli pipeline gives them."""
+    from scipy import stats
+
+    from aufx.edit.analyzer import analyze
+
+    estimate = analyze(analyzer, images).aus.float().clamp(0.0, 5.0)
+    means, raised = [], 0
+    for code in aus:
+        k = AU_INDEX[code]
+        target = estimate.clone()
+        target[:, k] = (target[:, k] + change).clamp(max=5.0)
+        edits = ValidationSet(images=images, ideal=images, target_aus=target, labels=torch.full((len(images),), -1),
+                              source_aus=estimate)  # fmt: skip
+        rise = (analyze(analyzer, _edit_all(adapter, edits, False, batch)).aus.float()[:, k] - estimate[:, k]).double().numpy()
+        means.append(float(rise.mean()))
+        half = stats.t.ppf(0.975, len(rise) - 1) * rise.std(ddof=1) / np.sqrt(len(rise))
+        raised += bool(rise.mean() - half > 0)
+    return float(np.mean(means)), raised
+
+
 def _accuracy(aus: torch.Tensor, labels: torch.Tensor, classifier: Any) -> float:
     """Share of the AU estimates ``[N, 16]`` that ``classifier`` reads as their RaFD class ``labels``."""
     predicted = classifier.predict(aus.double().numpy())
@@ -149,12 +186,14 @@ def _accuracy(aus: torch.Tensor, labels: torch.Tensor, classifier: Any) -> float
 
 @torch.no_grad()
 def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier: Any = None,
-             batch: int = 16, emotion_set: ValidationSet | None = None) -> dict[str, float]:  # fmt: skip
+             batch: int = 16, emotion_set: ValidationSet | None = None,
+             raise_aus: tuple[str, ...] = RAISE_AUS) -> dict[str, float]:  # fmt: skip
     """Measures of ``adapter`` (a :class:`baselines.base.Baseline`) on ``vset``; ``au_error`` needs
     ``analyzer``, ``emotion_accuracy`` also needs ``classifier`` (a fitted sklearn pipeline) and,
     for an AU-vector ``vset``, ``emotion_set`` (a ``validation_set(..., emotion=True)``): the
     AU-conditioned method is then given that set's AU vectors (with ``keep_source_aus``, the
-    stimuli pipeline's emotion edits)."""
+    stimuli pipeline's emotion edits). For an AU-vector ``vset`` with ``analyzer``, ``au_raise`` and
+    ``aus_raised`` (:func:`au_raise` of ``raise_aus`` on its sources; ``()``: not measured)."""
     emotion = bool((vset.labels >= 0).any())
     out = _edit_all(adapter, vset, emotion, batch)
     from aufx.metrics import high_frequency_ratio, noise_ratio
@@ -174,6 +213,8 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
         elif classifier is not None and emotion_set is not None:
             emotion_aus_out = analyze(analyzer, _edit_all(adapter, emotion_set, False, batch)).aus.float()
             result["emotion_accuracy"] = _accuracy(emotion_aus_out, emotion_set.labels, classifier)
+        if not emotion and raise_aus:
+            result["au_raise"], result["aus_raised"] = au_raise(adapter, vset.images, analyzer, raise_aus, batch=batch)
     return result
 
 

@@ -216,9 +216,10 @@ def test_au_conditioned_methods_get_their_emotion_accuracy_from_the_prototype_ta
             table = {tuple(emotion_aus(c)): RAFD_EMOTIONS[c] for c in range(len(RAFD_EMOTIONS))}
             return [table.get(tuple(np.float32(a) for a in row), "neutral") for row in aus]
 
-    without = validate(Echo(), vset, analyzer=ReadsTargets(), classifier=ByPrototype(), batch=16)
+    without = validate(Echo(), vset, analyzer=ReadsTargets(), classifier=ByPrototype(), batch=16, raise_aus=())
     assert "emotion_accuracy" not in without  # no emotion set: nothing to read
-    result = validate(Echo(), vset, analyzer=ReadsTargets(), classifier=ByPrototype(), batch=16, emotion_set=emotions)
+    result = validate(Echo(), vset, analyzer=ReadsTargets(), classifier=ByPrototype(), batch=16, emotion_set=emotions,
+                      raise_aus=())  # fmt: skip
     assert torch.equal(given[-1], emotions.target_aus)  # AU vectors, not class labels
     assert result["emotion_accuracy"] == 1.0
 
@@ -237,3 +238,45 @@ def test_an_emotion_set_may_keep_the_sources_other_aus_as_the_pipeline_does():
         assert torch.equal(kept.target_aus[i, others], kept.source_aus[i, others])  # the source's other AUs stay
         assert torch.all(plain.target_aus[i, others] == 0)
     assert not torch.equal(plain.ideal, kept.ideal)
+
+
+class ReadsCorner:
+    """An analyzer that reads the AUs written into the first row's first 16 red pixels (× 5)."""
+
+    def __call__(self, images):  # type: ignore[no-untyped-def]
+        n = images.shape[0]
+        return {"aus": images[:, 0, 0, :16] * 5.0, "identity": torch.zeros(n, 8), "parts": torch.zeros(n, 2, 4, 4)}
+
+
+class WritesTarget:
+    """An AU-conditioned adapter that writes a share of the way to its target into the corner."""
+
+    def __init__(self, share: float) -> None:
+        self.share = share
+
+    def edit(self, images, target):  # type: ignore[no-untyped-def]
+        out = images.clone()
+        out[:, 0, 0, :16] += self.share * (target / 5.0 - out[:, 0, 0, :16])
+        return out
+
+
+def test_au_raise_measures_how_far_single_aus_go_up_and_how_many_rise_significantly():
+    from baselines.validation import RAISE_AUS, RAISE_CHANGE, au_raise
+
+    images = torch.zeros(12, 3, 16, 16)
+    images[:, 0, 0, :16] = torch.rand(12, 16) * 0.4  # AUs 0-2: room for +2 below 5
+    follows, raised = au_raise(WritesTarget(1.0), images, ReadsCorner())
+    assert abs(follows - RAISE_CHANGE) < 1e-5 and raised == len(RAISE_AUS)
+    half, _ = au_raise(WritesTarget(0.5), images, ReadsCorner())
+    assert abs(half - RAISE_CHANGE / 2) < 1e-5
+    ignores, none = au_raise(WritesTarget(0.0), images, ReadsCorner())
+    assert ignores == 0 and none == 0
+
+
+def test_validate_reports_au_raise_for_au_conditioned_methods_only():
+    vset = validation_set(size=16, n=6)
+    result = validate(WritesTarget(1.0), vset, analyzer=ReadsCorner())
+    assert result["au_raise"] > 1.5 and result["aus_raised"] == 8
+    assert "au_raise" not in validate(WritesTarget(1.0), vset, analyzer=ReadsCorner(), raise_aus=())
+    emotions = validation_set(size=16, n=7, emotion=True)
+    assert "au_raise" not in validate(Replay(emotions.images), emotions, analyzer=ReadsCorner())
