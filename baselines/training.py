@@ -66,6 +66,17 @@ class TrainSettings:
 
 
 @contextlib.contextmanager
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX, as oneDNN reports it).
+    Without it autocast emulates bfloat16: a 128-px convolution ran 80x slower than in float32 on
+    an AVX2 machine (2026-12-06), where a CPU with it ran the trainings 2x faster."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@contextlib.contextmanager
 def seeded(seed: int) -> Iterator[None]:
     """Build networks with a fixed initialisation without disturbing the global torch RNG."""
     with torch.random.fork_rng(devices=[]):

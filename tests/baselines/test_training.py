@@ -426,3 +426,17 @@ def test_an_export_at_a_step_whose_validation_came_without_a_time_keeps_the_trai
     carried = [{"step": 2, "ideal_l1": 0.1, "from": "another machine's log"}]  # no elapsed_s
     metadata = torch.load(trainer.export(tmp_path / "g.pt", step=2, validations=carried), weights_only=False)["metadata"]
     assert metadata["train_seconds_at_step"] == metadata["train_seconds"] and metadata["validations"] == carried
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_is_used_only_where_the_cpu_has_it(tiny_pool_path, tmp_path, monkeypatch, capsys, native):
+    import baselines.training
+
+    monkeypatch.setattr(baselines.training, "native_bf16", lambda: native)
+    args = ["train", "stargan", "--size", "16", "--conv-dim", "4", "--pool-faces", "24", "--data-dir",
+            str(Path(tiny_pool_path).parent), "--threads", "1", "--batch", "4", "--max-steps", "1",
+            "--budget-minutes", "5", "--state-dir", str(tmp_path / "s"), "--bf16"]  # fmt: skip
+    assert main(args) == 0
+    schedule = json.loads(torch.load(tmp_path / "s" / "state.pt", weights_only=False)["schedule"])
+    assert schedule[-1]["bf16"] is native
+    assert ("--bf16 ignored" in capsys.readouterr().err) is not native
