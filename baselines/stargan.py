@@ -117,6 +117,11 @@ class StarGANTrainer(GANTrainer):
             D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
         super().__init__(G, D, config, state_dir, settings, pool)
 
+    def export_extra(self) -> dict[str, dict]:
+        """The critic goes into the bundle too (2.8 M parameters at width 16, 128 px; 5.6 MB in
+        float16), so that a training started from the bundle on a new machine needs no critic warm-up."""
+        return {"critic": self.D.state_dict()}
+
     @classmethod
     def config_for(cls, image_size: int, conv_dim: int) -> StarGANConfig:
         return StarGANConfig(image_size=image_size, g_conv_dim=conv_dim, d_conv_dim=conv_dim,

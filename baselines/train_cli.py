@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 BUDGET_MINUTES = 120.0
-#: Critic-only steps after ``--init-from`` a bundle that holds no critic (StarGAN, GANimation).
+#: Critic-only steps after ``--init-from`` a bundle that holds no critic (GANimation; StarGAN before 2026-12-06).
 DEFAULT_CRITIC_WARMUP = 200
 #: The one table of trainable baselines: ``aufx train <name>`` -> ``"module:TrainerClass"`` (the
 #: trainer lives in the method's module and builds its config with ``config_for``). Resolved on

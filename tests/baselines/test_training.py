@@ -150,11 +150,11 @@ def test_bf16_autocast_trains_close_to_float32_and_is_on_the_schedule(tiny_pool_
     assert "steps 0–3: generator every 1 critic steps, lr G 0.0001, lr D 0.0001, bfloat16 autocast" in card
 
 
-@pytest.mark.parametrize("method", ["ganimation", "cascade-efgan"])
+@pytest.mark.parametrize("method", ["ganimation", "cascade-efgan", "stargan"])
 def test_a_new_training_can_start_from_an_exported_bundle(method, tiny_pool_path, tmp_path):
     from baselines.checkpoints import CheckpointError
 
-    pool = FacePool(tiny_pool_path)
+    pool = FacePool(tiny_pool_path, labelled_only=TRAINERS[method].labelled_only)
     first = TRAINERS[method](CONFIGS[method], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
     first.run(max_steps=2)
     bundle = first.export(tmp_path / "g.pt")
@@ -162,7 +162,7 @@ def test_a_new_training_can_start_from_an_exported_bundle(method, tiny_pool_path
     fresh.init_from(bundle)
     for key, value in first.G.state_dict().items():
         torch.testing.assert_close(fresh.G.state_dict()[key], value, msg=key)
-    with_critic = method == "cascade-efgan"  # its bundle carries the critic (AU head); GANimation's does not
+    with_critic = method != "ganimation"  # Cascade EF-GAN (AU head) and StarGAN bundle the critic; GANimation (11 M) does not
     same_d = all(torch.equal(fresh.D.state_dict()[k], v) for k, v in first.D.state_dict().items())
     assert same_d is with_critic
     assert fresh.step == first.step == 2 and fresh.elapsed == pytest.approx(first.elapsed, abs=0.1)
@@ -183,6 +183,9 @@ def test_adapter_train_entry_point(tiny_pool_path, tmp_path, images16):
                             max_steps=2)  # fmt: skip
     assert trainer.step == 2 and adapter.weights_source.startswith("trained (2 steps")
     assert adapter.edit(images16, "sad").shape == images16.shape
+    loaded = StarGAN().load(trainer.export(tmp_path / "g.pt"))  # the bundle carries the critic too; the adapter takes G
+    assert "critic" in torch.load(tmp_path / "g.pt", weights_only=False)["extra"]
+    assert torch.equal(loaded.edit(images16, "sad"), adapter.edit(images16, "sad"))
 
 
 def test_cli_trains_resumes_and_exports(tmp_path, capsys):
