@@ -152,6 +152,7 @@ class GANimationTrainer(GANTrainer):
 
     method = "ganimation"
     default_losses = {"au": 160.0, "cyc": 10.0, "mask": 0.1, "tv": 1e-5}
+    generator_is_size_free = True
 
     def __init__(self, config: GANimationConfig | None = None, state_dir: str | os.PathLike | None = None,
                  settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip

@@ -107,6 +107,7 @@ class StarGANTrainer(GANTrainer):
 
     method = "stargan"
     labelled_only = True
+    generator_is_size_free = True
     default_losses = {"cls": 1.0, "rec": 10.0}
 
     def __init__(self, config: StarGANConfig | None = None, state_dir: str | os.PathLike | None = None,

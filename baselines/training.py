@@ -42,6 +42,11 @@ from baselines.data import DEFAULT_DATA_DIR, Batch, FacePool, build_pool
 DEFAULT_STATE_ROOT = "~/.cache/aufx/baselines"
 
 
+#: Config fields that follow the image size (the critic's depth): a bundle that differs from a
+#: trainer only in them may start its generator (:meth:`GANTrainer.init_from`).
+SIZE_FIELDS = ("image_size", "d_repeat_num")
+
+
 @dataclass
 class TrainSettings:
     """Optimisation and bookkeeping settings (the authors' defaults where they exist)."""
@@ -110,6 +115,8 @@ class GANTrainer:
     method: str = ""
     labelled_only: bool = False
     default_losses: dict[str, float] = {}
+    #: Whether G is fully convolutional, so that weights trained at one size start another (:meth:`init_from`).
+    generator_is_size_free: bool = False
 
     def __init__(self, G: nn.Module, D: nn.Module, config: Any, state_dir: str | os.PathLike | None = None,
                  settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip
@@ -364,20 +371,31 @@ class GANTrainer:
         file, say, when ``state.pt`` is lost): its generator, and its critic when the bundle has one
         (``extra["critic"]``); optimisers start fresh. The step count, training time and schedule go
         on from the bundle's (a new phase, marked ``init_from``, starts at its step). Returns the
-        bundle's metadata (its ``validations``, if any, let the validator go on too)."""
+        bundle's metadata (its ``validations``, if any, let the validator go on too).
+
+        A bundle of another image size (config otherwise the same but for :data:`SIZE_FIELDS`)
+        starts the generator only, for methods whose generator is fully convolutional
+        (``generator_is_size_free``): the progressive start of a 128 px StarGAN from 64 px weights."""
         from baselines.checkpoints import CheckpointError, load_bundle
 
         bundle = load_bundle(read_torch_file(path), self.method, str(path))
-        if dict(bundle["config"]) != asdict(self.config):
-            raise CheckpointError(f"{path}: config {dict(bundle['config'])} differs from this trainer's {asdict(self.config)}")
+        theirs, ours = dict(bundle["config"]), asdict(self.config)
+        other_size = theirs.get("image_size") != ours.get("image_size")
+        if other_size and not self.generator_is_size_free:
+            raise CheckpointError(f"{path}: a {theirs.get('image_size')} px bundle cannot start a {ours.get('image_size')} px "
+                                  f"{self.method} training (its generator depends on the image size)")  # fmt: skip
+        ignored = SIZE_FIELDS if other_size else ()
+        if {k: v for k, v in theirs.items() if k not in ignored} != {k: v for k, v in ours.items() if k not in ignored}:
+            raise CheckpointError(f"{path}: config {theirs} differs from this trainer's {ours}")
         self.G.load_state_dict(bundle["state_dict"])
-        critic = bundle.get("extra", {}).get("critic")
+        critic = None if other_size else bundle.get("extra", {}).get("critic")  # a critic is built for its size
         if critic is not None:
             self.D.load_state_dict(critic)
         metadata = dict(bundle.get("metadata", {}))
         self.step = int(metadata.get("steps", 0))
         self.elapsed = float(metadata.get("train_seconds_at_step", metadata.get("train_seconds", 0.0)))
-        source = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}, step {self.step})"
+        of_size = f" of a {theirs.get('image_size')} px bundle" if other_size else ""
+        source = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}{of_size}, step {self.step})"
         self.schedule = [*metadata.get("schedule", []), {**self._phase(self.step), "init_from": source}]
         return metadata
 

@@ -172,7 +172,7 @@ def test_a_new_training_can_start_from_an_exported_bundle(method, tiny_pool_path
     card = fresh.export(tmp_path / "h.pt").with_suffix(".md").read_text()
     assert "- steps: 3 " in card and "- initialised from: g.pt" in card and "at step 2" in card
     assert ("fresh critic" in card) is not with_critic
-    other = dataclasses.replace(CONFIGS[method], image_size=32)
+    other = dataclasses.replace(CONFIGS[method], c_dim=CONFIGS[method].c_dim + 1)
     with pytest.raises(CheckpointError, match="differs from this trainer"):
         TRAINERS[method](other, state_dir=tmp_path / "c", settings=_settings(), pool=pool).init_from(bundle)
 
@@ -443,3 +443,30 @@ def test_bf16_is_used_only_where_the_cpu_has_it(tiny_pool_path, tmp_path, monkey
     schedule = json.loads(torch.load(tmp_path / "s" / "state.pt", weights_only=False)["schedule"])
     assert schedule[-1]["bf16"] is native
     assert ("--bf16 ignored" in capsys.readouterr().err) is not native
+
+
+def test_a_bundle_of_another_size_starts_the_generator_of_a_fully_convolutional_method(tiny_pool_path, tmp_path):
+    from baselines.checkpoints import CheckpointError
+
+    pool = FacePool(tiny_pool_path, labelled_only=True)
+    small = StarGANTrainer(CONFIGS["stargan"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
+    small.run(max_steps=2)
+    bundle = small.export(tmp_path / "s16.pt")
+    bigger = dataclasses.replace(CONFIGS["stargan"], image_size=32, d_repeat_num=CONFIGS["stargan"].d_repeat_num + 1)
+    large = StarGANTrainer(bigger, state_dir=tmp_path / "b", settings=_settings(), pool=pool)
+    fresh_critic = {k: v.clone() for k, v in large.D.state_dict().items()}
+    large.init_from(bundle)
+    for key, value in small.G.state_dict().items():
+        assert torch.equal(large.G.state_dict()[key], value), key
+    assert all(torch.equal(fresh_critic[k], v) for k, v in large.D.state_dict().items())  # built for 32 px: kept fresh
+    assert large.schedule[-1]["init_from"] == "s16.pt (generator of a 16 px bundle, step 2)"
+    out = large.G(torch.zeros(1, 3, 32, 32), torch.zeros(1, bigger.c_dim))
+    assert out.shape == (1, 3, 32, 32)  # fully convolutional: the 16 px weights run at 32 px
+    wider = dataclasses.replace(bigger, g_conv_dim=CONFIGS["stargan"].g_conv_dim * 2)
+    with pytest.raises(CheckpointError, match="differs from this trainer"):
+        StarGANTrainer(wider, state_dir=tmp_path / "c", settings=_settings(), pool=pool).init_from(bundle)
+    cascade = CascadeEFGANTrainer(CONFIGS["cascade-efgan"], state_dir=tmp_path / "d", settings=_settings(), pool=FacePool(tiny_pool_path))
+    cascade.run(max_steps=1)
+    other = dataclasses.replace(CONFIGS["cascade-efgan"], image_size=32)
+    with pytest.raises(CheckpointError, match="cannot start a 32 px cascade-efgan training"):
+        CascadeEFGANTrainer(other, state_dir=tmp_path / "e", settings=_settings(), pool=pool).init_from(cascade.export(tmp_path / "c.pt"))
