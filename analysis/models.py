@@ -214,12 +214,15 @@ def ordinal_model(
 
 
 def per_question(fn, ratings: pd.DataFrame, reference: str, **kwargs) -> pd.DataFrame:
-    """Run a model per question and stack the tables; a failing fit becomes a row with a note."""
+    """Run a model per question and stack the tables; a failing fit becomes a row with a note
+    (followed, as after a fit, by a row per method without ratings in that question)."""
     tables = []
     for question in ratings["question"].cat.categories:
         try:
             tables.append(fn(ratings, reference, question=question, **kwargs))
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as error:
             warnings.warn(f"{question}: {fn.__name__} failed: {error}", stacklevel=2)
-            tables.append(pd.DataFrame([{"question": question, "term": "", "note": f"fit failed: {error}"}]))
+            data = ratings[ratings["question"] == question]
+            failed = [{"question": question, "term": "", "n_rows": len(data), "note": f"fit failed: {error}"}]
+            tables.append(pd.DataFrame(failed + unrated_method_rows(data, reference, question)))
     return pd.concat(tables, ignore_index=True)

@@ -95,6 +95,21 @@ def test_models_per_question(data):
     assert (ordinal["note"] == "").all()
 
 
+def test_a_failing_fit_keeps_the_rows_of_unrated_methods(data):
+    """A fit that fails (here on purpose) still lists the methods without ratings in that question."""
+    def failing(ratings, reference, question):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    without = data[~((data["method"] == "stargan") & (data["question"] == "artifacts"))]
+    with pytest.warns(UserWarning, match="artifacts: failing failed: Singular matrix"):
+        table = per_question(failing, without, "aufx")
+    art = table[table["question"] == "artifacts"]
+    assert list(art["term"]) == ["", "stargan"]
+    assert art["note"].iloc[0] == "fit failed: Singular matrix"
+    assert "no ratings" in art["note"].iloc[1]
+    assert (table[table["question"] != "artifacts"]["term"] == "").all()
+
+
 def test_subsample_keeps_whole_participants(data):
     sub = subsample_participants(data, 2000, seed=1)
     assert len(sub) <= 2000
