@@ -41,6 +41,11 @@ def one_level_note(ratings: pd.DataFrame) -> str:
     return f"only one rating level ({shown}): nothing to model; not fitted"
 
 
+def note_table(ratings: pd.DataFrame, question: str, note: str) -> pd.DataFrame:
+    """The one-row table of a model that was not fitted: ``note`` says why."""
+    return pd.DataFrame([{"question": question, "term": "", "n_rows": len(ratings), "note": note}])
+
+
 def unrated_method_rows(ratings: pd.DataFrame, reference: str, question: str) -> list[dict]:
     """One row with a note per method (a category of ``method``) without ratings here."""
     present = set(ratings["method"].unique())
@@ -96,8 +101,7 @@ def mixed_model(
     data = ratings if question is None else ratings[ratings["question"] == question]
     qlabel = question if question is not None else "all"
     if one_level_note(data):
-        return pd.DataFrame([{"question": qlabel, "term": "", "n_rows": len(data),
-                              "note": one_level_note(data)}])
+        return note_table(data, qlabel, one_level_note(data))
     n_all = len(data)
     data = subsample_participants(data, max_rows, seed)
     dummies = _method_dummies(data["method"], reference)
@@ -196,8 +200,7 @@ def ordinal_model(
     data = ratings if question is None else ratings[ratings["question"] == question]
     qlabel = question if question is not None else "all"
     if one_level_note(data):
-        return pd.DataFrame([{"question": qlabel, "term": "", "n_rows": len(data),
-                              "note": one_level_note(data)}])
+        return note_table(data, qlabel, one_level_note(data))
     n_all = len(data)
     data = subsample_participants(data, max_rows, seed)
     dummies = _method_dummies(data["method"], reference)
@@ -223,6 +226,5 @@ def per_question(fn, ratings: pd.DataFrame, reference: str, **kwargs) -> pd.Data
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as error:
             warnings.warn(f"{question}: {fn.__name__} failed: {error}", stacklevel=2)
             data = ratings[ratings["question"] == question]
-            failed = [{"question": question, "term": "", "n_rows": len(data), "note": f"fit failed: {error}"}]
-            tables.append(pd.DataFrame(failed + unrated_method_rows(data, reference, question)))
+            tables.append(_finish(note_table(data, question, f"fit failed: {error}"), data, reference, question))
     return pd.concat(tables, ignore_index=True)
