@@ -133,10 +133,15 @@ def mixed_model(
         fit = model.fit(reml=True, method=["lbfgs", "bfgs"])
         # near a variance's boundary at 0 (lme4's "singular" fits: random slopes that do not vary)
         # the first pass stops short of the optimum (REML criterion 0.05 above lme4's in one tested
-        # case): a second pass from there, kept when it is higher
+        # case): a second pass from there, kept when it is higher; where it fails (from a variance at
+        # 2e-8 it wandered to 20 on this machine, and linear algebra on the way may fail elsewhere)
+        # the first fit stands
         if np.min(fit.vcomp, initial=np.inf) < 0.05 * fit.scale:
-            again = model.fit(reml=True, start_params=fit.params, method=["bfgs"], maxiter=5000)
-            if again.llf > fit.llf:
+            try:
+                again = model.fit(reml=True, start_params=fit.params, method=["bfgs"], maxiter=5000)
+            except (ValueError, np.linalg.LinAlgError):
+                again = None
+            if again is not None and again.llf > fit.llf:
                 fit = again
     rows = _coef_rows(names, fit.fe_params, fit.bse_fe)
     for label, var in zip(components, fit.vcomp, strict=True):

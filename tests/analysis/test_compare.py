@@ -110,6 +110,30 @@ def test_a_failing_fit_keeps_the_rows_of_unrated_methods(data):
     assert (table[table["question"] != "artifacts"]["term"] == "").all()
 
 
+def test_a_failing_second_pass_keeps_the_first_fit(monkeypatch):
+    """Near a variance's boundary the mixed model refits from its optimum; when that refit
+    raises, the first fit is reported instead of the question failing."""
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    from analysis.models import mixed_model
+
+    fit, calls = MixedLM.fit, []
+
+    def second_pass_fails(self, *args, **kwargs):
+        calls.append(kwargs.get("start_params") is not None)
+        if calls[-1]:
+            raise np.linalg.LinAlgError("Singular matrix")
+        return fit(self, *args, **kwargs)
+
+    from analysis.fixtures import simulate_ratings
+
+    small, _ = load_ratings(simulate_ratings(n_participants=8, n_items=4, seed=0))  # var(item) fits at ~2e-8
+    monkeypatch.setattr(MixedLM, "fit", second_pass_fails)
+    table = mixed_model(small, "aufx", question="artifacts")
+    assert calls == [False, True]  # the refit was tried and failed
+    assert table["term"].iloc[0] == "Intercept (aufx)" and np.isfinite(table["coef"].iloc[0])
+
+
 def test_subsample_keeps_whole_participants(data):
     sub = subsample_participants(data, 2000, seed=1)
     assert len(sub) <= 2000
