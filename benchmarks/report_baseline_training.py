@@ -9,7 +9,9 @@ every validation's ``ideal_l1``, ``au_error`` and emotion accuracy, the best che
 (:func:`baselines.validation.best_index`), and whether the stopping rule
 (:class:`baselines.validation.Plateau`, patience 6, 1 %) says it has converged. The reference row
 is the unedited source on the same held-out faces (what doing nothing scores). The figure
-(``docs/img/baseline_validation.png`` with ``--write-docs``) draws the three curves per method.
+(``docs/img/baseline_validation.png`` with ``--write-docs``) draws the three curves per method;
+``--write-docs`` also draws held-out faces edited by each run's best checkpoint
+(``docs/img/baseline_samples.png``, :mod:`baseline_samples`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ SECTION = "## Baselines at 128 px: trained until their validation stops improvin
 AFTER_SECTION = "## Issue 17 so far: latent-space peers, realism, baseline validation"
 RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 DOCS_IMAGE = ROOT / "docs" / "img" / "baseline_validation.png"
+SAMPLES_IMAGE = ROOT / "docs" / "img" / "baseline_samples.png"
 METHODS = ("stargan", "ganimation", "cascade-efgan")
 LABELS = {"ideal_l1": "ideal_l1 (lower)", "au_error": "au_error (lower)", "emotion_accuracy": "emotion accuracy (higher)",
           "noise_ratio": "noise where the ideal is flat / source's (lower)",
@@ -156,7 +159,7 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str,
 
 
 def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace,
-             image: str) -> str:  # fmt: skip
+             image: str, samples: str | None = None) -> str:  # fmt: skip
     lines = [SECTION, "",
              f"`python benchmarks/report_baseline_training.py{' --write-results --write-docs' if args.write_docs else ''}`: "
              f"every validation of each 128-px training ({args.val_faces} held-out faces, `val.jsonl` in "
@@ -165,10 +168,12 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
              "ranks over the measures. References on the same faces (measures in the order ideal_l1 / au_error / "
              "[emotion accuracy /] noise ratio / HF ratio): the unedited source, and the bundled weights (their step and "
              "size in the cell; 64 px weights are applied by resizing). Goals (issue 17) that validation measures: "
-             f"emotion accuracy ≥ {GOAL_EMOTION_ACCURACY:g} (GANimation and Cascade EF-GAN given the pipeline's emotion edit: the source's AUs with the prototype AUs at 3) "
+             f"emotion accuracy ≥ {GOAL_EMOTION_ACCURACY:g} (GANimation and Cascade EF-GAN given the pipeline's emotion edit: the source's AUs with the prototype AUs at 3), "
              f"noise ratio ≤ {GOAL_NOISE_RATIO:g}, and (AU-conditioned methods) each of the {len(RAISE_AUS)} AUs asked for "
              "+2 raised with a 95 % CI above 0 (`au_raise`: the mean rise, in the stopping rule since 2026-12-06 15:20 UTC; "
-             "`aus_raised`: how many rise). Figure: `" + image + "`.", ""]  # fmt: skip
+             "`aus_raised`: how many rise). Figure: `" + image + "`."
+             + (f" Held-out faces edited by each best checkpoint: `{samples}` (`benchmarks/baseline_samples.py`)." if samples else ""),
+             ""]  # fmt: skip
     lines += ["| method | validations | last step | converged | best step | best ideal_l1 | best au_error | best emotion acc. | best noise ratio | best AU raise | best HF ratio | goals at the best step | unedited source | bundled weights | schedule |",
               "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]  # fmt: skip
     for run in runs:
@@ -215,6 +220,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS_MD, help=argparse.SUPPRESS)
     parser.add_argument("--docs-image", type=Path, default=DOCS_IMAGE, help=argparse.SUPPRESS)
+    parser.add_argument("--samples-image", type=Path, default=SAMPLES_IMAGE, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=Path("~/.cache/aufx/baseline_validation.png").expanduser())
     return parser.parse_args(argv)
 
@@ -242,7 +248,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     image = args.docs_image if args.write_docs else args.out
     figure(runs, references, image)
     shown = str(image.relative_to(ROOT)) if image.is_relative_to(ROOT) else str(image)
-    section = markdown(runs, references, args, shown)
+    samples = None
+    with_best = [run["method"] for run in runs if (root / f"{run['method']}{args.size}" / "best_G.pt").is_file()]
+    if args.write_docs and with_best:
+        import baseline_samples
+
+        path = baseline_samples.main(["--which", "best", "--size", str(args.size), "--methods", ",".join(with_best),
+                                      "--state-root", str(root), "--out", str(args.samples_image)])  # fmt: skip
+        samples = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    section = markdown(runs, references, args, shown, samples)
     print(section)
     if args.write_results:
         replace_section(args.results, SECTION, section, after=AFTER_SECTION)

@@ -46,3 +46,24 @@ def test_references_are_the_unedited_source_and_the_bundled_weights_on_the_same_
     assert refs["unedited source"]["high_freq_ratio"] > 0 and refs["bundled"]["ideal_l1"] > 0
     assert refs["unedited source"]["ideal_l1"] != refs["bundled"]["ideal_l1"]
     assert set(refs["bundled"]) >= {"ideal_l1", "au_error", "high_freq_ratio", "emotion_accuracy"}  # prototype-AU targets
+
+
+def test_write_docs_also_draws_the_best_checkpoints(tmp_path):
+    import torch
+
+    from baselines.registry import adapter_class
+    from baselines.train_cli import build_config
+
+    report = load_benchmark("report_baseline_training")
+    root = tmp_path / "states"
+    (root / "ganimation32").mkdir(parents=True)
+    history = [{"step": 10, "elapsed_s": 1.0, "ideal_l1": 0.3, "au_error": 1.0}]
+    (root / "ganimation32" / "val.jsonl").write_text(json.dumps(history[0]) + "\n")
+    adapter = adapter_class("ganimation")(build_config("ganimation", 32, 8))
+    torch.save({"step": 10, "G": adapter.G.state_dict()}, root / "ganimation32" / "best_G.pt")
+    (root / "stargan32").mkdir()  # a run with a log but no best checkpoint is left out of the samples
+    (root / "stargan32" / "val.jsonl").write_text(json.dumps(history[0]) + "\n")
+    out = report.main(["--state-root", str(root), "--size", "32", "--no-reference", "--write-docs",
+                       "--docs-image", str(tmp_path / "curves.png"), "--samples-image", str(tmp_path / "samples.png")])  # fmt: skip
+    assert (tmp_path / "samples.png").stat().st_size > 10_000
+    assert f"each best checkpoint: `{tmp_path / 'samples.png'}`" in out["markdown"]
