@@ -97,6 +97,10 @@ def generator_config_from_state_dict(state_dict: dict) -> tuple[int, int, int]:
     return int(first.shape[0]), int(first.shape[1]) - 3, count_blocks(state_dict, "main", "main")
 
 
+#: The largest critic a StarGAN bundle carries (parameters): the bundled files stay tens of MB.
+BUNDLED_CRITIC_MAX_PARAMETERS = 4_000_000
+
+
 class StarGANTrainer(GANTrainer):
     """StarGAN on SynthFACS's RaFD-class faces with the authors' losses (``solver.py``).
 
@@ -119,8 +123,13 @@ class StarGANTrainer(GANTrainer):
         super().__init__(G, D, config, state_dir, settings, pool)
 
     def export_extra(self) -> dict[str, dict]:
-        """The critic goes into the bundle too (2.8 M parameters at width 16, 128 px; 5.6 MB in
-        float16), so that a training started from the bundle on a new machine needs no critic warm-up."""
+        """The critic goes into the bundle too when it is small (at most
+        :data:`BUNDLED_CRITIC_MAX_PARAMETERS`: 2.8 M parameters at width 16, 128 px, 5.6 MB in
+        float16), so that a training started from the bundle on a new machine needs no critic
+        warm-up; at width 32 (11.2 M, 22 MB) it is left out, as GANimation's is, and such a start
+        warms a fresh critic up first."""
+        if sum(p.numel() for p in self.D.parameters()) > BUNDLED_CRITIC_MAX_PARAMETERS:
+            return {}
         return {"critic": self.D.state_dict()}
 
     @classmethod

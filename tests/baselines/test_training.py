@@ -188,6 +188,18 @@ def test_adapter_train_entry_point(tiny_pool_path, tmp_path, images16):
     assert torch.equal(loaded.edit(images16, "sad"), adapter.edit(images16, "sad"))
 
 
+def test_a_large_stargan_critic_stays_out_of_the_bundle(tiny_pool_path, tmp_path, monkeypatch):
+    from baselines import stargan
+
+    trainer = StarGANTrainer(CONFIGS["stargan"], state_dir=tmp_path / "s", settings=_settings(),
+                             pool=FacePool(tiny_pool_path, labelled_only=True))  # fmt: skip
+    n_critic = sum(p.numel() for p in trainer.D.parameters())
+    monkeypatch.setattr(stargan, "BUNDLED_CRITIC_MAX_PARAMETERS", n_critic - 1)
+    assert "critic" not in torch.load(trainer.export(tmp_path / "big.pt"), weights_only=False)["extra"]
+    monkeypatch.setattr(stargan, "BUNDLED_CRITIC_MAX_PARAMETERS", n_critic)
+    assert "critic" in torch.load(trainer.export(tmp_path / "small.pt"), weights_only=False)["extra"]
+
+
 def test_cli_trains_resumes_and_exports(tmp_path, capsys):
     args = ["train", "ganimation", "--size", "16", "--conv-dim", "4", "--batch", "4", "--pool-faces", "12",
             "--data-dir", str(tmp_path / "data"), "--state-dir", str(tmp_path / "state"), "--threads", "1"]  # fmt: skip
