@@ -70,7 +70,6 @@ class TrainSettings:
     bf16: bool = False
 
 
-@contextlib.contextmanager
 def native_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX, as oneDNN reports it).
     Without it autocast emulates bfloat16: a 128-px convolution ran 80x slower than in float32 on

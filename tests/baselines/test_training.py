@@ -443,6 +443,16 @@ def test_an_export_at_a_step_whose_validation_came_without_a_time_keeps_the_trai
     assert metadata["train_seconds_at_step"] == metadata["train_seconds"] and metadata["validations"] == carried
 
 
+def test_native_bf16_answers_with_onednn_s_check():
+    """A plain bool (an earlier version returned a context manager, always true, so --bf16 was
+    never ignored on CPUs without native bfloat16)."""
+    from baselines.training import native_bf16
+
+    answer = native_bf16()
+    assert isinstance(answer, bool)
+    assert answer is bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 @pytest.mark.parametrize("native", [False, True])
 def test_bf16_is_used_only_where_the_cpu_has_it(tiny_pool_path, tmp_path, monkeypatch, capsys, native):
     import baselines.training
