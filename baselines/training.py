@@ -496,13 +496,23 @@ def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
     ]
 
 
+def generator_of(adapter: Any) -> nn.Module:
+    """The generator network an adapter edits with (``net`` for Cascade EF-GAN, else ``G``)."""
+    return adapter.net if hasattr(adapter, "net") else adapter.G
+
+
+def load_generator_state(adapter: Any, state: dict[str, torch.Tensor], source: str) -> None:
+    """Load generator weights ``state`` into an adapter (eval mode, no grad); ``source`` names them."""
+    target = generator_of(adapter)
+    target.load_state_dict(state)
+    target.eval().requires_grad_(False)
+    adapter.weights_source = source
+
+
 def load_trained_generator(adapter: Any, trainer: GANTrainer) -> None:
     """Copy a trainer's generator weights into an adapter (eval mode, no grad)."""
     state = {k: v.detach().clone() for k, v in trainer.G.state_dict().items()}
-    target = adapter.net if hasattr(adapter, "net") else adapter.G
-    target.load_state_dict(state)
-    target.eval().requires_grad_(False)
-    adapter.weights_source = f"trained ({trainer.step} steps, {trainer.state_dir})"
+    load_generator_state(adapter, state, f"trained ({trainer.step} steps, {trainer.state_dir})")
 
 
 def train_adapter(cls: type[GANTrainer], adapter: Any, state_dir: str | os.PathLike | None = None,

@@ -96,19 +96,24 @@ def emotion_aus(label: int, intensity: float = EMOTION_INTENSITY) -> np.ndarray:
 
 
 def validation_set(size: int, n: int = 64, emotion: bool = False, seed: int = VALIDATION_SEED,
-                   keep_source_aus: bool = False) -> ValidationSet:  # fmt: skip
+                   keep_source_aus: bool = False, label: str | None = None) -> ValidationSet:  # fmt: skip
     """``n`` held-out sources at ``size`` px with targets and ideal outputs (see the module docstring).
 
     ``keep_source_aus`` (emotion sets): the target is the source's AUs with the class's prototype
     AUs set to the intensity, as the stimuli pipeline builds an emotion edit (``target_vector``);
-    else the prototype AUs alone (what StarGAN's labelled training faces show)."""
+    else the prototype AUs alone (what StarGAN's labelled training faces show). ``label`` (emotion
+    sets): every face gets that RaFD class (one with prototype AUs), else the classes take turns."""
     from aufx.synthfacs import render, sample_params
 
     sources = sample_params(n, seed=seed)
     rng = np.random.default_rng(seed)
     if emotion:
         expressive = [i for i, name in enumerate(RAFD_EMOTIONS) if RAFD_TO_PROTOTYPE[name]]
-        labels = np.array([expressive[i % len(expressive)] for i in range(n)])
+        if label is not None and label not in [RAFD_EMOTIONS[i] for i in expressive]:
+            raise ValueError(f"label must be a RaFD class with prototype AUs "
+                             f"({', '.join(RAFD_EMOTIONS[i] for i in expressive)}), got {label!r}")  # fmt: skip
+        turns = expressive if label is None else [RAFD_EMOTIONS.index(label)]
+        labels = np.array([turns[i % len(turns)] for i in range(n)])
         target = np.stack([emotion_aus(int(c)) for c in labels])
         if keep_source_aus:
             prototype = target > 0
@@ -137,7 +142,7 @@ def standard_inputs(size: int, n: int = 64, emotion: bool = False) -> dict[str, 
             "analyzer": analyzer, "classifier": classifier}  # fmt: skip
 
 
-def _edit_all(adapter: Any, vset: ValidationSet, by_label: bool, batch: int) -> torch.Tensor:
+def edit_all(adapter: Any, vset: ValidationSet, by_label: bool, batch: int) -> torch.Tensor:
     """The adapter's outputs ``[N, 3, S, S]`` for ``vset``: targets are the RaFD classes when
     ``by_label`` (emotion-conditioned methods), else the AU vectors (with the sources' true AUs for
     methods that take them)."""
@@ -149,6 +154,17 @@ def _edit_all(adapter: Any, vset: ValidationSet, by_label: bool, batch: int) -> 
             target = adapter.with_source_aus(target, vset.source_aus[start : start + batch])
         outputs.append(adapter.edit(images, target).clamp(-1, 1))
     return torch.cat(outputs)
+
+
+def raise_set(images: torch.Tensor, estimate: torch.Tensor, code: str, change: float = RAISE_CHANGE) -> ValidationSet:
+    """The comparison's AU edit of ``images`` ``[N, 3, S, S]``: target = the analyzer's ``estimate``
+    ``[N, 16]`` (0–5) with AU ``code`` raised by ``change`` (clamped to 5); the sources' AUs are the
+    estimate (for methods that take them). ``ideal`` is the sources (the world gives no render of it)."""
+    target = estimate.clone()
+    k = AU_INDEX[code]
+    target[:, k] = (target[:, k] + change).clamp(max=5.0)
+    return ValidationSet(images=images, ideal=images, target_aus=target, labels=torch.full((len(images),), -1),
+                         source_aus=estimate)  # fmt: skip
 
 
 def au_raise(adapter: Any, images: torch.Tensor, analyzer: Any, aus: tuple[str, ...] = RAISE_AUS,
@@ -166,11 +182,8 @@ def au_raise(adapter: Any, images: torch.Tensor, analyzer: Any, aus: tuple[str, 
     means, raised = [], 0
     for code in aus:
         k = AU_INDEX[code]
-        target = estimate.clone()
-        target[:, k] = (target[:, k] + change).clamp(max=5.0)
-        edits = ValidationSet(images=images, ideal=images, target_aus=target, labels=torch.full((len(images),), -1),
-                              source_aus=estimate)  # fmt: skip
-        rise = (analyze(analyzer, _edit_all(adapter, edits, False, batch)).aus.float()[:, k] - estimate[:, k]).double().numpy()
+        edits = raise_set(images, estimate, code, change)
+        rise = (analyze(analyzer, edit_all(adapter, edits, False, batch)).aus.float()[:, k] - estimate[:, k]).double().numpy()
         means.append(float(rise.mean()))
         half = stats.t.ppf(0.975, len(rise) - 1) * rise.std(ddof=1) / np.sqrt(len(rise))
         raised += bool(rise.mean() - half > 0)
@@ -195,7 +208,7 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
     stimuli pipeline's emotion edits). For an AU-vector ``vset`` with ``analyzer``, ``au_raise`` and
     ``aus_raised`` (:func:`au_raise` of ``raise_aus`` on its sources; ``()``: not measured)."""
     emotion = bool((vset.labels >= 0).any())
-    out = _edit_all(adapter, vset, emotion, batch)
+    out = edit_all(adapter, vset, emotion, batch)
     from aufx.metrics import high_frequency_ratio, noise_ratio
 
     result = {"ideal_l1": float((out - vset.ideal).abs().mean()), "high_freq_ratio": high_frequency_ratio(out, vset.ideal)}
@@ -211,7 +224,7 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
         if emotion and classifier is not None:
             result["emotion_accuracy"] = _accuracy(aus, vset.labels, classifier)
         elif classifier is not None and emotion_set is not None:
-            emotion_aus_out = analyze(analyzer, _edit_all(adapter, emotion_set, False, batch)).aus.float()
+            emotion_aus_out = analyze(analyzer, edit_all(adapter, emotion_set, False, batch)).aus.float()
             result["emotion_accuracy"] = _accuracy(emotion_aus_out, emotion_set.labels, classifier)
         if not emotion and raise_aus:
             result["au_raise"], result["aus_raised"] = au_raise(adapter, vset.images, analyzer, raise_aus, batch=batch)

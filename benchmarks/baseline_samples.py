@@ -9,9 +9,9 @@ its bundled weights (``--which bundled``), ``--faces`` held-out faces of the val
 (:func:`baselines.validation.validation_set`, the same faces every time), one row each:
 
 ``source | ideal | output`` for the validation's target (another face's AUs; a RaFD class for
-StarGAN), then the pipeline's **happy** edit (StarGAN: the class), then **AU12 +2** from the
-analyzer's estimate (the comparison's AU edit; not for StarGAN), each beside its ideal render where
-the world gives one. The validation measures say *how much*; this says *what*: checkerboards,
+StarGAN), then the pipeline's **happy** edit beside its ideal render (StarGAN: the class), then
+**AU12 +2** from the analyzer's estimate (the comparison's AU edit; not for StarGAN), all edited
+as validation edits them. The validation measures say *how much*; this says *what*: checkerboards,
 hatching, seams, a face that did not move.
 """
 
@@ -34,7 +34,9 @@ WIDTHS = (8, 16, 32, 64)
 
 def _fits(adapter: Any, state: dict[str, torch.Tensor]) -> bool:
     """Whether ``state`` has the parameter names and shapes of ``adapter``'s generator."""
-    own = (adapter.net if hasattr(adapter, "net") else adapter.G).state_dict()
+    from baselines.training import generator_of
+
+    own = generator_of(adapter).state_dict()
     return own.keys() == state.keys() and all(own[k].shape == state[k].shape for k in own)
 
 
@@ -42,14 +44,12 @@ def adapter_for(method: str, size: int, state: dict[str, torch.Tensor], label: s
     """``method``'s adapter at ``size`` px holding the generator ``state`` (width found from its shapes)."""
     from baselines.registry import adapter_class
     from baselines.train_cli import build_config
+    from baselines.training import load_generator_state
 
     for width in WIDTHS:
         adapter = adapter_class(method)(build_config(method, size, width))
         if _fits(adapter, state):
-            net = adapter.net if hasattr(adapter, "net") else adapter.G
-            net.load_state_dict(state)
-            net.eval().requires_grad_(False)
-            adapter.weights_source = label
+            load_generator_state(adapter, state, label)
             return adapter
     raise ValueError(f"{method}: {label} matches no {size}-px generator of width {', '.join(map(str, WIDTHS))}")
 
@@ -77,77 +77,55 @@ def load_generator(method: str, size: int, which: str, state_root: Path) -> tupl
 
 
 @torch.no_grad()
-def sample_row(adapter: Any, faces: dict[str, Any], analyzer: Any, index: int) -> tuple[list[torch.Tensor], list[str]]:
-    """The images ``[3, S, S]`` of one face's row and their column titles."""
-    from aufx.aus import AU_INDEX
+def sample_columns(adapter: Any, faces: dict[str, Any], analyzer: Any, batch: int = 16) -> list[tuple[str, torch.Tensor]]:
+    """The columns of a method's block, each (title, images ``[N, 3, S, S]``), edited as validation
+    edits (:func:`baselines.validation.edit_all`; AU12 +2: :func:`baselines.validation.raise_set`)."""
     from aufx.edit.analyzer import analyze
     from baselines.base import Conditioning
-
-    def edit(target: torch.Tensor, source_aus: torch.Tensor) -> torch.Tensor:
-        if hasattr(adapter, "with_source_aus"):
-            target = adapter.with_source_aus(target, source_aus)
-        return adapter.edit(image, target).clamp(-1, 1)[0]
+    from baselines.validation import edit_all, raise_set
 
     by_label = adapter.conditioning == Conditioning.EMOTION
-    vset = faces["emotion" if by_label else "aus"]
-    image = vset.images[index : index + 1]
-    source_aus = vset.source_aus[index : index + 1]
-    if by_label:
-        out = adapter.edit(image, vset.labels[index : index + 1]).clamp(-1, 1)[0]
-        happy = adapter.edit(image, faces["happy_label"]).clamp(-1, 1)[0]
-        return [image[0], vset.ideal[index], out, happy], ["source", "ideal", "output", "happy"]
-    out = edit(vset.target_aus[index : index + 1], source_aus)
-    happy_set = faces["happy"]
-    happy = edit(happy_set.target_aus[index : index + 1], source_aus)
-    estimate = analyze(analyzer, image).aus.float().clamp(0.0, 5.0)
-    raised = estimate.clone()
-    k = AU_INDEX["AU12"]
-    raised[:, k] = (raised[:, k] + 2.0).clamp(max=5.0)
-    au12 = edit(raised, estimate)
-    return ([image[0], vset.ideal[index], out, happy_set.ideal[index], happy, au12],
-            ["source", "ideal", "output", "happy ideal", "happy", "AU12 +2"])
+    vset, happy = faces["emotion" if by_label else "aus"], faces["happy"]
+    columns = [("source", vset.images), ("ideal", vset.ideal), ("output", edit_all(adapter, vset, by_label, batch)),
+               ("happy ideal", happy.ideal), ("happy", edit_all(adapter, happy, by_label, batch))]  # fmt: skip
+    if not by_label:
+        estimate = analyze(analyzer, vset.images).aus.float().clamp(0.0, 5.0)
+        columns.append(("AU12 +2", edit_all(adapter, raise_set(vset.images, estimate, "AU12"), False, batch)))
+    return columns
 
 
 def held_out_faces(size: int, n: int) -> dict[str, Any]:
-    """The validation's first ``n`` faces: AU-vector targets, RaFD-class targets, and the pipeline's
-    happy edit of each source (its AUs with happy's prototype AUs at 3) with its ideal render."""
-    from aufx.aus import RAFD_EMOTIONS
-    from aufx.synthfacs import render, sample_params
-    from baselines.validation import EMOTION_INTENSITY, VALIDATION_SEED, emotion_aus, validation_set
+    """The validation's first ``n`` faces (the same sources in each set): AU-vector targets,
+    RaFD-class targets, and the pipeline's happy edit (the source's AUs with happy's prototype AUs
+    at 3; class ``happy`` for StarGAN) with its ideal render."""
+    from baselines.validation import validation_set
 
-    aus_set = validation_set(size, n=n)
-    happy_label = RAFD_EMOTIONS.index("happy")
-    prototype = torch.as_tensor(emotion_aus(happy_label, EMOTION_INTENSITY))
-    happy_targets = torch.where(prototype > 0, prototype, aus_set.source_aus)
-    sources = sample_params(n, seed=VALIDATION_SEED)
-    ideal = render(happy_targets.numpy(), sources.identity, size=size, with_parts=False).images
-    happy = type(aus_set)(aus_set.images, ideal, happy_targets, torch.full((n,), -1), aus_set.source_aus)
-    return {"aus": aus_set, "emotion": validation_set(size, n=n, emotion=True), "happy": happy,
-            "happy_label": torch.tensor([happy_label])}
+    return {"aus": validation_set(size, n=n), "emotion": validation_set(size, n=n, emotion=True),
+            "happy": validation_set(size, n=n, emotion=True, keep_source_aus=True, label="happy")}
 
 
-def figure(panels: list[tuple[str, list[list[torch.Tensor]], list[str]]], path: Path) -> Path:
-    """One block of rows per method under its caption, images at about their native size."""
+def figure(panels: list[tuple[str, list[tuple[str, torch.Tensor]]]], path: Path) -> Path:
+    """One block per method under its caption (a row per face, a column per :func:`sample_columns`
+    entry), images at about their native size."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n_cols = max(len(titles) for _, _, titles in panels)
-    heights = [len(rows) + 0.45 for _, rows, _ in panels]
+    n_cols = max(len(columns) for _, columns in panels)
+    n_faces = [len(columns[0][1]) for _, columns in panels]
+    heights = [n + 0.45 for n in n_faces]
     fig = plt.figure(figsize=(1.3 * n_cols, 1.3 * sum(heights)), layout="constrained")
-    for sub, (caption, rows, titles) in zip(np.atleast_1d(fig.subfigures(len(panels), 1, height_ratios=heights)),
-                                            panels, strict=True):
+    for sub, (caption, columns), n in zip(np.atleast_1d(fig.subfigures(len(panels), 1, height_ratios=heights)),
+                                          panels, n_faces, strict=True):
         sub.suptitle(caption, fontsize=9, weight="bold", x=0.02, ha="left")
-        axes = sub.subplots(len(rows), n_cols, squeeze=False)
-        for r, images in enumerate(rows):
-            for c in range(n_cols):
-                ax = axes[r, c]
-                ax.axis("off")
-                if c < len(images):
-                    ax.imshow(((images[c].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8))
-                    if r == 0:
-                        ax.set_title(titles[c], fontsize=7, pad=2)
+        axes = sub.subplots(n, n_cols, squeeze=False)
+        for ax in axes.flat:
+            ax.axis("off")
+        for c, (title, images) in enumerate(columns):
+            axes[0, c].set_title(title, fontsize=7, pad=2)
+            for r in range(n):
+                axes[r, c].imshow(((images[r].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -174,8 +152,7 @@ def main(argv: list[str] | None = None) -> Path:
         if loaded is None:
             continue
         adapter, caption = loaded
-        rows = [sample_row(adapter, faces, analyzer, i) for i in range(args.faces)]
-        panels.append((caption, [images for images, _ in rows], rows[0][1]))
+        panels.append((caption, sample_columns(adapter, faces, analyzer)))
     if not panels:
         raise SystemExit(f"no {args.which} weights of {args.methods} found (state root {args.state_root})")
     path = figure(panels, args.out)

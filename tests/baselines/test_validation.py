@@ -1,6 +1,7 @@
 """Validation of baselines during training: the held-out set, its measures and the stopping rule."""
 
 import numpy as np
+import pytest
 import torch
 
 from baselines.validation import (
@@ -238,6 +239,17 @@ def test_an_emotion_set_may_keep_the_sources_other_aus_as_the_pipeline_does():
         assert torch.equal(kept.target_aus[i, others], kept.source_aus[i, others])  # the source's other AUs stay
         assert torch.all(plain.target_aus[i, others] == 0)
     assert not torch.equal(plain.ideal, kept.ideal)
+
+
+def test_an_emotion_set_may_give_every_face_one_class():
+    from aufx.aus import RAFD_EMOTIONS
+
+    happy = validation_set(size=16, n=5, emotion=True, keep_source_aus=True, label="happy")
+    turns = validation_set(size=16, n=5, emotion=True, keep_source_aus=True)
+    assert happy.labels.tolist() == [RAFD_EMOTIONS.index("happy")] * 5
+    assert torch.equal(happy.images, turns.images)  # the same sources
+    with pytest.raises(ValueError, match="label must be a RaFD class with prototype AUs .*got 'neutral'"):
+        validation_set(size=16, n=2, emotion=True, label="neutral")
 
 
 class ReadsCorner:

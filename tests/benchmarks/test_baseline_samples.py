@@ -12,9 +12,10 @@ from tests.benchmarks.helpers import load_benchmark
 def _save_generator(root, method: str, size: int, width: int, step: int) -> dict[str, torch.Tensor]:
     from baselines.registry import adapter_class
     from baselines.train_cli import build_config
+    from baselines.training import generator_of
 
     adapter = adapter_class(method)(build_config(method, size, width))
-    state = (adapter.net if hasattr(adapter, "net") else adapter.G).state_dict()
+    state = generator_of(adapter).state_dict()
     (root / f"{method}{size}").mkdir(parents=True)
     torch.save({"step": step, "G": state}, root / f"{method}{size}" / "best_G.pt")
     return state
@@ -33,10 +34,11 @@ def test_rows_per_method_from_the_best_checkpoints(tmp_path):
 
     adapter, caption = samples.load_generator("ganimation", 32, "best", root)
     assert caption == "ganimation, best checkpoint, step 40" and adapter.config.g_conv_dim == 8
-    images, titles = samples.sample_row(adapter, faces, load_analyzer("synthfacs"), 1)
-    assert titles == ["source", "ideal", "output", "happy ideal", "happy", "AU12 +2"]
-    assert all(im.shape == (3, 32, 32) for im in images)
-    assert torch.equal(images[0], faces["aus"].images[1])
+    columns = samples.sample_columns(adapter, faces, load_analyzer("synthfacs"))
+    assert [title for title, _ in columns] == ["source", "ideal", "output", "happy ideal", "happy", "AU12 +2"]
+    assert all(images.shape == (2, 3, 32, 32) for _, images in columns)
+    assert torch.equal(columns[0][1], faces["aus"].images)
+    assert torch.equal(faces["happy"].images, faces["aus"].images)  # the same sources in every set
     assert not torch.equal(faces["happy"].ideal[1], faces["aus"].images[1])  # the happy edit moves the render
 
 
