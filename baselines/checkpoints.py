@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from aufx.files import save_torch, stored_tensor
 from aufx.gan.checkpoint import CheckpointError, load_state_dict_strict
 
 BUNDLE_FORMAT = "aufx-baseline"
@@ -77,11 +78,6 @@ def is_bundle(payload: Any) -> bool:
     return isinstance(payload, Mapping) and payload.get("format") == BUNDLE_FORMAT
 
 
-def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
-    tensor = tensor.detach().cpu().clone()
-    return tensor.half() if half and tensor.dtype == torch.float32 else tensor
-
-
 def save_bundle(path: str | os.PathLike, method: str, config: Mapping, state_dict: Mapping,
                 metadata: Mapping | None = None, extra: Mapping[str, Mapping] | None = None,
                 half: bool = False) -> Path:  # fmt: skip
@@ -93,14 +89,11 @@ def save_bundle(path: str | os.PathLike, method: str, config: Mapping, state_dic
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "method": method, "config": dict(config),
-        "state_dict": {k: _stored(v, half) for k, v in state_dict.items()},
-        "extra": {name: {k: _stored(v, half) for k, v in sd.items()} for name, sd in (extra or {}).items()},
+        "state_dict": {k: stored_tensor(v, half) for k, v in state_dict.items()},
+        "extra": {name: {k: stored_tensor(v, half) for k, v in sd.items()} for name, sd in (extra or {}).items()},
         "metadata": {**dict(metadata or {}), "stored_dtype": "float16" if half else "float32"},
     }  # fmt: skip
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return save_torch(payload, path)
 
 
 def load_bundle(payload: Mapping, method: str, source: str) -> Mapping:

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from aufx.files import save_torch
 from baselines.checkpoints import read_torch_file, save_bundle
 from baselines.data import DEFAULT_DATA_DIR, Batch, FacePool, build_pool
 
@@ -335,10 +336,7 @@ class GANTrainer:
             "numpy_rng": json.dumps(self.rng.bit_generator.state), "torch_rng": self.torch_rng.get_state(),
             "last_losses": json.dumps(self.last_losses), "schedule": json.dumps(self.schedule),
         }  # fmt: skip
-        tmp = self.state_path.with_name("state.pt.tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, self.state_path)
-        return self.state_path
+        return save_torch(payload, self.state_path)
 
     def load_state(self) -> bool:
         """Resume from ``state.pt`` if present; returns whether it did."""

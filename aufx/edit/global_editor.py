@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from aufx.aus import AU_CODES, AU_INDEX, N_AUS, normalize_au
 from aufx.edit.dataset import LatentDataset
+from aufx.files import save_torch, stored_tensor
 
 EDITOR_FORMAT = "aufx-global-editor"
 EDITOR_VERSION = 1
@@ -236,15 +237,12 @@ def save_editor(
         "format": EDITOR_FORMAT,
         "version": EDITOR_VERSION,
         "config": {**config, "shared": list(config["shared"]), "branch": list(config["branch"])},
-        "state_dict": {k: v.detach().cpu().clone() for k, v in editor.state_dict().items()},
+        "state_dict": {k: stored_tensor(v) for k, v in editor.state_dict().items()},
         "report": report.to_dict() if report else None,
         "calibration": None if calibration is None else [float(c) for c in calibration],
         "metadata": dict(metadata or {}),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return save_torch(payload, path)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from aufx.files import save_torch, stored_tensor
 from aufx.gan.networks import Generator, GeneratorConfig
 
 AUFX_FORMAT = "aufx-stylegan2"
@@ -37,18 +38,10 @@ def save_aufx(
         "format": AUFX_FORMAT,
         "version": AUFX_VERSION,
         "config": generator.config.to_dict(),
-        "state_dict": {k: _stored(v, half) for k, v in generator.state_dict().items()},
+        "state_dict": {k: stored_tensor(v, half) for k, v in generator.state_dict().items()},
         "metadata": dict(metadata or {}),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
-
-
-def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
-    tensor = tensor.detach().cpu()
-    return tensor.half() if half and tensor.is_floating_point() else tensor.clone()
+    return save_torch(payload, path)
 
 
 def is_aufx_payload(payload: Any) -> bool:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from aufx.files import save_torch
 from aufx.gan.checkpoint import save_aufx
 from aufx.gan.discriminator import Discriminator
 from aufx.gan.networks import Generator, GeneratorConfig
@@ -117,10 +118,7 @@ class GeneratorTrainer:
             "rng": json.dumps(self.rng.bit_generator.state),
             "torch_rng": torch.get_rng_state(),
         }
-        tmp = self.state_path.with_name("state.pt.tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, self.state_path)
-        return self.state_path
+        return save_torch(payload, self.state_path)
 
     def load_state(self) -> bool:
         """Resume from ``state.pt`` if present; returns whether it did."""

@@ -13,9 +13,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from aufx.files import atomic_write
 from aufx.stimuli.plan import Plan, canonical
 from aufx.stimuli.spec import Spec
-from aufx.stimuli.work import atomic_write, read_record
+from aufx.stimuli.work import read_record
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "stimulus_id", "item_id", "source_id", "target_id", "task", "method", "parameters", "path", "sha256",

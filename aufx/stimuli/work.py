@@ -23,13 +23,13 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from aufx.files import atomic_write
 from aufx.stimuli.plan import LATENT_PEER_KINDS, canonical, unit_key
 
 STATE_DIR = ".aufx-stimuli"
@@ -41,17 +41,6 @@ _CACHE: dict[str, Any] = {}
 
 
 # ---------------------------------------------------------------------------- files
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def png_bytes(image: Any) -> bytes:
     """[3, H, W] in [-1, 1] -> PNG bytes (aufx's uint8 rule; no text chunks, no metadata)."""
     from PIL import Image

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 
+from aufx.files import atomic_write
 from aufx.stimuli.run import remove_stale_temporaries
-from aufx.stimuli.work import atomic_write, read_record, record_path
+from aufx.stimuli.work import read_record, record_path
 
 
 def test_atomic_write_and_record_validation(tmp_path):
