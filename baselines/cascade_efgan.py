@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -310,9 +309,7 @@ class CascadeEFGAN(Baseline):
 
     def load(self, checkpoint: str | os.PathLike | None = None) -> CascadeEFGAN:
         """Load an aufx bundle (the only format: there is no official release)."""
-        path = Path(checkpoint).expanduser() if checkpoint is not None else self.bundled_path()
-        if checkpoint is None and not path.is_file():
-            raise CheckpointError(f"{path}: no bundled Cascade EF-GAN weights yet; train with `aufx train cascade-efgan`")
+        path = self._checkpoint_path(checkpoint, "no bundled Cascade EF-GAN weights yet; train with `aufx train cascade-efgan`")
         payload = read_torch_file(path)
         if not is_bundle(payload):
             raise CheckpointError(f"{path}: not an aufx-baseline bundle (Cascade EF-GAN has no official checkpoints)")

@@ -414,9 +414,7 @@ class GanLocalEditing(Baseline):
         """Load a bundle written by :meth:`save` (the generator is the adapter's own)."""
         from aufx.edit.catalog import RegionCatalog, SphericalKMeans
 
-        path = Path(checkpoint).expanduser() if checkpoint is not None else self.bundled_path()
-        if checkpoint is None and not path.is_file():
-            raise CheckpointError(f"{path}: no bundled GAN Local Editing catalog yet; fit one with train()")
+        path = self._checkpoint_path(checkpoint, "no bundled GAN Local Editing catalog yet; fit one with train()")
         payload = read_torch_file(path)
         if not is_bundle(payload):
             raise CheckpointError(f"{path}: not an aufx-baseline bundle")
