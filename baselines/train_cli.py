@@ -70,6 +70,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--init-from", default=None,
                             help="with no state yet, start from this exported bundle (e.g. the bundled weights after the state was lost)")
         parser.add_argument("--notes", default="", help="a paragraph for the model card (e.g. why the schedule or width differ from the paper's)")
+        parser.add_argument("--keep-notes", action="store_true",
+                            help="without --notes: the new model card keeps the notes of the bundle at --export (the "
+                                 "paragraphs written by hand, not the measures written beside them)")  # fmt: skip
         parser.add_argument("--size", type=int, default=64, help="image size (the bundled generator's: 64)")
         parser.add_argument("--conv-dim", type=int, default=32, help="generator and critic width")
         parser.add_argument("--batch", type=int, default=16)
@@ -143,7 +146,11 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
     from baselines.checkpoints import read_torch_file
     from baselines.validation import HIGHER_IS_BETTER, read_history
 
-    notes, schedule, step, best_step = args.notes, trainer.schedule, trainer.step, None
+    from baselines.training import author_notes
+
+    own_notes = args.notes or (author_notes(read_torch_file(args.export)["metadata"])
+                               if args.keep_notes and Path(args.export).is_file() else "")  # fmt: skip
+    notes, schedule, step, best_step = own_notes, trainer.schedule, trainer.step, None
     if validator is not None and validator.best_path.is_file():
         best = read_torch_file(validator.best_path)
         trainer.G.load_state_dict(best["G"])
@@ -160,7 +167,8 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
             notes = f"{notes}\n\n{verdict}"
     command = reproduce(args.method, round(trainer.elapsed / 60), args.threads, args.size, args.conv_dim, schedule, step)
     validations = read_history(validator.history_path) if validator is not None else None
-    path = trainer.export(args.export, command=command, notes=notes, half=True, step=best_step, validations=validations)
+    path = trainer.export(args.export, command=command, notes=notes, half=True, step=best_step, validations=validations,
+                          author_notes=own_notes)  # fmt: skip
     print(f"exported {path} (+ {path.with_suffix('.md').name})")
 
 

@@ -405,7 +405,7 @@ class GANTrainer:
         return [phase for phase in self.schedule if phase["from_step"] < step] or self.schedule[:1]
 
     def export(self, path: str | os.PathLike, command: str = "", notes: str = "", half: bool = False,
-               step: int | None = None, validations: list[dict] | None = None) -> Path:  # fmt: skip
+               step: int | None = None, validations: list[dict] | None = None, author_notes: str | None = None) -> Path:  # fmt: skip
         """Write the generator as an aufx bundle plus a model card ``<path>.md`` beside it.
 
         ``half``: store float16 (half the size; the bundled files use it), loaded back as float32.
@@ -413,6 +413,8 @@ class GANTrainer:
         checkpoint loaded into ``G``): the card then gives it and the schedule's phases before it.
         ``validations``: the validation log up to ``step`` (``val.jsonl`` rows), kept in the metadata
         so that a training started from this file (:meth:`init_from`) goes on with its history.
+        ``author_notes``: the hand-written part of ``notes`` (default: all of it), which a later
+        export can keep (:func:`author_notes`).
         """
         schedule = self.schedule if step is None else self.schedule_until(step)
         at_trainer_step = step is None or step == self.step
@@ -425,6 +427,7 @@ class GANTrainer:
             "train_seconds_at_step": at_step[0] if at_step else round(self.elapsed, 1), "threads": self.settings.threads or torch.get_num_threads(),
             "settings": {k: v for k, v in asdict(self.settings).items() if k != "losses"},
             "loss_weights": self.losses, "last_losses": self.last_losses if at_trainer_step else self.losses_at(step), "command": command, "notes": notes,
+            "author_notes": notes if author_notes is None else author_notes,
             "schedule": schedule, "validations": validations,
             "half": half,
             "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -432,6 +435,20 @@ class GANTrainer:
         path = save_bundle(path, self.method, asdict(self.config), self.G.state_dict(), metadata, self.export_extra(), half=half)
         path.with_suffix(".md").write_text(model_card(self.method, asdict(self.config), metadata))
         return path
+
+
+#: How the paragraphs that an export writes itself begin (the best checkpoint's measures, the verdict
+#: against the file it replaced): :func:`author_notes` leaves them out of older bundles' notes.
+GENERATED_NOTES = ("The best validated checkpoint", "On the same held-out faces it replaced")
+
+
+def author_notes(metadata: dict) -> str:
+    """The hand-written notes of an exported bundle's ``metadata`` (bundles exported before
+    ``author_notes`` was stored: their notes without the paragraphs the export wrote itself)."""
+    if "author_notes" in metadata:
+        return str(metadata["author_notes"])
+    paragraphs = str(metadata.get("notes", "")).split("\n\n")
+    return "\n\n".join(p for p in paragraphs if p.strip() and not p.startswith(GENERATED_NOTES))
 
 
 def model_card(method: str, config: dict, metadata: dict) -> str:

@@ -492,3 +492,31 @@ def test_a_bundle_of_another_size_starts_the_generator_of_a_fully_convolutional_
     other = dataclasses.replace(CONFIGS["cascade-efgan"], image_size=32)
     with pytest.raises(CheckpointError, match="cannot start a 32 px cascade-efgan training"):
         CascadeEFGANTrainer(other, state_dir=tmp_path / "e", settings=_settings(), pool=pool).init_from(cascade.export(tmp_path / "c.pt"))
+
+
+def test_keep_notes_carries_the_hand_written_paragraph_and_not_the_generated_ones(tiny_pool_path, tmp_path, monkeypatch):
+    import baselines.validation as validation
+    from aufx.cli import main
+
+    common, bundle = _exported_tiny_run(tiny_pool_path, tmp_path)
+    export = ["train", "ganimation", *common, "--budget-minutes", "0", "--export", str(bundle)]
+    assert main([*export, "--notes", "Width 4 for a test."]) == 0
+    awful = {"ideal_l1": 9.0, "au_error": 9.0, "noise_ratio": 99.0, "emotion_accuracy": 0.0}
+    monkeypatch.setattr(validation, "validate", lambda *a, **k: awful)  # the file there loses: each export replaces it
+    for _ in range(2):
+        assert main([*export, "--export-if-better", "--keep-notes"]) == 0
+        card = bundle.with_suffix(".md").read_text()
+        assert card.count("Width 4 for a test.") == 1
+        assert card.count("The best validated checkpoint") == 1 and card.count("it replaced weights that scored") == 1
+    assert main([*export, "--notes", "New notes."]) == 0  # --notes wins over what the file had
+    assert "Width 4" not in bundle.with_suffix(".md").read_text()
+
+
+def test_author_notes_of_a_bundle_exported_before_they_were_stored():
+    from baselines.training import author_notes
+
+    notes = ("The best validated checkpoint (lowest rank sum): step 3 of 4 trained; ideal_l1 0.1.\n\n"
+             "Width 4 for a test.\n\nSecond paragraph.\n\nOn the same held-out faces it replaced weights that scored x.")  # fmt: skip
+    assert author_notes({"notes": notes}) == "Width 4 for a test.\n\nSecond paragraph."
+    assert author_notes({"notes": notes, "author_notes": "Mine."}) == "Mine."
+    assert author_notes({}) == ""

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The three 128-px baseline trainings of issue 17 (GANimation, Cascade EF-GAN, StarGAN), in one place.
+#
+#   bash scripts/train_baselines.sh start     # start or resume all three in the background
+#   bash scripts/train_baselines.sh status    # each run: running or not, its last validation
+#   bash scripts/train_baselines.sh stop      # stop them (each writes its state on the signal)
+#   bash scripts/train_baselines.sh export    # stop, then write each best validated checkpoint
+#                                             # over its bundle where it beats it (--export-if-better)
+#   bash scripts/train_baselines.sh commands  # print the commands without running them
+#
+# Each run: one thread, `nice -n 19`; its state, log and pid file in $AUFX_BASELINE_STATE
+# (default ~/.cache/aufx/baselines: <method>128/, <method>128.log, <method>128.pid). With no state
+# there (a new machine) a run starts from the bundled weights (--init-from), which carry the step
+# count, schedule and validation log. --bf16 is ignored, with a warning, on CPUs without native
+# bfloat16. Exports keep the hand-written notes of the model card they replace (--keep-notes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+AUFX=${AUFX:-.venv/bin/aufx}
+ROOT=${AUFX_BASELINE_STATE:-$HOME/.cache/aufx/baselines}
+BUDGET_MINUTES=${BUDGET_MINUTES:-600}
+RUNS="ganimation:32:150 cascade-efgan:16:100 stargan:32:100"  # method:width:validate-every (steps)
+
+flags() {  # the flags a run and its export share: they must match the run's state
+  local method=$1 width=$2 every=$3
+  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --until-converged --decay-on-plateau" \
+       "--validate-every $every --checkpoint-minutes 10 --state-dir $ROOT/${method}128"
+}
+
+train_command() { echo "$AUFX train $1 $(flags "$@") --budget-minutes $BUDGET_MINUTES --init-from baselines/weights/$1.pt"; }
+export_command() { echo "$AUFX train $1 $(flags "$@") --budget-minutes 0 --export baselines/weights/$1.pt --export-if-better --keep-notes"; }
+pid_of() { cat "$ROOT/${1}128.pid" 2> /dev/null; }
+running() {  # the pid file names a live process that trains this method
+  local pid; pid=$(pid_of "$1") || return 1
+  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "train $1 "
+}
+
+for_each_run() {  # for_each_run <function>: calls it with method, width, validate-every
+  local run method width every
+  for run in $RUNS; do
+    IFS=: read -r method width every <<< "$run"
+    "$1" "$method" "$width" "$every"
+  done
+}
+
+start_one() {
+  if running "$1"; then echo "$1: running already"; return; fi
+  mkdir -p "$ROOT"
+  # shellcheck disable=SC2046  # the command's words are split on purpose
+  nohup nice -n 19 $(train_command "$@") >> "$ROOT/${1}128.log" 2>&1 &
+  echo $! > "$ROOT/${1}128.pid"  # nohup and nice exec: this is the training's own pid
+  echo "$1: started (log $ROOT/${1}128.log)"
+}
+
+stop_one() {
+  running "$1" || return 0
+  kill -TERM "$(pid_of "$1")" || true
+  for _ in $(seq 120); do running "$1" || { echo "$1: stopped"; return; }; sleep 1; done
+  echo "$1: still running after 120 s" >&2; return 1
+}
+
+status_one() {
+  local state="not running"; running "$1" && state="running"
+  local last="no validation yet"
+  [ -f "$ROOT/${1}128/val.jsonl" ] && last=$(tail -n 1 "$ROOT/${1}128/val.jsonl")
+  echo "$1: $state; last validation: $last"
+}
+
+export_one() { echo "== $1"; $(export_command "$@"); }
+print_one() { train_command "$@"; export_command "$@"; }
+
+case "${1:-}" in
+  start) for_each_run start_one ;;
+  stop) for_each_run stop_one ;;
+  status) for_each_run status_one ;;
+  export) for_each_run stop_one; for_each_run export_one ;;
+  commands) for_each_run print_one ;;
+  *) sed -n '2,10p' "$0" >&2; exit 2 ;;
+esac

@@ -1,0 +1,61 @@
+"""scripts/train_baselines.sh: its commands are ones the CLI accepts, at the bundled weights'
+sizes, and start / status / stop manage runs (a fake ``aufx`` that waits for its signal)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import torch
+
+from aufx.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "train_baselines.sh"
+BASH = shutil.which("bash") or "/bin/bash"
+
+
+def script(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([BASH, str(SCRIPT), *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=200)
+
+
+def test_the_commands_parse_and_match_the_bundled_weights(tmp_path):
+    out = script("commands", env={"AUFX": "aufx", "AUFX_BASELINE_STATE": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    lines = [shlex.split(line) for line in out.stdout.splitlines()]
+    assert len(lines) == 6  # a training and an export per method
+    for train, export in zip(lines[::2], lines[1::2], strict=True):
+        method = train[2]
+        args, exported = build_parser().parse_args(train[1:]), build_parser().parse_args(export[1:])
+        assert args.init_from == f"baselines/weights/{method}.pt" and args.until_converged and args.budget_minutes > 0
+        assert exported.export == args.init_from and exported.export_if_better and exported.keep_notes
+        assert exported.budget_minutes == 0
+        shared = ("size", "conv_dim", "validate_every", "state_dir", "n_critic", "bf16", "decay_on_plateau")
+        assert {k: getattr(args, k) for k in shared} == {k: getattr(exported, k) for k in shared}
+        assert args.state_dir == str(tmp_path / f"{method}128")
+        config = torch.load(ROOT / args.init_from, weights_only=True)["config"]  # the run goes on from this file
+        assert (config["image_size"], config.get("g_conv_dim", config.get("conv_dim"))) == (args.size, args.conv_dim)
+
+
+def test_start_status_and_stop_manage_the_runs(tmp_path):
+    log = tmp_path / "signals.log"
+    fake = tmp_path / "aufx"
+    fake.write_text(f"#!{BASH}\ntrap 'echo \"$2 stopped\" >> {log}; exit 0' TERM\nwhile true; do sleep 0.1; done\n")
+    fake.chmod(0o755)
+    env = {"AUFX": str(fake), "AUFX_BASELINE_STATE": str(tmp_path / "state")}
+    try:
+        started = script("start", env=env)
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.count("started") == 3
+        assert script("start", env=env).stdout.count("running already") == 3
+        status = script("status", env=env).stdout
+        assert status.count(": running; last validation: no validation yet") == 3
+        stopped = script("stop", env=env)
+        assert stopped.returncode == 0 and stopped.stdout.count("stopped") == 3
+        assert sorted(log.read_text().split("\n")[:-1]) == ["cascade-efgan stopped", "ganimation stopped", "stargan stopped"]
+        assert script("status", env=env).stdout.count(": not running;") == 3
+    finally:
+        script("stop", env=env)
