@@ -36,6 +36,7 @@
     })).then(function () {
       started = performance.now();
       form.classList.remove("loading");
+      form.dataset.ready = "true";  // images shown, time running, keys answer (the server's HTML lacks it)
       setTimeout(function () { submit.disabled = false; }, minView);
       markActive();
     });

@@ -44,6 +44,15 @@ def launch(pw: Any) -> Any:
     return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
+def wait_until_ready(page: Any) -> None:
+    """Wait until the trial page's script has set the trial up (images shown, time running, keys
+    answer): ``data-ready`` on the form. The server's HTML has no loading state (it must work
+    without script), so waiting for the loading class to go would pass before the script ran."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#trial-form")).to_have_attribute("data-ready", "true")
+
+
 def stored_answers(app: Any) -> int:
     """Rows in the answer table (one per question of each answered trial)."""
     rt = app.extensions["aufx_study"]

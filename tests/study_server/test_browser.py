@@ -12,7 +12,13 @@ from sqlalchemy import select
 
 from study_server.app import create_app
 from study_server.models import Answer, Participant
-from tests.study_server.browser import NEXT_TRIAL_JS, launch, serving, stored_answers
+from tests.study_server.browser import (
+    NEXT_TRIAL_JS,
+    launch,
+    serving,
+    stored_answers,
+    wait_until_ready,
+)
 from tests.study_server.helpers import SECRET_MARKERS, make_study
 
 pytestmark = pytest.mark.browser
@@ -52,7 +58,7 @@ def test_participant_session_in_chromium(live_app, tmp_path: Path) -> None:  # t
         reloaded = False
         while "/trial" in page.url:
             form = page.locator("#trial-form")
-            expect(form).not_to_have_class(re.compile("loading"))
+            wait_until_ready(page)
             action = form.get_attribute("action")
             seen_html.append(page.content())
             check = page.locator("#check")

@@ -18,7 +18,13 @@ from sqlalchemy import select
 
 from study_server.app import create_app
 from study_server.models import Answer, Participant, Trial
-from tests.study_server.browser import NEXT_TRIAL_JS, launch, serving, stored_answers
+from tests.study_server.browser import (
+    NEXT_TRIAL_JS,
+    launch,
+    serving,
+    stored_answers,
+    wait_until_ready,
+)
 from tests.study_server.helpers import make_study
 
 pytestmark = pytest.mark.browser
@@ -68,7 +74,7 @@ def test_answers_survive_a_network_drop(live) -> None:  # type: ignore[no-untype
         page.click("#consent-yes")
         page.click("#continue")  # instructions
         for lost, then in [(None, None), *SCENARIOS]:
-            expect(page.locator("#trial-form")).not_to_have_class(re.compile("loading"))
+            wait_until_ready(page)
             seq, before = seq_of(page), stored_answers(app)
             value = 1 + seq % 5
             check = page.locator("#check")
@@ -105,7 +111,7 @@ def test_answers_survive_a_network_drop(live) -> None:  # type: ignore[no-untype
             else:
                 page.go_back()
             page.wait_for_function(NEXT_TRIAL_JS, arg=action)
-            expect(page.locator("#trial-form")).not_to_have_class(re.compile("loading"))
+            wait_until_ready(page)
             assert seq_of(page) == seq + 1, (lost, then)
             assert stored_answers(app) == before + 3, (lost, then)
             assert stored(app, seq) == [(q, value, first_rt) for q in sorted(QS)], (lost, then)
@@ -113,7 +119,7 @@ def test_answers_survive_a_network_drop(live) -> None:  # type: ignore[no-untype
         while page.locator("#trial-form").count():  # the rest as usual
             action = page.locator("#trial-form").get_attribute("action")
             check = page.locator("#check")
-            expect(page.locator("#trial-form")).not_to_have_class(re.compile("loading"))
+            wait_until_ready(page)
             choose(page, int(re.search(r"answer (\d)", check.inner_text()).group(1)) if check.count() else 3)
             expect(page.locator("#submit")).to_be_enabled()
             page.click("#submit")
@@ -139,7 +145,7 @@ def test_a_rejected_answer_is_explained(live) -> None:  # type: ignore[no-untype
         page.click("#start")
         page.click("#consent-yes")
         page.click("#continue")
-        expect(page.locator("#trial-form")).not_to_have_class(re.compile("loading"))
+        wait_until_ready(page)
         page.evaluate("document.querySelector('input[name=csrf_token]').value = 'stale'")
         choose(page, 2)
         expect(page.locator("#submit")).to_be_enabled()

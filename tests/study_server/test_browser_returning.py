@@ -14,7 +14,13 @@ from sqlalchemy import func, select
 
 from study_server.app import create_app
 from study_server.models import Participant, Trial
-from tests.study_server.browser import NEXT_TRIAL_JS, launch, serving, stored_answers
+from tests.study_server.browser import (
+    NEXT_TRIAL_JS,
+    launch,
+    serving,
+    stored_answers,
+    wait_until_ready,
+)
 from tests.study_server.helpers import make_study
 
 pytestmark = pytest.mark.browser
@@ -36,7 +42,7 @@ def answer_trials(page: Any, n: int | None) -> list[str]:
 
     done = []
     while page.locator("#trial-form").count() and (n is None or len(done) < n):
-        expect(page.locator("#trial-form")).not_to_have_class(re.compile("loading"))
+        wait_until_ready(page)
         action = page.locator("#trial-form").get_attribute("action")
         check = page.locator("#check")
         value = int(re.search(r"answer (\d)", check.inner_text()).group(1)) if check.count() else 4
