@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                 page.click("#continue")
                 page.click("#continue")  # instructions
                 for _ in range(args.skip):
+                    page.wait_for_selector("#trial-form[data-ready=true]")  # study.js has set the trial up
                     action = page.locator("#trial-form").get_attribute("action")
                     for _question in range(3):
                         page.keyboard.press("4")
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                     page.wait_for_function(
                         "a => document.querySelector('#trial-form').getAttribute('action') !== a", arg=action
                     )
-                page.wait_for_selector("#trial-form:not(.loading)")
+                page.wait_for_selector("#trial-form[data-ready=true]")
                 page.wait_for_timeout(500)
                 page.screenshot(path=str(args.out), full_page=True)
                 browser.close()
