@@ -144,9 +144,8 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
     """Write ``--export`` (+ model card): the best validated generator when there is one (the card
     then describes that checkpoint: its step, measures and the schedule up to it), else the last."""
     from baselines.checkpoints import read_torch_file
-    from baselines.validation import HIGHER_IS_BETTER, read_history
-
     from baselines.training import author_notes
+    from baselines.validation import HIGHER_IS_BETTER, read_history
 
     own_notes = args.notes or (author_notes(read_torch_file(args.export)["metadata"])
                                if args.keep_notes and Path(args.export).is_file() else "")  # fmt: skip

@@ -56,6 +56,7 @@ import numpy as np
 import torch
 
 from aufx.aus import AU_INDEX, EMOTION_PROTOTYPES, N_AUS, RAFD_EMOTIONS, RAFD_TO_PROTOTYPE
+from aufx.files import save_torch
 
 #: Seed of the held-out faces (the training pool is seeded from 0 upwards).
 VALIDATION_SEED = 424_242
@@ -332,9 +333,7 @@ class Validator:
 
     def _keep_best(self, trainer: Any, line: dict[str, float]) -> None:
         """Write the trainer's generator with its validation ``line`` as ``best_G.pt`` (atomically)."""
-        tmp = self.best_path.with_name("best_G.pt.tmp")
-        torch.save({"step": trainer.step, "G": trainer.G.state_dict(), **line}, tmp)
-        tmp.replace(self.best_path)
+        save_torch({"step": trainer.step, "G": trainer.G.state_dict(), **line}, self.best_path)
 
     def restore(self, validations: list[dict[str, float]], trainer: Any) -> int:
         """Go on with the validation log that came with an exported bundle (``trainer.init_from``):
