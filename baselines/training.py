@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from aufx.files import save_torch
+from aufx.files import atomic_write, save_torch
 from baselines.checkpoints import read_torch_file, save_bundle
 from baselines.data import DEFAULT_DATA_DIR, Batch, FacePool, build_pool
 
@@ -433,7 +433,7 @@ class GANTrainer:
             "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }  # fmt: skip
         path = save_bundle(path, self.method, asdict(self.config), self.G.state_dict(), metadata, self.export_extra(), half=half)
-        path.with_suffix(".md").write_text(model_card(self.method, asdict(self.config), metadata))
+        atomic_write(path.with_suffix(".md"), model_card(self.method, asdict(self.config), metadata).encode("utf-8"))
         return path
 
 
