@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,24 +37,45 @@ METHODS = tuple(TRAINERS)
 def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, size: int = 64, conv_dim: int = 32,
               schedule: list[dict] | None = None, final_step: int | None = None) -> str:  # fmt: skip
     """The command(s) that train ``method`` as it was trained: one ``aufx train`` call for
-    ``minutes`` of training time, or, for a schedule of several phases (changed on resuming), one call
-    per phase ending at its last step (``--max-steps``; the last phase ends at ``final_step``), joined by ``&&``."""
+    ``minutes`` of training time, or, for a schedule of several phases (changed on resuming) or one
+    started from a bundle, one call per phase ending at its last step (``--max-steps``; the last
+    phase ends at ``final_step``), joined by ``&&``.
+
+    A phase started from a bundle (``init_from``) gets its own ``--state-dir`` and ``--init-from``;
+    when the phase records the commit that holds the bundle (``source``, :mod:`baselines.provenance`)
+    the commands fetch it with ``git show`` and begin there: the file stands for the phases before
+    it (its own model card, at that commit, tells how it was made)."""
     base = f"aufx train {method}" + (f" --size {size} --conv-dim {conv_dim}" if (size, conv_dim) != (64, 32) else "")
     export = f"--threads {threads} --seed 0 --export baselines/weights/{method}.pt"
-    if not schedule or len(schedule) < 2:
+    if not schedule or (len(schedule) < 2 and not schedule[0].get("init_from")):
         bf16 = " --bf16" if schedule and schedule[0].get("bf16") else ""
         return f"{base}{bf16} --budget-minutes {minutes:g} {export}"
     from baselines.training import phase_ends
 
     ends = phase_ends(schedule, final_step)
     tails = [f"--threads {threads} --seed 0"] * (len(schedule) - 1) + [export]  # the last call exports
-    return " && ".join(
-        f"{base} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g}"
-        f"{' --bf16' if phase.get('bf16') else ''}"
-        f"{' --decay-until ' + str(phase['decay_end']) if phase.get('decay_end') is not None else ''}"
-        f" --budget-minutes 100000 --max-steps {end} {tail}"
-        for phase, end, tail in zip(schedule, ends, tails, strict=True)
-    )
+    fetched = [i for i, phase in enumerate(schedule) if phase.get("init_from") and phase.get("source")]
+    first = fetched[-1] if fetched else 0
+    calls, state_dir = [], ""
+    for phase, end, tail in list(zip(schedule, ends, tails, strict=True))[first:]:
+        start = ""
+        if phase.get("init_from"):
+            folder = f"~/.cache/aufx/reproduce/{method}-{phase['from_step']}"
+            state_dir = f" --state-dir {folder}"
+            if phase.get("source"):
+                calls.append(f"mkdir -p {folder} && git show {phase['source']} > {folder}/init.pt")
+                start = f" --init-from {folder}/init.pt"
+            else:
+                start = f" --init-from {shlex.quote(str(phase['init_from']))}"  # no commit recorded: the description
+        warmup = int(phase.get("critic_only_until") or 0) - int(phase["from_step"])
+        calls.append(
+            f"{base}{state_dir}{start} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g}"
+            f"{' --bf16' if phase.get('bf16') else ''}"
+            f"{f' --critic-warmup {warmup}' if warmup > 0 else ''}"
+            f"{' --decay-until ' + str(phase['decay_end']) if phase.get('decay_end') is not None else ''}"
+            f" --budget-minutes 100000 --max-steps {end} {tail}"
+        )
+    return " && ".join(calls)
 
 
 def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
@@ -144,9 +166,11 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
     """Write ``--export`` (+ model card): the best validated generator when there is one (the card
     then describes that checkpoint: its step, measures and the schedule up to it), else the last."""
     from baselines.checkpoints import read_torch_file
+    from baselines.provenance import resolve_sources
     from baselines.training import author_notes
     from baselines.validation import HIGHER_IS_BETTER, read_history
 
+    trainer.schedule = resolve_sources(trainer.schedule, args.method, args.size)  # phases started before sources were recorded
     own_notes = args.notes or (author_notes(read_torch_file(args.export)["metadata"])
                                if args.keep_notes and Path(args.export).is_file() else "")  # fmt: skip
     notes, schedule, step, best_step = own_notes, trainer.schedule, trainer.step, None

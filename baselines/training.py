@@ -39,6 +39,7 @@ from torch import nn
 from aufx.files import atomic_write, save_torch
 from baselines.checkpoints import read_torch_file, save_bundle
 from baselines.data import DEFAULT_DATA_DIR, Batch, FacePool, build_pool
+from baselines.provenance import committed_source
 
 DEFAULT_STATE_ROOT = "~/.cache/aufx/baselines"
 
@@ -372,7 +373,10 @@ class GANTrainer:
 
         A bundle of another image size (config otherwise the same but for :data:`SIZE_FIELDS`)
         starts the generator only, for methods whose generator is fully convolutional
-        (``generator_is_size_free``): the progressive start of a 128 px StarGAN from 64 px weights."""
+        (``generator_is_size_free``): the progressive start of a 128 px StarGAN from 64 px weights.
+
+        The new phase records ``source``, ``"<commit>:<path>"`` of the commit that holds the file's
+        exact bytes (:func:`baselines.provenance.committed_source`), when there is one."""
         from baselines.checkpoints import CheckpointError, load_bundle
 
         bundle = load_bundle(read_torch_file(path), self.method, str(path))
@@ -393,7 +397,9 @@ class GANTrainer:
         self.elapsed = float(metadata.get("train_seconds_at_step", metadata.get("train_seconds", 0.0)))
         of_size = f" of a {theirs.get('image_size')} px bundle" if other_size else ""
         source = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}{of_size}, step {self.step})"
-        self.schedule = [*metadata.get("schedule", []), {**self._phase(self.step), "init_from": source}]
+        phase = {**self._phase(self.step), "init_from": source}
+        committed = committed_source(path)  # so that the model card's command can fetch this very file
+        self.schedule = [*metadata.get("schedule", []), {**phase, "source": committed} if committed else phase]
         return metadata
 
     # ------------------------------------------------------------------ export
@@ -462,6 +468,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         *schedule_lines(metadata.get("schedule", []), metadata["steps"]),
         *[f"- initialised from: {phase['init_from']} at step {phase['from_step']} (fresh optimisers"
           f"{'' if 'and critic' in phase['init_from'] else ', fresh critic'})"
+          + (f", committed as `{phase['source']}`" if phase.get("source") else "")
           for phase in metadata.get("schedule", []) if phase.get("init_from")],
         f"- training time: {training_time(metadata)} on {metadata['threads']} thread(s)",
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "baselines"
-SHARED = {"base", "nets", "data", "checkpoints", "training"}
+SHARED = {"base", "nets", "data", "checkpoints", "provenance", "training"}
 
 
 def imported_modules(source: str, package: str = "baselines") -> set[str]:
