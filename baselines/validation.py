@@ -332,8 +332,13 @@ class Validator:
         return validate(adapter, self.vset, self.analyzer, self.classifier, emotion_set=self.emotion_set)
 
     def _keep_best(self, trainer: Any, line: dict[str, float]) -> None:
-        """Write the trainer's generator with its validation ``line`` as ``best_G.pt`` (atomically)."""
-        save_torch({"step": trainer.step, "G": trainer.G.state_dict(), **line}, self.best_path)
+        """Write the trainer's generator, its config (when it has one) and its validation ``line`` as
+        ``best_G.pt`` (atomically)."""
+        from dataclasses import asdict, is_dataclass
+
+        config = getattr(trainer, "config", None)
+        stored = {"config": asdict(config)} if is_dataclass(config) else {}
+        save_torch({"step": trainer.step, "G": trainer.G.state_dict(), **stored, **line}, self.best_path)
 
     def restore(self, validations: list[dict[str, float]], trainer: Any) -> int:
         """Go on with the validation log that came with an exported bundle (``trainer.init_from``):

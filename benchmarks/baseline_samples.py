@@ -18,6 +18,7 @@ hatching, seams, a face that did not move.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,29 +30,38 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 METHODS = ("stargan", "ganimation", "cascade-efgan")
-WIDTHS = (8, 16, 32, 64)
 
 
-def _fits(adapter: Any, state: dict[str, torch.Tensor]) -> bool:
-    """Whether ``state`` has the parameter names and shapes of ``adapter``'s generator."""
-    from baselines.training import generator_of
-
-    own = generator_of(adapter).state_dict()
-    return own.keys() == state.keys() and all(own[k].shape == state[k].shape for k in own)
-
-
-def adapter_for(method: str, size: int, state: dict[str, torch.Tensor], label: str) -> Any:
-    """``method``'s adapter at ``size`` px holding the generator ``state`` (width found from its shapes)."""
+def adapter_for(method: str, config: dict[str, Any], state: dict[str, torch.Tensor], label: str) -> Any:
+    """``method``'s adapter built from a checkpoint's stored ``config`` (a dict of the method's config
+    fields) holding the generator ``state``; ``label`` names the checkpoint in errors."""
     from baselines.registry import adapter_class
     from baselines.train_cli import build_config
     from baselines.training import load_generator_state
 
-    for width in WIDTHS:
-        adapter = adapter_class(method)(build_config(method, size, width))
-        if _fits(adapter, state):
-            load_generator_state(adapter, state, label)
-            return adapter
-    raise ValueError(f"{method}: {label} matches no {size}-px generator of width {', '.join(map(str, WIDTHS))}")
+    template = build_config(method, int(config.get("image_size", 16)), 4)
+    unknown = set(config) - {f.name for f in dataclasses.fields(template)}
+    if unknown:
+        raise ValueError(f"{method}: {label} has config fields {sorted(unknown)} that the method's config lacks")
+    adapter = adapter_class(method)(dataclasses.replace(template, **config))
+    try:
+        load_generator_state(adapter, state, label)
+    except RuntimeError as error:
+        raise ValueError(f"{method}: {label} does not fit a generator of its stored config {config}: {error}") from None
+    return adapter
+
+
+def stored_config(path: Path, saved: dict[str, Any]) -> dict[str, Any]:
+    """The config of the checkpoint ``path`` (``saved``, its contents): its own, else that of the
+    training state ``state.pt`` beside it (``best_G.pt`` files written before 2026-12-06 22:50 UTC hold none)."""
+    from baselines.checkpoints import read_torch_file
+
+    if "config" in saved:
+        return saved["config"]
+    beside = path.with_name("state.pt")
+    if path.name != beside.name and beside.is_file():
+        return read_torch_file(beside)["config"]
+    raise ValueError(f"{path}: holds no config and has no state.pt beside it to take one from")
 
 
 def load_generator(method: str, size: int, which: str, state_root: Path) -> tuple[Any, str] | None:
@@ -73,7 +83,10 @@ def load_generator(method: str, size: int, which: str, state_root: Path) -> tupl
         return None
     saved = read_torch_file(path)
     caption = f"{method}, {which} checkpoint, step {saved.get('step', '?')}"
-    return adapter_for(method, size, saved["G"], caption), caption
+    config = stored_config(path, saved)
+    if config.get("image_size") != size:
+        raise ValueError(f"{path}: a {config.get('image_size')}-px checkpoint, not {size} px")
+    return adapter_for(method, config, saved["G"], caption), caption
 
 
 @torch.no_grad()

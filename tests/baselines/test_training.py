@@ -404,6 +404,7 @@ def test_export_if_better_breaks_a_tie_on_ideal_l1(tiny_pool_path, tmp_path, mon
 
     common, bundle = _exported_tiny_run(tiny_pool_path, tmp_path)
     best = torch.load(tmp_path / "a" / "best_G.pt", weights_only=False)
+    assert (best["config"]["image_size"], best["config"]["g_conv_dim"]) == (16, 4)  # the checkpoint says what it is
     first = bundle.read_bytes()
     # the file there: worse ideal_l1, better AU error, the same emotion accuracy: one against one
     tie = {"ideal_l1": best["ideal_l1"] + 1, "au_error": 0.0, "emotion_accuracy": best["emotion_accuracy"]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from PIL import Image
@@ -9,15 +11,20 @@ from PIL import Image
 from tests.benchmarks.helpers import load_benchmark
 
 
-def _save_generator(root, method: str, size: int, width: int, step: int) -> dict[str, torch.Tensor]:
+def _save_generator(root, method: str, size: int, width: int, step: int, config_in: str = "best_G.pt") -> dict[str, torch.Tensor]:
+    """A best_G.pt of a fresh generator; its config in best_G.pt, or (older files) only in state.pt beside it."""
     from baselines.registry import adapter_class
     from baselines.train_cli import build_config
     from baselines.training import generator_of
 
-    adapter = adapter_class(method)(build_config(method, size, width))
-    state = generator_of(adapter).state_dict()
-    (root / f"{method}{size}").mkdir(parents=True)
-    torch.save({"step": step, "G": state}, root / f"{method}{size}" / "best_G.pt")
+    config = build_config(method, size, width)
+    state = generator_of(adapter_class(method)(config)).state_dict()
+    folder = root / f"{method}{size}"
+    folder.mkdir(parents=True)
+    stored = {"config": dataclasses.asdict(config)}
+    torch.save({"step": step, "G": state, **(stored if config_in == "best_G.pt" else {})}, folder / "best_G.pt")
+    if config_in == "state.pt":
+        torch.save({"method": method, "step": step, **stored}, folder / "state.pt")
     return state
 
 
@@ -25,7 +32,7 @@ def test_rows_per_method_from_the_best_checkpoints(tmp_path):
     samples = load_benchmark("baseline_samples")
     root = tmp_path / "states"
     _save_generator(root, "ganimation", 32, 8, step=40)
-    _save_generator(root, "stargan", 32, 16, step=30)
+    _save_generator(root, "stargan", 32, 16, step=30, config_in="state.pt")
     out = samples.main(["--size", "32", "--faces", "2", "--state-root", str(root), "--out", str(tmp_path / "s.png")])
     width, height = Image.open(out).size
     assert (width, height) == (round(1.3 * 6 * 110), int(1.3 * 2 * 2.45 * 110))  # 6 columns; 2 methods x 2 rows
@@ -47,6 +54,16 @@ def test_missing_and_mismatched_states_are_named(tmp_path):
     with pytest.raises(SystemExit, match="no best weights of cascade-efgan found"):
         samples.main(["--size", "32", "--methods", "cascade-efgan", "--state-root", str(tmp_path)])
     state = _save_generator(tmp_path, "ganimation", 32, 8, step=1)
+    config = torch.load(tmp_path / "ganimation32" / "best_G.pt", weights_only=True)["config"]
+    assert samples.adapter_for("ganimation", config, state, "good").config.g_conv_dim == 8
     state.pop(next(iter(state)))
-    with pytest.raises(ValueError, match="ganimation: bad matches no 32-px generator of width 8, 16, 32, 64"):
-        samples.adapter_for("ganimation", 32, state, "bad")
+    with pytest.raises(ValueError, match=r"ganimation: bad does not fit a generator of its stored config .*'g_conv_dim': 8"):
+        samples.adapter_for("ganimation", config, state, "bad")
+    with pytest.raises(ValueError, match=r"has config fields \['wings'\] that the method's config lacks"):
+        samples.adapter_for("ganimation", {**config, "wings": 2}, state, "odd")
+    (tmp_path / "ganimation64").symlink_to(tmp_path / "ganimation32")  # a 32-px state where 64 px is asked for
+    with pytest.raises(ValueError, match="a 32-px checkpoint, not 64 px"):
+        samples.load_generator("ganimation", 64, "best", tmp_path)
+    _save_generator(tmp_path / "old", "stargan", 32, 8, step=1, config_in="none")
+    with pytest.raises(ValueError, match="holds no config and has no state.pt beside it"):
+        samples.load_generator("stargan", 32, "best", tmp_path / "old")
