@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from tests.benchmarks.helpers import load_benchmark
@@ -59,8 +60,9 @@ def test_write_docs_also_draws_the_best_checkpoints(tmp_path):
     (root / "ganimation32").mkdir(parents=True)
     history = [{"step": 10, "elapsed_s": 1.0, "ideal_l1": 0.3, "au_error": 1.0}]
     (root / "ganimation32" / "val.jsonl").write_text(json.dumps(history[0]) + "\n")
-    adapter = adapter_class("ganimation")(build_config("ganimation", 32, 8))
-    torch.save({"step": 10, "G": adapter.G.state_dict()}, root / "ganimation32" / "best_G.pt")
+    config = build_config("ganimation", 32, 8)
+    adapter = adapter_class("ganimation")(config)
+    torch.save({"step": 10, "G": adapter.G.state_dict(), "config": dataclasses.asdict(config)}, root / "ganimation32" / "best_G.pt")
     (root / "stargan32").mkdir()  # a run with a log but no best checkpoint is left out of the samples
     (root / "stargan32" / "val.jsonl").write_text(json.dumps(history[0]) + "\n")
     out = report.main(["--state-root", str(root), "--size", "32", "--no-reference", "--write-docs",
