@@ -396,8 +396,8 @@ class GANTrainer:
         self.step = int(metadata.get("steps", 0))
         self.elapsed = float(metadata.get("train_seconds_at_step", metadata.get("train_seconds", 0.0)))
         of_size = f" of a {theirs.get('image_size')} px bundle" if other_size else ""
-        source = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}{of_size}, step {self.step})"
-        phase = {**self._phase(self.step), "init_from": source}
+        description = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}{of_size}, step {self.step})"
+        phase = {**self._phase(self.step), "init_from": description}
         committed = committed_source(path)  # so that the model card's command can fetch this very file
         self.schedule = [*metadata.get("schedule", []), {**phase, "source": committed} if committed else phase]
         return metadata

@@ -332,13 +332,10 @@ class Validator:
         return validate(adapter, self.vset, self.analyzer, self.classifier, emotion_set=self.emotion_set)
 
     def _keep_best(self, trainer: Any, line: dict[str, float]) -> None:
-        """Write the trainer's generator, its config (when it has one) and its validation ``line`` as
-        ``best_G.pt`` (atomically)."""
-        from dataclasses import asdict, is_dataclass
+        """Write the trainer's generator, its config and its validation ``line`` as ``best_G.pt`` (atomically)."""
+        from dataclasses import asdict
 
-        config = getattr(trainer, "config", None)
-        stored = {"config": asdict(config)} if is_dataclass(config) else {}
-        save_torch({"step": trainer.step, "G": trainer.G.state_dict(), **stored, **line}, self.best_path)
+        save_torch({"step": trainer.step, "G": trainer.G.state_dict(), "config": asdict(trainer.config), **line}, self.best_path)
 
     def restore(self, validations: list[dict[str, float]], trainer: Any) -> int:
         """Go on with the validation log that came with an exported bundle (``trainer.init_from``):

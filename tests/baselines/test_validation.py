@@ -1,9 +1,12 @@
 """Validation of baselines during training: the held-out set, its measures and the stopping rule."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
+from baselines.ganimation import GANimationConfig
 from baselines.validation import (
     Plateau,
     ValidationSet,
@@ -12,6 +15,9 @@ from baselines.validation import (
     validate,
     validation_set,
 )
+
+#: The config a stand-in trainer carries (``best_G.pt`` stores it).
+CONFIG = GANimationConfig(image_size=16, g_conv_dim=4)
 
 
 class Replay:
@@ -137,7 +143,7 @@ def test_validator_logs_every_validation_keeps_the_best_generator_and_stops_on_a
             self.at = (self.at + images.shape[0]) % vset.images.shape[0]
             return self.G.a * ideal + (1 - self.G.a) * images
 
-    trainer = SimpleNamespace(G=Blend(), step=0, elapsed=0.0, state_dir=tmp_path / "state")
+    trainer = SimpleNamespace(G=Blend(), step=0, elapsed=0.0, state_dir=tmp_path / "state", config=CONFIG)
     validator = Validator(Adapter(), tmp_path / "state", vset, plateau=Plateau(patience=2, min_delta=0.01))
     stops = []
     for step, a in enumerate((0.2, 0.6, 0.5, 0.55, 0.58), start=1):
@@ -150,6 +156,7 @@ def test_validator_logs_every_validation_keeps_the_best_generator_and_stops_on_a
     assert stops == [False, False, False, True, True]  # no gain after step 200 for two validations
     best = torch.load(tmp_path / "state" / "best_G.pt")
     assert best["step"] == 200 and abs(float(best["G"]["a"]) - 0.6) < 1e-6
+    assert best["config"] == dataclasses.asdict(CONFIG)
 
 
 def test_methods_that_take_source_aus_get_the_true_ones():
@@ -183,13 +190,13 @@ def test_a_restored_log_goes_on_and_its_last_row_keeps_the_bundles_generator(tmp
     from baselines.validation import Validator, read_history
 
     G = torch.nn.Linear(2, 2)
-    trainer = SimpleNamespace(G=G, step=200)
+    trainer = SimpleNamespace(G=G, step=200, config=CONFIG)
     rows = [{"step": 100, "elapsed_s": 1.0, "ideal_l1": 0.3}, {"step": 200, "elapsed_s": 2.0, "ideal_l1": 0.2}]
     validator = Validator(Replay(torch.zeros(1)), tmp_path / "state", validation_set(size=16, n=2))
     assert validator.restore(rows, trainer) == 2
     assert read_history(validator.history_path) == rows
     best = torch.load(validator.best_path)
-    assert best["step"] == 200 and torch.equal(best["G"]["weight"], G.weight)
+    assert best["step"] == 200 and torch.equal(best["G"]["weight"], G.weight) and best["config"] == dataclasses.asdict(CONFIG)
     assert validator.restore([{"step": 300, "elapsed_s": 3.0, "ideal_l1": 0.1}], trainer) == 0  # a log already there is kept
     assert read_history(validator.history_path) == rows
 
