@@ -433,12 +433,17 @@ def quality_lines(result: dict[str, Any]) -> list[str]:
              "| method | FD, AU edits | FD, emotion edits | noise, AU edits | noise, emotion edits | HF, AU edits | "
              "HF, emotion edits | mean-AD | max-AD |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for method, r in fd.iterrows():
+    def cell(value: Any, digits: int) -> str:  # a method without that edit kind (StarGAN: AU edits) gets a dash
+        return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+    # the methods in the run's order (the pivot's order is first appearance, edit kind by edit kind)
+    order = [m for m in ["unedited source", *frame["method"].unique()] if m in fd.index]
+    for method in order:
+        r, h, v = fd.loc[method], hf.loc[method], noise.loc[method]
         ad = au.loc[method] if method in au.index else {"mean_ad": math.nan, "max_ad": math.nan}
-        h, v = hf.loc[method], noise.loc[method]
-        lines.append(f"| {method} | {r.get('au', math.nan):.4f} | {r.get('emotion', math.nan):.4f} | "
-                     f"{v.get('au', math.nan):.2f} | {v.get('emotion', math.nan):.2f} | {h.get('au', math.nan):.2f} | {h.get('emotion', math.nan):.2f} | "
-                     f"{ad['mean_ad']:.3f} | {ad['max_ad']:.3f} |")  # fmt: skip
+        cells = [cell(r.get("au"), 4), cell(r.get("emotion"), 4), cell(v.get("au"), 2), cell(v.get("emotion"), 2),
+                 cell(h.get("au"), 2), cell(h.get("emotion"), 2), cell(ad["mean_ad"], 3), cell(ad["max_ad"], 3)]  # fmt: skip
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -449,8 +454,8 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
              f"torch {header['torch']}, {args.threads} thread(s)"
              + (f", edits in {args.workers} worker processes" if args.workers > 1 else "")
              + f"; machine load (1-min load average) "
-             f"{header['load_start']:.1f} at the start and {header['load_end']:.1f} at the end "
-             f"(other training jobs running). Wall time of the run: {header['wall_min']:.1f} min"
+             f"{header['load_start']:.1f} at the start and {header['load_end']:.1f} at the end. "
+             f"Wall time of the run: {header['wall_min']:.1f} min"
              + (f"; {header['reused']} of {header['units']} units (faces and edits) reused from the work folder "
                 "of an earlier run (identical method, weights, edit and model files)." if header.get("reused") else "."),
              "",

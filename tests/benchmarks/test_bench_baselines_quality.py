@@ -40,6 +40,25 @@ def test_the_section_of_the_64_px_world_is_replaced_by_the_new_one(bench, tmp_pa
     assert text.index("B.") < text.index(bench.SECTION) < text.index("new table") < text.index("## Generator engine")
 
 
+def test_quality_table_keeps_the_run_order_and_dashes_an_edit_kind_a_method_lacks(bench):
+    import pandas as pd
+
+    # StarGAN takes no AU targets: its first quality row is an emotion one, after every AU row
+    frame = pd.DataFrame({"method": ["stargan", "ganimation", "ganimation"], "task": ["emotion", "au", "emotion"],
+                          "mean_ad": [math.nan, 0.5, math.nan], "max_ad": [math.nan, 2.0, math.nan]})  # fmt: skip
+    quality = pd.DataFrame([
+        {"method": "unedited source", "edits": "au", "fd": 0.1, "hf": 0.5, "noise": 1.0},
+        {"method": "ganimation", "edits": "au", "fd": 0.2, "hf": 0.6, "noise": 1.7},
+        {"method": "unedited source", "edits": "emotion", "fd": 0.3, "hf": 0.4, "noise": 1.0},
+        {"method": "stargan", "edits": "emotion", "fd": 0.4, "hf": 0.8, "noise": 6.5},
+        {"method": "ganimation", "edits": "emotion", "fd": 0.5, "hf": 0.6, "noise": 1.9},
+    ])
+    rows = [line for line in bench.quality_lines({"quality": quality, "frame": frame}) if line.startswith("| ")][1:]
+    assert [row.split(" | ")[0][2:] for row in rows] == ["unedited source", "stargan", "ganimation"]
+    assert rows[1] == "| stargan | — | 0.4000 | — | 6.50 | — | 0.80 | — | — |"
+    assert "nan" not in "".join(rows)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(not all(p.is_file() for p in NEEDED), reason="bundled generator, editor, analyzer or GANimation weights missing")
