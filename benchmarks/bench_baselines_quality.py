@@ -507,7 +507,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace, header: dict[str,
     lines += quality_lines(result)
     lines += goal_lines(result, args.methods)
     lines += ["", f"### Throughput (batch {args.batch}, {args.threads} thread(s), {args.repeats} timed calls after one warm-up)", "",
-              "Images per wall second are deflated by the other jobs on the machine; images per CPU-second "
+              "Images per wall second are deflated when other jobs share the machine; images per CPU-second "
               "(process CPU time) measure the code. aufx, InterFaceGAN, StyleSpace and GAN Local Editing edit "
               "the faces' stored latents (no inversion); StarGAN, GANimation and Cascade EF-GAN edit images.", "",
               "| method | edit timed | images/s (wall) | images per CPU-second |", "|---|---|---:|---:|"]  # fmt: skip
