@@ -18,18 +18,21 @@ import numpy as np
 
 #: Renders a classifier is fitted on by default (about 60 % of them are prototype or neutral faces).
 DEFAULT_RENDERS = 3000
+#: Where :func:`cached_emotion_classifier` keeps its fits unless told otherwise (the test suite
+#: points it at a temporary folder, so tests never write into a developer's cache).
+DEFAULT_CACHE_DIR = "~/.cache/aufx/classifiers"
 
 
 def cached_emotion_classifier(analyzer: Any, analyzer_file: str | os.PathLike, n_renders: int = DEFAULT_RENDERS,
-                              seed: int = 0, size: int = 128, cache_dir: str | os.PathLike = "~/.cache/aufx/classifiers") -> dict[str, Any]:  # fmt: skip
-    """:func:`fit_emotion_classifier`, kept in ``cache_dir`` (joblib) under a name made of its
+                              seed: int = 0, size: int = 128, cache_dir: str | os.PathLike | None = None) -> dict[str, Any]:  # fmt: skip
+    """:func:`fit_emotion_classifier`, kept in ``cache_dir`` (default :data:`DEFAULT_CACHE_DIR`; joblib) under a name made of its
     arguments, the analyzer file's SHA-256 and the scikit-learn version, so that a restarted
     training does not refit it (about a minute); any change of those fits a new one."""
     import joblib
     import sklearn
 
     digest = hashlib.sha256(Path(analyzer_file).read_bytes()).hexdigest()[:16]
-    path = Path(cache_dir).expanduser() / f"emotion_{n_renders}_{seed}_{size}_{digest}_sklearn{sklearn.__version__}.joblib"
+    path = Path(DEFAULT_CACHE_DIR if cache_dir is None else cache_dir).expanduser() / f"emotion_{n_renders}_{seed}_{size}_{digest}_sklearn{sklearn.__version__}.joblib"
     if path.is_file():
         try:
             return joblib.load(path)
