@@ -265,7 +265,8 @@ class GANTrainer:
         ``stop`` is polled before every step; when it returns True the run ends and checkpoints.
         ``validate`` (e.g. a :class:`baselines.validation.Validator`) is called after every
         checkpoint, or, with ``validate_every``, after every ``validate_every``-th step (with a
-        checkpoint first), so that the validations do not depend on the machine's speed; when it
+        checkpoint first), so that the validations do not depend on the machine's speed, and not
+        during a critic warm-up (:meth:`warm_up_critic`: the generator is frozen); when it
         returns True training has converged: ``self.converged`` is set and the run ends — or, with
         ``decay_on_plateau``, the learning rates start a linear decay to 0 over half the steps
         trained so far (:meth:`start_decay`) and the run ends, converged, when the decay does.
@@ -292,7 +293,9 @@ class GANTrainer:
                 if progress:
                     print(f"{self.method} step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in losses.items()), flush=True)
             checkpoint_due = time.monotonic() - last_ckpt >= self.settings.checkpoint_seconds
-            validation_due = validate is not None and (
+            # the generator is frozen during a critic warm-up: validating it would only repeat the
+            # validation it started from, and count against the stopping rule's patience
+            validation_due = validate is not None and self.step > self.critic_only_until and (
                 self.step % validate_every == 0 if validate_every is not None else checkpoint_due
             )
             decayed = self.decay_end is not None and self.step >= self.decay_end

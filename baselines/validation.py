@@ -289,12 +289,14 @@ def best_index(history: list[dict[str, float]], measures: tuple[str, ...] = tupl
 
 
 def compare_measures(candidate: dict[str, float], incumbent: dict[str, float],
-                     measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER)) -> tuple[list[str], list[str]]:  # fmt: skip
+                     measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER), min_delta: float = 0.01) -> tuple[list[str], list[str]]:  # fmt: skip
     """(the ``measures`` on which ``candidate`` is better than ``incumbent``, those on which it is
-    worse), among the measures both have."""
+    worse), among the measures both have; a difference of at most ``min_delta`` × |incumbent| (the
+    stopping rule's 1 %) is neither: the same generator validated twice differs in the last digits
+    (float32 sums in another order), which must not decide an export."""
     better, worse = [], []
     for m in measures:
-        if m in candidate and m in incumbent and candidate[m] != incumbent[m]:
+        if m in candidate and m in incumbent and abs(candidate[m] - incumbent[m]) > min_delta * abs(incumbent[m]):
             wins = candidate[m] > incumbent[m] if HIGHER_IS_BETTER[m] else candidate[m] < incumbent[m]
             (better if wins else worse).append(m)
     return better, worse

@@ -335,6 +335,11 @@ def test_compare_measures_counts_wins_and_losses_on_shared_measures():
     better, worse = compare_measures({"ideal_l1": 0.1, "au_error": 0.5, "emotion_accuracy": 0.7, "noise_ratio": 2.0},
                                      {"ideal_l1": 0.2, "au_error": 0.4, "emotion_accuracy": 0.6})  # fmt: skip
     assert better == ["ideal_l1", "emotion_accuracy"] and worse == ["au_error"]  # noise_ratio: only one side has it
+    # the bundle validated again inside a run: differences in the last digits are no verdict
+    same = {"ideal_l1": 0.11096, "au_error": 0.45379, "emotion_accuracy": 0.85938, "noise_ratio": 7.15662}
+    again = {"ideal_l1": 0.11097, "au_error": 0.45377, "emotion_accuracy": 0.85938, "noise_ratio": 7.15739}
+    assert compare_measures(same, again) == ([], [])
+    assert compare_measures({**same, "ideal_l1": 0.1090}, again) == (["ideal_l1"], [])  # 1.8 % better counts
 
 
 def test_a_linear_decay_takes_the_learning_rates_to_zero_and_survives_a_resume(tiny_pool_path, tmp_path):
@@ -388,10 +393,18 @@ def test_a_critic_warm_up_freezes_the_generator_and_is_on_the_card(tiny_pool_pat
     trainer.warm_up_critic(4)
     before = {k: v.clone() for k, v in trainer.G.state_dict().items()}
     critic_before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
-    trainer.run(max_steps=6)  # n_critic 2: two generator steps would have come
+    validated = []
+
+    def validate(t):
+        validated.append(t.step)
+        return False
+
+    trainer.run(max_steps=6, validate=validate, validate_every=2)  # n_critic 2: two generator steps would have come
     assert all(torch.equal(before[k], v) for k, v in trainer.G.state_dict().items())
     assert not all(torch.equal(critic_before[k], v) for k, v in trainer.D.state_dict().items())
-    trainer.run(max_steps=8)
+    assert validated == []  # the frozen generator is not validated (it would eat the stopping rule's patience)
+    trainer.run(max_steps=8, validate=validate, validate_every=2)
+    assert validated == [8]
     assert not all(torch.equal(before[k], v) for k, v in trainer.G.state_dict().items())  # the generator trains again
     resumed = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
     assert resumed.load_state() and resumed.critic_only_until == 6
