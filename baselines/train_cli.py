@@ -204,7 +204,8 @@ def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator:
     from baselines.validation import HIGHER_IS_BETTER, compare_measures
 
     theirs = validator.measure(adapter_class(args.method)().load(args.export))
-    better, worse = compare_measures({m: best[m] for m in HIGHER_IS_BETTER if m in best}, theirs)
+    better, worse = compare_measures({m: best[m] for m in HIGHER_IS_BETTER if m in best}, theirs,
+                                     min_delta=validator.plateau.min_delta)  # the run's own stopping-rule tolerance
     shown = ", ".join(f"{m} {theirs[m]:.4f}" for m in HIGHER_IS_BETTER if m in theirs)
     line = (f"step {best['step']} against the weights it would replace ({args.export}: {shown}): better on "
             f"{', '.join(better) or 'none'}, worse on {', '.join(worse) or 'none'}")  # fmt: skip

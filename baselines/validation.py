@@ -252,13 +252,18 @@ def measures_of(history: list[dict[str, float]], measures: tuple[str, ...] = tup
     return [m for m in measures if history and m in history[-1]]
 
 
+#: The relative change of a measure that counts: by the stopping rule (an improvement) and by
+#: :func:`compare_measures` (a difference), unless a run sets its own (``--min-delta``).
+MIN_DELTA = 0.01
+
+
 @dataclass
 class Plateau:
     """Converged when none of ``measures`` (those the history has) has improved its best by more
     than ``min_delta`` × best for ``patience`` validations in a row."""
 
     patience: int = 6
-    min_delta: float = 0.01
+    min_delta: float = MIN_DELTA
     measures: tuple[str, ...] = field(default=tuple(HIGHER_IS_BETTER))
 
     def converged(self, history: list[dict[str, float]]) -> bool:
@@ -289,10 +294,10 @@ def best_index(history: list[dict[str, float]], measures: tuple[str, ...] = tupl
 
 
 def compare_measures(candidate: dict[str, float], incumbent: dict[str, float],
-                     measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER), min_delta: float = 0.01) -> tuple[list[str], list[str]]:  # fmt: skip
+                     measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER), min_delta: float = MIN_DELTA) -> tuple[list[str], list[str]]:  # fmt: skip
     """(the ``measures`` on which ``candidate`` is better than ``incumbent``, those on which it is
-    worse), among the measures both have; a difference of at most ``min_delta`` × |incumbent| (the
-    stopping rule's 1 %) is neither: the same generator validated twice differs in the last digits
+    worse), among the measures both have; a difference of at most ``min_delta`` × |incumbent| (what
+    the stopping rule counts as no improvement) is neither: the same generator validated twice differs in the last digits
     (float32 sums in another order), which must not decide an export."""
     better, worse = [], []
     for m in measures:

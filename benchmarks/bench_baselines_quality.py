@@ -433,16 +433,15 @@ def quality_lines(result: dict[str, Any]) -> list[str]:
              "| method | FD, AU edits | FD, emotion edits | noise, AU edits | noise, emotion edits | HF, AU edits | "
              "HF, emotion edits | mean-AD | max-AD |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
-    def cell(value: Any, digits: int) -> str:  # a method without that edit kind (StarGAN: AU edits) gets a dash
-        return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
     # the methods in the run's order (the pivot's order is first appearance, edit kind by edit kind)
     order = [m for m in ["unedited source", *frame["method"].unique()] if m in fd.index]
     for method in order:
         r, h, v = fd.loc[method], hf.loc[method], noise.loc[method]
         ad = au.loc[method] if method in au.index else {"mean_ad": math.nan, "max_ad": math.nan}
-        cells = [cell(r.get("au"), 4), cell(r.get("emotion"), 4), cell(v.get("au"), 2), cell(v.get("emotion"), 2),
-                 cell(h.get("au"), 2), cell(h.get("emotion"), 2), cell(ad["mean_ad"], 3), cell(ad["max_ad"], 3)]  # fmt: skip
+        values = [(r, "au", 4), (r, "emotion", 4), (v, "au", 2), (v, "emotion", 2), (h, "au", 2), (h, "emotion", 2)]
+        # a method without that edit kind (StarGAN: AU edits) gets a dash
+        cells = [_pm(row.get(kind, math.nan), math.nan, digits) for row, kind, digits in values]
+        cells += [_pm(ad["mean_ad"], math.nan, 3), _pm(ad["max_ad"], math.nan, 3)]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return lines
 

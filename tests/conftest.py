@@ -24,18 +24,15 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="session")
-def classifier_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("classifiers")
-
-
-@pytest.fixture(autouse=True)
-def classifier_cache_outside_home(classifier_cache, monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def classifier_cache_outside_home(tmp_path_factory):
     """Emotion classifiers fitted by tests (validation of tiny trainings) go to a folder of this
     test session, never into ``~/.cache/aufx/classifiers`` beside a developer's real fits."""
     import baselines.emotion_classifier as emotion_classifier
 
-    monkeypatch.setattr(emotion_classifier, "DEFAULT_CACHE_DIR", str(classifier_cache))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(emotion_classifier, "DEFAULT_CACHE_DIR", str(tmp_path_factory.mktemp("classifiers")))
+        yield
 
 
 #: Tests marked ``browser`` or ``postgres`` need Debian packages (listed in the README's Quick start).
