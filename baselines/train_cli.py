@@ -48,8 +48,9 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, si
     base = f"aufx train {method}" + (f" --size {size} --conv-dim {conv_dim}" if (size, conv_dim) != (64, 32) else "")
     export = f"--threads {threads} --seed 0 --export baselines/weights/{method}.pt"
     if not schedule or (len(schedule) < 2 and not schedule[0].get("init_from")):
-        bf16 = " --bf16" if schedule and schedule[0].get("bf16") else ""
-        return f"{base}{bf16} --budget-minutes {minutes:g} {export}"
+        flags = (" --bf16" if schedule and schedule[0].get("bf16") else "") + (
+            f" --g-ema {schedule[0]['g_ema']:g}" if schedule and schedule[0].get("g_ema") else "")
+        return f"{base}{flags} --budget-minutes {minutes:g} {export}"
     from baselines.training import phase_ends
 
     ends = phase_ends(schedule, final_step)
@@ -71,6 +72,7 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, si
         calls.append(
             f"{base}{state_dir}{start} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g}"
             f"{' --bf16' if phase.get('bf16') else ''}"
+            f"{' --g-ema ' + format(phase['g_ema'], 'g') if phase.get('g_ema') else ''}"
             f"{f' --critic-warmup {warmup}' if warmup > 0 else ''}"
             f"{' --decay-until ' + str(phase['decay_end']) if phase.get('decay_end') is not None else ''}"
             f" --budget-minutes 100000 --max-steps {end} {tail}"
@@ -108,6 +110,11 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--lr-d", type=float, default=1e-4, help="critic learning rate (Adam)")
         parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward passes (about 2x faster on CPUs with native bf16; "
                             "ignored, with a warning, on CPUs without it, where it is about 80x slower)")
+        parser.add_argument("--g-ema", type=float, default=0.0,
+                            help="keep an exponential moving average of the generator's weights with this decay per "
+                                 "generator step (e.g. 0.99; 0: none, the authors' setting); validations and exports "
+                                 "then use the average, and each validation also measures the last weights "
+                                 "(val_last_weights.jsonl)")  # fmt: skip
         parser.add_argument("--until-converged", action="store_true",
                             help="validate at every checkpoint (held-out renders, baselines.validation) and stop "
                                  "when no validation measure has improved for --patience validations; --export "
@@ -176,7 +183,7 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
     notes, schedule, step, best_step = own_notes, trainer.schedule, trainer.step, None
     if validator is not None and validator.best_path.is_file():
         best = read_torch_file(validator.best_path)
-        trainer.G.load_state_dict(best["G"])
+        trainer.load_generator(best["G"])
         measures = ", ".join(f"{m} {best[m]:.4f}" for m in (*HIGHER_IS_BETTER, "high_freq_ratio") if m in best)
         print(f"exporting the best validated generator: step {best['step']}, {measures}")
         step = best_step = int(best["step"])
@@ -241,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
     trainer_cls = trainer_class(args.method)
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
                              checkpoint_seconds=args.checkpoint_minutes * 60, n_critic=args.n_critic,
-                             lr_g=args.lr_g, lr_d=args.lr_d, bf16=args.bf16)  # fmt: skip
+                             lr_g=args.lr_g, lr_d=args.lr_d, bf16=args.bf16, g_ema=args.g_ema)  # fmt: skip
     if args.critic_warmup is not None and args.critic_warmup < 0:
         raise ValueError(f"--critic-warmup must be >= 0, got {args.critic_warmup}")
     if args.decay_on_plateau and not args.until_converged:

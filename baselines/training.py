@@ -22,6 +22,7 @@ rates (the new settings win over the saved optimiser's) and the precision of the
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import json
 import math
@@ -70,6 +71,10 @@ class TrainSettings:
     #: Run the forward passes under bfloat16 autocast on the CPU (about 2x faster where the CPU has
     #: bf16 instructions; weights, optimiser and backward stay float32).
     bf16: bool = False
+    #: Decay of an exponential moving average of the generator's weights per generator step (0: none,
+    #: the authors' setting). With one, validations, ``best_G.pt`` and exports use the average, not
+    #: the last weights (Yazıcı et al., ICLR 2019: averaging smooths a GAN's oscillation).
+    g_ema: float = 0.0
 
 
 def native_bf16() -> bool:
@@ -141,10 +146,42 @@ class GANTrainer:
         self.last_losses: dict[str, float] = {}
         self.converged = False
         self.schedule: list[dict[str, float]] = [self._phase(0)]
+        if not 0.0 <= self.settings.g_ema < 1.0:
+            raise ValueError(f"g_ema (--g-ema) must be in [0, 1), got {self.settings.g_ema}")
+        #: The moving average of G's weights (``settings.g_ema`` > 0), else None.
+        self.G_ema: nn.Module | None = None
+        self._reset_ema()
 
     def _phase(self, from_step: int) -> dict[str, float]:
         s = self.settings
-        return {"from_step": from_step, "n_critic": s.n_critic, "lr_g": s.lr_g, "lr_d": s.lr_d, "bf16": s.bf16}
+        return {"from_step": from_step, "n_critic": s.n_critic, "lr_g": s.lr_g, "lr_d": s.lr_d, "bf16": s.bf16, "g_ema": s.g_ema}
+
+    @property
+    def exported_G(self) -> nn.Module:
+        """The generator that validations, ``best_G.pt`` and exports use: the moving average when
+        there is one, else ``G``."""
+        return self.G if self.G_ema is None else self.G_ema
+
+    def _reset_ema(self) -> None:
+        """Start the moving average at G's current weights (a new run, a resume without one)."""
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.settings.g_ema > 0 else None
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """After a generator step: ``ema ← β·ema + (1 − β)·G`` for every parameter (β = ``g_ema``);
+        buffers (running statistics) are copied."""
+        if self.G_ema is None:
+            return
+        for averaged, current in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
+            averaged.lerp_(current, 1.0 - self.settings.g_ema)
+        for averaged, current in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+            averaged.copy_(current)
+
+    def load_generator(self, state: dict[str, torch.Tensor]) -> None:
+        """Load generator weights into ``G`` and the moving average (e.g. the best validated ones before an export)."""
+        self.G.load_state_dict(state)
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(state)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         return torch.autocast("cpu", dtype=torch.bfloat16) if self.settings.bf16 else contextlib.nullcontext()
@@ -244,6 +281,7 @@ class GANTrainer:
             self.opt_g.zero_grad(set_to_none=True)
             g_losses["G/total"].backward()
             self.opt_g.step()
+            self._update_ema()
             self.D.requires_grad_(True)
             logged.update({k: float(v.detach()) for k, v in g_losses.items()})
         self.step += 1
@@ -336,6 +374,7 @@ class GANTrainer:
         payload = {
             "method": self.method, "config": asdict(self.config), "step": self.step, "elapsed": self.elapsed,
             "G": self.G.state_dict(), "D": self.D.state_dict(),
+            **({"G_ema": self.G_ema.state_dict()} if self.G_ema is not None else {}),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "numpy_rng": json.dumps(self.rng.bit_generator.state), "torch_rng": self.torch_rng.get_state(),
             "last_losses": json.dumps(self.last_losses), "schedule": json.dumps(self.schedule),
@@ -351,6 +390,8 @@ class GANTrainer:
             raise ValueError(f"{self.state_path}: state of method {payload.get('method')!r} with config "
                              f"{payload.get('config')} does not match this trainer ({self.method}, {asdict(self.config)})")  # fmt: skip
         self.G.load_state_dict(payload["G"])
+        if self.G_ema is not None:  # a state saved without an average starts one at G
+            self.G_ema.load_state_dict(payload.get("G_ema", payload["G"]))
         self.D.load_state_dict(payload["D"])
         self.opt_g.load_state_dict(payload["opt_g"])
         self.opt_d.load_state_dict(payload["opt_d"])
@@ -362,7 +403,7 @@ class GANTrainer:
         current = self._phase(self.step)
         if saved_schedule[-1].get("decay_end") is not None:  # a decay goes on to its end
             current["decay_end"] = saved_schedule[-1]["decay_end"]
-        changed = any(saved_schedule[-1].get(k, False) != current[k] for k in ("n_critic", "lr_g", "lr_d", "bf16"))
+        changed = any(saved_schedule[-1].get(k, False) != current[k] for k in ("n_critic", "lr_g", "lr_d", "bf16", "g_ema"))
         self.schedule = saved_schedule + [current] if changed else saved_schedule
         self._apply_lr()  # the last phase's rates (train_step sets them again before each step)
         return True
@@ -391,7 +432,7 @@ class GANTrainer:
         ignored = SIZE_FIELDS if other_size else ()
         if {k: v for k, v in theirs.items() if k not in ignored} != {k: v for k, v in ours.items() if k not in ignored}:
             raise CheckpointError(f"{path}: config {theirs} differs from this trainer's {ours}")
-        self.G.load_state_dict(bundle["state_dict"])
+        self.load_generator(bundle["state_dict"])
         critic = None if other_size else bundle.get("extra", {}).get("critic")  # a critic is built for its size
         if critic is not None:
             self.D.load_state_dict(critic)
@@ -441,7 +482,7 @@ class GANTrainer:
             "half": half,
             "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }  # fmt: skip
-        path = save_bundle(path, self.method, asdict(self.config), self.G.state_dict(), metadata, self.export_extra(), half=half)
+        path = save_bundle(path, self.method, asdict(self.config), self.exported_G.state_dict(), metadata, self.export_extra(), half=half)
         atomic_write(path.with_suffix(".md"), model_card(self.method, asdict(self.config), metadata).encode("utf-8"))
         return path
 
@@ -509,7 +550,8 @@ def phase_ends(schedule: list[dict[str, float]], last_step: int) -> list[int]:
 def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
     """Model-card lines for a schedule with more than one phase or with a decay or critic warm-up
     (none for a single plain phase)."""
-    if len(schedule) < 2 and not any(p.get("decay_end") is not None or p.get("critic_only_until") for p in schedule):
+    if len(schedule) < 2 and not any(p.get("decay_end") is not None or p.get("critic_only_until") or p.get("g_ema")
+                                     for p in schedule):  # fmt: skip
         return []
     ends = phase_ends(schedule, steps)
     return ["- schedule:"] + [
@@ -517,6 +559,7 @@ def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
         f"lr G {phase['lr_g']:g}, lr D {phase['lr_d']:g}" + (", bfloat16 autocast" if phase.get("bf16") else "")
         + (f", both decaying linearly to 0 at step {phase['decay_end']}" if phase.get("decay_end") is not None else "")
         + (f", critic only until step {phase['critic_only_until']}" if phase.get("critic_only_until") else "")
+        + (f", weights averaged (EMA decay {phase['g_ema']:g} per generator step)" if phase.get("g_ema") else "")
         for phase, end in zip(schedule, ends, strict=True)
     ]
 
@@ -534,9 +577,15 @@ def load_generator_state(adapter: Any, state: dict[str, torch.Tensor], source: s
     adapter.weights_source = source
 
 
+def generator_in_use(trainer: Any) -> nn.Module:
+    """The generator a trainer validates and exports (``exported_G``; ``G`` for trainer stand-ins without one)."""
+    return getattr(trainer, "exported_G", trainer.G)
+
+
 def load_trained_generator(adapter: Any, trainer: GANTrainer) -> None:
-    """Copy a trainer's generator weights into an adapter (eval mode, no grad)."""
-    state = {k: v.detach().clone() for k, v in trainer.G.state_dict().items()}
+    """Copy a trainer's generator weights into an adapter (eval mode, no grad): its moving
+    average when it keeps one (:attr:`GANTrainer.exported_G`)."""
+    state = {k: v.detach().clone() for k, v in generator_in_use(trainer).state_dict().items()}
     load_generator_state(adapter, state, f"trained ({trainer.step} steps, {trainer.state_dir})")
 
 

@@ -333,6 +333,9 @@ class Validator:
         self.state_dir = Path(state_dir)
         self.history_path = self.state_dir / "val.jsonl"
         self.best_path = self.state_dir / "best_G.pt"
+        #: With a moving average of the weights (``trainer.G_ema``), the last weights' measures on
+        #: the same faces, so that the average's effect is measured (not used by the stopping rule).
+        self.raw_history_path = self.state_dir / "val_last_weights.jsonl"
 
     def measure(self, adapter: Any) -> dict[str, float]:
         """:func:`validate` of ``adapter`` on this validator's sets, analyzer and classifier."""
@@ -342,7 +345,10 @@ class Validator:
         """Write the trainer's generator, its config and its validation ``line`` as ``best_G.pt`` (atomically)."""
         from dataclasses import asdict
 
-        save_torch({"step": trainer.step, "G": trainer.G.state_dict(), "config": asdict(trainer.config), **line}, self.best_path)
+        from baselines.training import generator_in_use
+
+        state = generator_in_use(trainer).state_dict()
+        save_torch({"step": trainer.step, "G": state, "config": asdict(trainer.config), **line}, self.best_path)
 
     def restore(self, validations: list[dict[str, float]], trainer: Any) -> int:
         """Go on with the validation log that came with an exported bundle (``trainer.init_from``):
@@ -369,4 +375,18 @@ class Validator:
             self._keep_best(trainer, line)
         with self.history_path.open("a") as f:
             f.write(json.dumps(line) + "\n")
+        if getattr(trainer, "G_ema", None) is not None:
+            self._measure_last_weights(trainer)
         return self.plateau.converged([*history, line])
+
+    def _measure_last_weights(self, trainer: Any) -> None:
+        """Validate ``trainer.G`` (the last weights, not their average) and append the row to
+        :attr:`raw_history_path`; the adapter is left holding the average again."""
+        from baselines.training import load_generator_state, load_trained_generator
+
+        load_generator_state(self.adapter, {k: v.detach().clone() for k, v in trainer.G.state_dict().items()}, "last weights")
+        result = self.measure(self.adapter)
+        line = {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1), **{k: round(v, 5) for k, v in result.items()}}
+        with self.raw_history_path.open("a") as f:
+            f.write(json.dumps(line) + "\n")
+        load_trained_generator(self.adapter, trainer)

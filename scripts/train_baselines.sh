@@ -13,17 +13,20 @@
 # there (a new machine) a run starts from the bundled weights (--init-from), which carry the step
 # count, schedule and validation log. --bf16 is ignored, with a warning, on CPUs without native
 # bfloat16. Exports keep the hand-written notes of the model card they replace (--keep-notes).
+# --g-ema keeps a moving average of each generator's weights: the validations, best_G.pt and the
+# exports use it; each validation also measures the last weights (val_last_weights.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 AUFX=${AUFX:-.venv/bin/aufx}
 ROOT=${AUFX_BASELINE_STATE:-$HOME/.cache/aufx/baselines}
 BUDGET_MINUTES=${BUDGET_MINUTES:-600}
+G_EMA=0.99  # moving average of the generator's weights (from 2026-12-07; validations and exports use it)
 RUNS="ganimation:32:150 cascade-efgan:16:100 stargan:32:100"  # method:width:validate-every (steps)
 
 flags() {  # the flags a run and its export share: they must match the run's state
   local method=$1 width=$2 every=$3
-  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --until-converged --decay-on-plateau" \
+  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --until-converged --decay-on-plateau" \
        "--validate-every $every --checkpoint-minutes 10 --state-dir $ROOT/${method}128"
 }
 

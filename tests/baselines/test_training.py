@@ -129,6 +129,7 @@ def test_reproduce_gives_one_call_per_schedule_phase():
     assert "--n-critic 5" in calls[0] and "--max-steps 1023" in calls[0] and "--export" not in calls[0]
     assert "--n-critic 1" in calls[1] and "--max-steps 2000" in calls[1] and calls[1].endswith("--export baselines/weights/stargan.pt")
     assert "--bf16" not in calls[0] and "--bf16" in reproduce("stargan", 1, 1, 128, 32, [{**phases[1], "bf16": True}], 5)
+    assert "--g-ema 0.99 --budget-minutes 1" in reproduce("stargan", 1, 1, 128, 32, [{**phases[0], "g_ema": 0.99}], 5)
 
 
 def test_bf16_autocast_trains_close_to_float32_and_is_on_the_schedule(tiny_pool_path, tmp_path):
@@ -175,6 +176,47 @@ def test_a_new_training_can_start_from_an_exported_bundle(method, tiny_pool_path
     other = dataclasses.replace(CONFIGS[method], c_dim=CONFIGS[method].c_dim + 1)
     with pytest.raises(CheckpointError, match="differs from this trainer"):
         TRAINERS[method](other, state_dir=tmp_path / "c", settings=_settings(), pool=pool).init_from(bundle)
+
+
+def test_a_moving_average_of_the_generator_is_kept_resumed_exported_and_on_the_card(tiny_pool_path, tmp_path):
+    from baselines.checkpoints import read_torch_file
+    from baselines.train_cli import reproduce
+
+    pool = FacePool(tiny_pool_path)
+    trainer = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", pool=pool,
+                                settings=_settings(n_critic=1, g_ema=0.5))  # fmt: skip
+    assert trainer.exported_G is trainer.G_ema
+    for _ in range(2):  # a generator step at every critic step: ema <- (ema + G) / 2
+        before = {k: v.clone() for k, v in trainer.G_ema.state_dict().items()}
+        trainer.train_step()
+        for key, value in trainer.G_ema.named_parameters():
+            torch.testing.assert_close(value, 0.5 * before[key] + 0.5 * trainer.G.state_dict()[key], msg=key)
+    assert any(not torch.equal(v, trainer.G.state_dict()[k]) for k, v in trainer.G_ema.state_dict().items())
+    trainer.save_state()
+    resumed = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", pool=pool, settings=_settings(n_critic=1, g_ema=0.5))
+    assert resumed.load_state() and len(resumed.schedule) == 1
+    for key, value in trainer.G_ema.state_dict().items():
+        assert torch.equal(resumed.G_ema.state_dict()[key], value), key
+    exported = read_torch_file(resumed.export(tmp_path / "g.pt"))["state_dict"]
+    for key, value in trainer.G_ema.state_dict().items():  # the average is what gets exported, not G
+        assert torch.equal(exported[key], value), key
+    card = (tmp_path / "g.md").read_text()
+    assert "weights averaged (EMA decay 0.5 per generator step)" in card
+    assert "--g-ema 0.5" in reproduce("ganimation", 1, 1, 16, 4, [*resumed.schedule, {**resumed.schedule[0], "from_step": 2, "g_ema": 0.0}], 3)
+    plain = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", pool=pool, settings=_settings(n_critic=1))
+    assert plain.load_state() and plain.G_ema is None and plain.exported_G is plain.G
+    assert [p["g_ema"] for p in plain.schedule] == [0.5, 0.0]  # switching it off is a new phase
+
+
+def test_a_moving_average_started_on_a_state_without_one_begins_at_the_generator(tiny_pool_path, tmp_path):
+    pool = FacePool(tiny_pool_path)
+    GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", pool=pool, settings=_settings()).run(max_steps=2)
+    averaged = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", pool=pool, settings=_settings(g_ema=0.99))
+    assert averaged.load_state() and [p["g_ema"] for p in averaged.schedule] == [0.0, 0.99]
+    for key, value in averaged.G.state_dict().items():
+        assert torch.equal(averaged.G_ema.state_dict()[key], value), key
+    with pytest.raises(ValueError, match=r"g_ema \(--g-ema\) must be in \[0, 1\), got 1.0"):
+        GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "t", pool=pool, settings=_settings(g_ema=1.0))
 
 
 def test_adapter_train_entry_point(tiny_pool_path, tmp_path, images16):

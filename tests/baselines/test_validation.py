@@ -159,6 +159,41 @@ def test_validator_logs_every_validation_keeps_the_best_generator_and_stops_on_a
     assert best["config"] == dataclasses.asdict(CONFIG)
 
 
+def test_with_a_moving_average_the_validator_judges_and_keeps_it_and_logs_the_last_weights_beside(tmp_path):
+    from types import SimpleNamespace
+
+    from baselines.validation import Validator, read_history
+
+    vset = validation_set(size=16, n=4)
+
+    class Blend(torch.nn.Module):  # output = a * ideal + (1 - a) * source
+        def __init__(self, a: float) -> None:
+            super().__init__()
+            self.a = torch.nn.Parameter(torch.tensor(a))
+
+    class Adapter:
+        def __init__(self) -> None:
+            self.G = Blend(0.0)
+
+        def edit(self, images, target):  # type: ignore[no-untyped-def]
+            return self.G.a * vset.ideal[: images.shape[0]] + (1 - self.G.a) * images
+
+    average, last = Blend(0.8), Blend(0.2)
+    trainer = SimpleNamespace(G=last, G_ema=average, exported_G=average, step=100, elapsed=1.0,
+                              state_dir=tmp_path / "state", config=CONFIG)  # fmt: skip
+    adapter = Adapter()
+    validator = Validator(adapter, tmp_path / "state", vset)
+    validator(trainer)
+    judged, beside = read_history(validator.history_path), read_history(validator.raw_history_path)
+    assert [r["step"] for r in judged] == [r["step"] for r in beside] == [100]
+    assert judged[0]["ideal_l1"] < beside[0]["ideal_l1"]  # the average (a = 0.8) is nearer the ideal renders
+    assert abs(float(torch.load(validator.best_path)["G"]["a"]) - 0.8) < 1e-6
+    assert abs(float(adapter.G.a) - 0.8) < 1e-6  # the adapter holds the average again
+    plain = Validator(Adapter(), tmp_path / "plain", vset)
+    plain(SimpleNamespace(G=last, step=100, elapsed=1.0, state_dir=tmp_path / "plain", config=CONFIG))
+    assert not plain.raw_history_path.exists()
+
+
 def test_methods_that_take_source_aus_get_the_true_ones():
     vset = validation_set(size=16, n=3)
     assert vset.source_aus is not None and vset.source_aus.shape == (3, 16)
