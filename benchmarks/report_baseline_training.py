@@ -138,6 +138,9 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str,
                 continue
             color = f"C{i}"
             ax.plot(*zip(*points, strict=True), "-o", ms=3, color=color, label=run["method"])
+            beside = [(h["step"], h[measure]) for h in run.get("last_weights", []) if measure in h]
+            if beside:  # the last weights, validated beside their moving average (--g-ema)
+                ax.plot(*zip(*beside, strict=True), "x", ms=5, color=color)
             if run["best"] is not None and measure in run["best"]:
                 ax.plot(run["best"]["step"], run["best"][measure], "*", ms=12, color=color)
             for phase in run["schedule"][1:]:
@@ -150,7 +153,7 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str,
         ax.set_xlabel("critic step")
     axes[0].legend(fontsize=8)
     fig.suptitle("Held-out validation per checkpoint (★ best = lowest rank sum; dashed: the unedited source; "
-                 "dash-dot: the bundled weights; dotted: schedule change)", fontsize=9)  # fmt: skip
+                 "dash-dot: the bundled weights; dotted: schedule change; ×: the last weights beside their moving average)", fontsize=9)  # fmt: skip
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -189,7 +192,8 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
             return " / ".join(f"{row[m]:.3f}" for m in PANELS if m in row) if row else "—"
 
         schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}"
-                             + (", bf16" if p.get("bf16") else "") + (" (started from the bundled weights)" if p.get("init_from") else "")
+                             + (", bf16" if p.get("bf16") else "") + (f", weights averaged (EMA {p['g_ema']:g})" if p.get("g_ema") else "")
+                             + (" (started from the bundled weights)" if p.get("init_from") else "")
                              for p in run["schedule"]) or "—"
         lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {run.get('status') or ('yes' if run['converged'] else 'no')} | "
                      f"{best['step']} | {cell('ideal_l1', best)} | {cell('au_error', best)} | {cell('emotion_accuracy', best)} | {cell('noise_ratio', best)} | {cell('au_raise', best)} | {cell('high_freq_ratio', best)} | "
@@ -201,10 +205,23 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
         lines += ["", f"**{run['method']}**: step → " + ", ".join(
             f"{h['step']}: " + " / ".join(f"{h[m]:.3f}" if m in h else "—" for m in names) for h in run["history"])
             + f" ({' / '.join(names)})"]  # fmt: skip
+        if run.get("last_weights"):
+            lines.append(average_against_last(run, names))
         carried = [h["step"] for h in run["history"] if "from" in h]
         if carried:
             lines.append(f"Validations up to step {max(carried)} come from {run['history'][0]['from']}.")
     return "\n".join(lines) + "\n"
+
+
+def average_against_last(run: dict[str, Any], names: list[str]) -> str:
+    """A line comparing, at each step validated both ways, the moving average of the generator's
+    weights (``val.jsonl``, what is kept and exported) with the last weights (``val_last_weights.jsonl``)."""
+    averaged = {h["step"]: h for h in run["history"]}
+    pairs = [(averaged[h["step"]], h) for h in run["last_weights"] if h["step"] in averaged]
+    cells = [f"{avg['step']}: " + " / ".join(f"{avg[m]:.3f} vs {last[m]:.3f}" for m in names if m in avg and m in last)
+             for avg, last in pairs]  # fmt: skip
+    return ("Moving average vs last weights (`--g-ema`; same faces, `val_last_weights.jsonl`): step → "
+            + ", ".join(cells) + f" ({' / '.join(names)}; average vs last).")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -233,6 +250,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
         state_dir = root / f"{method}{args.size}"
         run = summarise(method, read_history(state_dir / "val.jsonl"), plateau)
+        run["last_weights"] = read_history(state_dir / "val_last_weights.jsonl")
         run["schedule"] = schedule_of(state_dir)
         run["status"] = status(run, plateau)
         runs.append(run)

@@ -18,6 +18,8 @@ def test_report_reads_the_validation_logs_and_says_which_run_converged(tmp_path)
     for name, history in (("ganimation128", flat), ("stargan128", falling)):
         (root / name).mkdir(parents=True)
         (root / name / "val.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
+    last = [{"step": 300, "ideal_l1": 0.3, "au_error": 1.4, "emotion_accuracy": 0.05}]  # beside a moving average
+    (root / "stargan128" / "val_last_weights.jsonl").write_text(json.dumps(last[0]) + "\n")
     results = tmp_path / "RESULTS.md"
     results.write_text("# Measured results\n\n" + report.AFTER_SECTION + "\n\nX.\n\n## Generator engine\n\nG.\n")
     out = report.main(["--state-root", str(root), "--no-reference", "--write-results", "--results", str(results),
@@ -31,6 +33,8 @@ def test_report_reads_the_validation_logs_and_says_which_run_converged(tmp_path)
     assert text.index(report.AFTER_SECTION) < text.index(report.SECTION) < text.index("## Generator engine")
     assert "| cascade-efgan | 0 | — | not started |" in text and "| ganimation | 7 | 700 | yes | 700 |" in text
     assert "Validations up to step 100 come from an earlier machine." in text
+    assert "step → 300: 0.260 vs 0.300 / 1.100 vs 1.400 / 0.120 vs 0.050 (ideal_l1 / au_error / emotion_accuracy; average vs last)" in text
+    assert runs["ganimation"]["last_weights"] == []
     assert report.goals({"emotion_accuracy": 0.8, "noise_ratio": 3.21}) == "emotion 0.80 ✓, noise 3.21 ✗"
     decaying = {"history": [{"step": 500}], "converged": True, "schedule": [{"from_step": 0}, {"from_step": 400, "decay_end": 600}]}
     assert report.status(decaying, report.Plateau()) == "decaying to 0 by step 600"
