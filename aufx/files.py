@@ -28,6 +28,24 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def write_figure(fig: Any, path: str | os.PathLike, dpi: float = 120, keep_open: bool = False) -> Path:
+    """Write a Matplotlib figure to ``path`` (format from its suffix) atomically, folders made as
+    needed, then close it (unless ``keep_open``); returns the path."""
+    import io
+
+    path = Path(path).expanduser()
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=dpi)
+    finally:
+        if not keep_open:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+    atomic_write(path, buffer.getvalue())
+    return path
+
+
 def save_torch(payload: Any, path: str | os.PathLike) -> Path:
     """``torch.save(payload)`` to ``path`` atomically (folders made as needed); returns the path."""
     path = Path(path).expanduser()

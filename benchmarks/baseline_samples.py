@@ -125,6 +125,8 @@ def figure(panels: list[tuple[str, list[tuple[str, torch.Tensor]]]], path: Path)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from aufx.files import write_figure
+
     n_cols = max(len(columns) for _, columns in panels)
     n_faces = [len(columns[0][1]) for _, columns in panels]
     heights = [n + 0.45 for n in n_faces]
@@ -139,9 +141,7 @@ def figure(panels: list[tuple[str, list[tuple[str, torch.Tensor]]]], path: Path)
             axes[0, c].set_title(title, fontsize=7, pad=2)
             for r in range(n):
                 axes[r, c].imshow(((images[r].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    write_figure(fig, path, dpi=110)
     return path
 
 

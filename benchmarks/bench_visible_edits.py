@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aufx.aus import AU_CODES, AU_INDEX  # noqa: E402
 from aufx.defaults import DEFAULT_MODEL  # noqa: E402
+from aufx.files import write_figure  # noqa: E402
 
 GOAL = 1.5
 
@@ -83,10 +84,7 @@ def save_au_strip(results: dict, path: str | Path, faces: int) -> Path:
             if i == 0:
                 axes[i, j].set_title(name if name == "original" else f"{name} +2", fontsize=7)
     fig.tight_layout(pad=0.2)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=max(100, results["original"]["images"].shape[-1] / 1.0))
-    plt.close(fig)
+    path = write_figure(fig, path, dpi=max(100, results["original"]["images"].shape[-1] / 1.0))
     return path
 
 

@@ -130,6 +130,8 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from aufx.files import write_figure
+
     fig, axes = plt.subplots(1, len(PANELS), figsize=(25, 3.6))
     for ax, measure in zip(axes, PANELS, strict=True):
         for i, run in enumerate(runs):
@@ -155,10 +157,7 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str,
     fig.suptitle("Held-out validation per checkpoint (★ best = lowest rank sum; dashed: the unedited source; "
                  "dash-dot: the bundled weights; dotted: schedule change; ×: the last weights beside their moving average)", fontsize=9)  # fmt: skip
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return write_figure(fig, path, dpi=110)
 
 
 def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace,

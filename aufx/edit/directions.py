@@ -27,6 +27,7 @@ import torch
 
 from aufx.aus import AU_CODES, AU_INDEX, N_AUS, normalize_au
 from aufx.edit.global_editor import GlobalEditor
+from aufx.files import write_figure
 
 
 def branch_vectors(editor: GlobalEditor) -> torch.Tensor:
@@ -129,8 +130,7 @@ def save_correlation(corr: pd.DataFrame, out_dir: str | os.PathLike, stem: str =
     ax.set_title("Projection of each AU direction on the others (Fig. 4)")
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(png_path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, png_path, dpi=120)
     return csv_path, png_path
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from aufx.edit.catalog import RegionCatalog
+from aufx.files import write_figure
 
 
 def _plt():
@@ -81,11 +82,7 @@ def plot_cluster_maps(
     names = ", ".join(f"{k}={name}" for k, name in enumerate(catalog.cluster_names_))
     fig.suptitle("Cluster maps (layer " + catalog.layer + ")\n" + names, fontsize=6)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return write_figure(fig, path, dpi=130)
 
 
 def plot_relevant_channels(
@@ -125,11 +122,7 @@ def plot_relevant_channels(
     for ax in axes.flat:
         ax.axis("off")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return write_figure(fig, path, dpi=130)
 
 
 def save_strip(rows: Sequence[torch.Tensor], path: str | os.PathLike, labels: Sequence[str] = ()) -> Path:
@@ -142,8 +135,4 @@ def save_strip(rows: Sequence[torch.Tensor], path: str | os.PathLike, labels: Se
         if j < len(labels):
             axes[0, j].set_title(labels[j], fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return write_figure(fig, path, dpi=130)

@@ -35,6 +35,7 @@ def plot_curve(state_dir: str | Path, out: str | Path, goal: float | None = 0.03
     import matplotlib.pyplot as plt
 
     from aufx.commands.train_generator import read_phases
+    from aufx.files import write_figure
 
     state_dir = Path(state_dir).expanduser()
     curve = read_heldout(state_dir / "log.jsonl")
@@ -54,10 +55,7 @@ def plot_curve(state_dir: str | Path, out: str | Path, goal: float | None = 0.03
     ax.set_title(f"Distillation: 256 held-out latents ({curve['seconds'].iloc[-1] / 3600:.1f} h of training)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    out = write_figure(fig, out, dpi=120)
     return out
 
 

@@ -11,6 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from aufx.aus import AU_CODES
+from aufx.files import write_figure
 from aufx.gan.quality import FaceSet
 from aufx.imageio import make_grid
 
@@ -40,10 +41,7 @@ def plot_au_marginals(generated: FaceSet, renders: FaceSet, path: str | os.PathL
         ax.set_xlabel("intensity (0..5; clipped to -1..5.5)")
     axes[0, 0].legend(fontsize=7, loc="upper right")
     fig.suptitle(title or "AU intensity marginals (density, square-root scale)", fontsize=11)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    path = write_figure(fig, path, dpi=90)
     return path
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aufx.files import write_figure
 from aufx.stimuli.assemble import HEADLINE_METRICS, METRICS_KEY_COLUMNS
 
 #: Which direction is better, for the Markdown note.
@@ -131,9 +132,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
         )
     axes[0][0].legend(fontsize=7, loc="best")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path, dpi=120)
     return path
 
 

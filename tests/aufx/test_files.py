@@ -42,3 +42,27 @@ def test_stored_tensor_halves_float32_only_and_copies():
     copy = stored_tensor(torch.zeros(2))
     copy += 1  # a copy: the source is untouched
     assert stored_tensor(torch.zeros(2)).sum() == 0 and copy.sum() == 2
+
+
+def test_write_figure_writes_the_suffixs_format_closes_the_figure_and_keeps_the_old_file_on_failure(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from aufx.files import write_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    path = write_figure(fig, tmp_path / "a" / "curve.png", dpi=50)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not plt.fignum_exists(fig.number)
+    svg, kept = plt.subplots()
+    assert write_figure(svg, tmp_path / "curve.svg", keep_open=True).read_text().lstrip().startswith("<?xml")
+    assert plt.fignum_exists(svg.number)
+    plt.close(svg)
+    broken, ax = plt.subplots()
+    ax.text(0.5, 0.5, "$\\frac{unclosed$")  # mathtext fails when the figure is drawn
+    with pytest.raises(ValueError):
+        write_figure(broken, path)
+    assert not plt.fignum_exists(broken.number)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and sorted(p.name for p in path.parent.iterdir()) == ["curve.png"]
