@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/baseline_samples.py --which bundled --out docs/img/baseline_samples.png
 
 For each method with a training state ``<state-root>/<method><size>/`` (``--which best``: its
-``best_G.pt``, the checkpoint ``--export`` would write; ``latest``: ``state.pt``'s generator) or
+``best_G.pt``, the checkpoint ``--export`` would write; ``latest``: ``state.pt``'s generator;
+``average``: ``state.pt``'s moving average of it, with ``--g-ema``) or
 its bundled weights (``--which bundled``), ``--faces`` held-out faces of the validation
 (:func:`baselines.validation.validation_set`, the same faces every time), one row each:
 
@@ -30,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 METHODS = ("stargan", "ganimation", "cascade-efgan")
+#: ``--which`` -> the caption's name of those weights.
+WHICH = {"best": "best checkpoint", "latest": "latest checkpoint", "average": "moving average (--g-ema) of the latest checkpoint",
+         "bundled": "bundled"}  # fmt: skip
 
 
 def adapter_for(method: str, config: dict[str, Any], state: dict[str, torch.Tensor], label: str) -> Any:
@@ -82,11 +86,15 @@ def load_generator(method: str, size: int, which: str, state_root: Path) -> tupl
         print(f"{method}: no {path}", file=sys.stderr)
         return None
     saved = read_torch_file(path)
-    caption = f"{method}, {which} checkpoint, step {saved.get('step', '?')}"
+    key = "G_ema" if which == "average" else "G"
+    if key not in saved:
+        print(f"{method}: {path} keeps no moving average of the generator (trained without --g-ema)", file=sys.stderr)
+        return None
+    caption = f"{method}, {WHICH[which]}, step {saved.get('step', '?')}"
     config = stored_config(path, saved)
     if config.get("image_size") != size:
         raise ValueError(f"{path}: a {config.get('image_size')}-px checkpoint, not {size} px")
-    return adapter_for(method, config, saved["G"], caption), caption
+    return adapter_for(method, config, saved[key], caption), caption
 
 
 @torch.no_grad()
@@ -147,7 +155,8 @@ def figure(panels: list[tuple[str, list[tuple[str, torch.Tensor]]]], path: Path)
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--which", choices=("best", "latest", "bundled"), default="best")
+    parser.add_argument("--which", choices=tuple(WHICH), default="best",
+                        help="best_G.pt; state.pt's last weights; state.pt's moving average (--g-ema); the bundled weights")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--faces", type=int, default=3)
     parser.add_argument("--methods", default=",".join(METHODS))

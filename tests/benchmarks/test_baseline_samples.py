@@ -67,3 +67,21 @@ def test_missing_and_mismatched_states_are_named(tmp_path):
     _save_generator(tmp_path / "old", "stargan", 32, 8, step=1, config_in="none")
     with pytest.raises(ValueError, match="holds no config and has no state.pt beside it"):
         samples.load_generator("stargan", 32, "best", tmp_path / "old")
+
+
+def test_the_moving_average_of_a_state_is_drawn_when_it_has_one(tmp_path, capsys):
+    samples = load_benchmark("baseline_samples")
+    state = _save_generator(tmp_path, "ganimation", 32, 8, step=5)
+    config = torch.load(tmp_path / "ganimation32" / "best_G.pt", weights_only=True)["config"]
+    averaged = {k: v + 1.0 if v.is_floating_point() else v for k, v in state.items()}
+    torch.save({"step": 7, "config": config, "G": state}, tmp_path / "ganimation32" / "state.pt")
+    assert samples.load_generator("ganimation", 32, "average", tmp_path) is None
+    assert "keeps no moving average of the generator" in capsys.readouterr().err
+    torch.save({"step": 7, "config": config, "G": state, "G_ema": averaged}, tmp_path / "ganimation32" / "state.pt")
+    adapter, caption = samples.load_generator("ganimation", 32, "average", tmp_path)
+    assert caption == "ganimation, moving average (--g-ema) of the latest checkpoint, step 7"
+    from baselines.training import generator_of
+
+    name, value = next((k, v) for k, v in averaged.items() if v.is_floating_point())
+    assert torch.equal(generator_of(adapter).state_dict()[name], value)
+    assert samples.load_generator("ganimation", 32, "latest", tmp_path)[1] == "ganimation, latest checkpoint, step 7"
