@@ -365,7 +365,7 @@ def tables(rows: list[dict], classifier: dict[str, Any], methods: list[str]) -> 
                 _, row[metric], row[f"{metric}_ci"] = mean_ci(cell[metric])
             metric_rows.append(row)
     return {"frame": frame, "au": pd.DataFrame(au_rows), "emotion": pd.DataFrame(emo_rows),
-            "metrics": pd.DataFrame(metric_rows), "classifier": classifier}  # fmt: skip
+            "metrics": pd.DataFrame(metric_rows), "classifier": classifier, "methods": list(methods)}  # fmt: skip
 
 
 #: Issue 17's goals for a trained baseline; the noise bound is our stand-in for "no visible
@@ -433,8 +433,10 @@ def quality_lines(result: dict[str, Any]) -> list[str]:
              "| method | FD, AU edits | FD, emotion edits | noise, AU edits | noise, emotion edits | HF, AU edits | "
              "HF, emotion edits | mean-AD | max-AD |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
-    # the methods in the run's order (the pivot's order is first appearance, edit kind by edit kind)
-    order = [m for m in ["unedited source", *frame["method"].unique()] if m in fd.index]
+    # the methods in the order the run was given them (the frame's and the pivot's orders are those
+    # in which the records were read: StarGAN, with emotion rows only, came last after a partial redo)
+    given = result.get("methods") or list(frame["method"].unique())
+    order = [m for m in ["unedited source", *given] if m in fd.index]
     for method in order:
         r, h, v = fd.loc[method], hf.loc[method], noise.loc[method]
         ad = au.loc[method] if method in au.index else {"mean_ad": math.nan, "max_ad": math.nan}

@@ -55,6 +55,10 @@ def test_quality_table_keeps_the_run_order_and_dashes_an_edit_kind_a_method_lack
     ])
     rows = [line for line in bench.quality_lines({"quality": quality, "frame": frame}) if line.startswith("| ")][1:]
     assert [row.split(" | ")[0][2:] for row in rows] == ["unedited source", "stargan", "ganimation"]
+    read_late = frame.iloc[[1, 2, 0]]  # records read in another order (a partial redo): the run's order still holds
+    given = [line.split(" | ")[0][2:] for line in bench.quality_lines(
+        {"quality": quality, "frame": read_late, "methods": ["stargan", "ganimation"]}) if line.startswith("| ")][1:]
+    assert given == ["unedited source", "stargan", "ganimation"]
     assert rows[1] == "| stargan | — | 0.4000 | — | 6.50 | — | 0.80 | — | — |"
     assert "nan" not in "".join(rows)
 
