@@ -34,6 +34,12 @@ TRAINERS: dict[str, str] = {
 METHODS = tuple(TRAINERS)
 
 
+def phase_flags(phase: dict) -> str:
+    """The switches a schedule phase records besides its rates and n_critic: `` --bf16`` and
+    `` --g-ema β`` when the phase used them (the reproduce commands' shared part)."""
+    return (" --bf16" if phase.get("bf16") else "") + (f" --g-ema {phase['g_ema']:g}" if phase.get("g_ema") else "")
+
+
 def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, size: int = 64, conv_dim: int = 32,
               schedule: list[dict] | None = None, final_step: int | None = None) -> str:  # fmt: skip
     """The command(s) that train ``method`` as it was trained: one ``aufx train`` call for
@@ -48,9 +54,7 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, si
     base = f"aufx train {method}" + (f" --size {size} --conv-dim {conv_dim}" if (size, conv_dim) != (64, 32) else "")
     export = f"--threads {threads} --seed 0 --export baselines/weights/{method}.pt"
     if not schedule or (len(schedule) < 2 and not schedule[0].get("init_from")):
-        flags = (" --bf16" if schedule and schedule[0].get("bf16") else "") + (
-            f" --g-ema {schedule[0]['g_ema']:g}" if schedule and schedule[0].get("g_ema") else "")
-        return f"{base}{flags} --budget-minutes {minutes:g} {export}"
+        return f"{base}{phase_flags(schedule[0]) if schedule else ''} --budget-minutes {minutes:g} {export}"
     from baselines.training import phase_ends
 
     ends = phase_ends(schedule, final_step)
@@ -71,8 +75,7 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, si
         warmup = int(phase.get("critic_only_until") or 0) - int(phase["from_step"])
         calls.append(
             f"{base}{state_dir}{start} --n-critic {phase['n_critic']} --lr-g {phase['lr_g']:g} --lr-d {phase['lr_d']:g}"
-            f"{' --bf16' if phase.get('bf16') else ''}"
-            f"{' --g-ema ' + format(phase['g_ema'], 'g') if phase.get('g_ema') else ''}"
+            f"{phase_flags(phase)}"
             f"{f' --critic-warmup {warmup}' if warmup > 0 else ''}"
             f"{' --decay-until ' + str(phase['decay_end']) if phase.get('decay_end') is not None else ''}"
             f" --budget-minutes 100000 --max-steps {end} {tail}"

@@ -148,9 +148,8 @@ class GANTrainer:
         self.schedule: list[dict[str, float]] = [self._phase(0)]
         if not 0.0 <= self.settings.g_ema < 1.0:
             raise ValueError(f"g_ema (--g-ema) must be in [0, 1), got {self.settings.g_ema}")
-        #: The moving average of G's weights (``settings.g_ema`` > 0), else None.
-        self.G_ema: nn.Module | None = None
-        self._reset_ema()
+        #: The moving average of G's weights (``settings.g_ema`` > 0; starts at G), else None.
+        self.G_ema: nn.Module | None = copy.deepcopy(self.G).requires_grad_(False) if self.settings.g_ema > 0 else None
 
     def _phase(self, from_step: int) -> dict[str, float]:
         s = self.settings
@@ -161,10 +160,6 @@ class GANTrainer:
         """The generator that validations, ``best_G.pt`` and exports use: the moving average when
         there is one, else ``G``."""
         return self.G if self.G_ema is None else self.G_ema
-
-    def _reset_ema(self) -> None:
-        """Start the moving average at G's current weights (a new run, a resume without one)."""
-        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.settings.g_ema > 0 else None
 
     @torch.no_grad()
     def _update_ema(self) -> None:

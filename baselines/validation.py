@@ -368,13 +368,11 @@ class Validator:
 
         load_trained_generator(self.adapter, trainer)
         history = read_history(self.history_path)
-        result = self.measure(self.adapter)
-        line = {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1), **{k: round(v, 5) for k, v in result.items()}}
+        line = self._measure_row(trainer)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if best_index([*history, line], self.plateau.measures) == len(history):
             self._keep_best(trainer, line)
-        with self.history_path.open("a") as f:
-            f.write(json.dumps(line) + "\n")
+        _append_row(self.history_path, line)
         if getattr(trainer, "G_ema", None) is not None:
             self._measure_last_weights(trainer)
         return self.plateau.converged([*history, line])
@@ -385,8 +383,16 @@ class Validator:
         from baselines.training import load_generator_state, load_trained_generator
 
         load_generator_state(self.adapter, {k: v.detach().clone() for k, v in trainer.G.state_dict().items()}, "last weights")
-        result = self.measure(self.adapter)
-        line = {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1), **{k: round(v, 5) for k, v in result.items()}}
-        with self.raw_history_path.open("a") as f:
-            f.write(json.dumps(line) + "\n")
+        _append_row(self.raw_history_path, self._measure_row(trainer))
         load_trained_generator(self.adapter, trainer)
+
+    def _measure_row(self, trainer: Any) -> dict[str, float]:
+        """The log row of the generator the adapter holds now: ``{"step", "elapsed_s", measures}``."""
+        result = self.measure(self.adapter)
+        return {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1), **{k: round(v, 5) for k, v in result.items()}}
+
+
+def _append_row(path: Path, row: dict[str, float]) -> None:
+    """Append one JSON line to a validation log."""
+    with path.open("a") as f:
+        f.write(json.dumps(row) + "\n")
