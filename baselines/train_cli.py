@@ -118,6 +118,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                                  "generator step (e.g. 0.99; 0: none, the authors' setting); validations and exports "
                                  "then use the average, and each validation also measures the last weights "
                                  "(val_last_weights.jsonl)")  # fmt: skip
+        parser.add_argument("--validate-last-every", type=int, default=1,
+                            help="with --g-ema: measure the last weights at every this many-th validation of the log "
+                                 "(1: each, 0: never; each costs a second validation's time)")  # fmt: skip
         parser.add_argument("--until-converged", action="store_true",
                             help="validate at every checkpoint (held-out renders, baselines.validation) and stop "
                                  "when no validation measure has improved for --patience validations; --export "
@@ -169,7 +172,7 @@ def make_validator(args: argparse.Namespace, trainer: Any) -> Any:
     adapter = adapter_class(args.method)(trainer.config)
     inputs = standard_inputs(trainer.config.image_size, args.val_faces, emotion=adapter.conditioning == Conditioning.EMOTION)
     return Validator(adapter, trainer.state_dir, inputs["vset"], inputs["analyzer"], inputs["classifier"],
-                     Plateau(args.patience, args.min_delta), inputs["emotion_set"])  # fmt: skip
+                     Plateau(args.patience, args.min_delta), inputs["emotion_set"], args.validate_last_every)  # fmt: skip
 
 
 def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:

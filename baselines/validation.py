@@ -326,7 +326,10 @@ class Validator:
     """
 
     def __init__(self, adapter: Any, state_dir: str | Path, vset: ValidationSet, analyzer: Any = None,
-                 classifier: Any = None, plateau: Plateau | None = None, emotion_set: ValidationSet | None = None) -> None:  # fmt: skip
+                 classifier: Any = None, plateau: Plateau | None = None, emotion_set: ValidationSet | None = None,
+                 last_weights_every: int = 1) -> None:  # fmt: skip
+        if last_weights_every < 0:
+            raise ValueError(f"last_weights_every (--validate-last-every) must be >= 0, got {last_weights_every}")
         self.adapter, self.vset, self.emotion_set = adapter, vset, emotion_set
         self.analyzer, self.classifier = analyzer, classifier
         self.plateau = plateau or Plateau()
@@ -334,8 +337,11 @@ class Validator:
         self.history_path = self.state_dir / "val.jsonl"
         self.best_path = self.state_dir / "best_G.pt"
         #: With a moving average of the weights (``trainer.G_ema``), the last weights' measures on
-        #: the same faces, so that the average's effect is measured (not used by the stopping rule).
+        #: the same faces, so that the average's effect is measured (not used by the stopping rule):
+        #: at every ``last_weights_every``-th validation of the log (1: each, 0: never), as each costs
+        #: a second validation's time.
         self.raw_history_path = self.state_dir / "val_last_weights.jsonl"
+        self.last_weights_every = last_weights_every
 
     def measure(self, adapter: Any) -> dict[str, float]:
         """:func:`validate` of ``adapter`` on this validator's sets, analyzer and classifier."""
@@ -373,7 +379,8 @@ class Validator:
         if best_index([*history, line], self.plateau.measures) == len(history):
             self._keep_best(trainer, line)
         _append_row(self.history_path, line)
-        if getattr(trainer, "G_ema", None) is not None:
+        every = self.last_weights_every
+        if getattr(trainer, "G_ema", None) is not None and every and (len(history) + 1) % every == 0:
             self._measure_last_weights(trainer)
         return self.plateau.converged([*history, line])
 

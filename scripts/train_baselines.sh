@@ -14,7 +14,8 @@
 # count, schedule and validation log. --bf16 is ignored, with a warning, on CPUs without native
 # bfloat16. Exports keep the hand-written notes of the model card they replace (--keep-notes).
 # --g-ema keeps a moving average of each generator's weights: the validations, best_G.pt and the
-# exports use it; each validation also measures the last weights (val_last_weights.jsonl).
+# exports use it; every third validation also measures the last weights (val_last_weights.jsonl;
+# each validation did until 2026-12-07 10:26 UTC).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,11 +23,12 @@ AUFX=${AUFX:-.venv/bin/aufx}
 ROOT=${AUFX_BASELINE_STATE:-$HOME/.cache/aufx/baselines}
 BUDGET_MINUTES=${BUDGET_MINUTES:-600}
 G_EMA=0.99  # moving average of the generator's weights (from 2026-12-07; validations and exports use it)
+LAST_EVERY=3  # validations per measurement of the last weights beside the average (1 until 2026-12-07 10:26)
 RUNS="ganimation:32:150 cascade-efgan:16:100 stargan:32:100"  # method:width:validate-every (steps)
 
 flags() {  # the flags a run and its export share: they must match the run's state
   local method=$1 width=$2 every=$3
-  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --until-converged --decay-on-plateau" \
+  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau" \
        "--validate-every $every --checkpoint-minutes 10 --state-dir $ROOT/${method}128"
 }
 

@@ -194,6 +194,35 @@ def test_with_a_moving_average_the_validator_judges_and_keeps_it_and_logs_the_la
     assert not plain.raw_history_path.exists()
 
 
+def test_the_last_weights_are_measured_at_every_kth_validation_only_when_asked(tmp_path):
+    from types import SimpleNamespace
+
+    import pytest
+
+    from baselines.validation import Validator, read_history
+
+    vset = validation_set(size=16, n=2)
+
+    class Adapter:
+        def __init__(self) -> None:
+            self.G = torch.nn.Linear(1, 1)
+
+        def edit(self, images, target):  # type: ignore[no-untyped-def]
+            return images
+
+    for every, expected_steps in ((3, [300, 600]), (0, [])):
+        state = tmp_path / f"every{every}"
+        validator = Validator(Adapter(), state, vset, last_weights_every=every)
+        for step in range(100, 700, 100):
+            last, average = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
+            validator(SimpleNamespace(G=last, G_ema=average, exported_G=average, step=step, elapsed=1.0,
+                                      state_dir=state, config=CONFIG))  # fmt: skip
+        assert [r["step"] for r in read_history(validator.history_path)] == list(range(100, 700, 100))
+        assert [r["step"] for r in read_history(validator.raw_history_path)] == expected_steps
+    with pytest.raises(ValueError, match="validate-last-every"):
+        Validator(Adapter(), tmp_path / "bad", vset, last_weights_every=-1)
+
+
 def test_methods_that_take_source_aus_get_the_true_ones():
     vset = validation_set(size=16, n=3)
     assert vset.source_aus is not None and vset.source_aus.shape == (3, 16)
