@@ -2,7 +2,7 @@
 # The three 128-px baseline trainings of issue 17 (GANimation, Cascade EF-GAN, StarGAN), in one place.
 #
 #   bash scripts/train_baselines.sh start     # start or resume all three in the background
-#   bash scripts/train_baselines.sh status    # each run: running or not, its last validation
+#   bash scripts/train_baselines.sh status    # each run: running or not, its step, its last validation
 #   bash scripts/train_baselines.sh stop      # stop them (each writes its state on the signal)
 #   bash scripts/train_baselines.sh export    # stop, then write each best validated checkpoint
 #                                             # over its bundle where it beats it (--export-if-better)
@@ -64,11 +64,14 @@ stop_one() {
   echo "$1: still running after 120 s" >&2; return 1
 }
 
-status_one() {
-  local state="not running"; running "$1" && state="running"
-  local last="no validation yet"
-  [ -f "$ROOT/${1}128/val.jsonl" ] && last=$(tail -n 1 "$ROOT/${1}128/val.jsonl")
-  echo "$1: $state; last validation: $last"
+status_one() {  # running or not, the last logged step, the decay's end once the stopping rule started it
+  local dir="$ROOT/${1}128" state="not running" at="" decay="" last="no validation yet"
+  running "$1" && state="running"
+  [ -f "$dir/log.jsonl" ] && at=", step $(tail -n 1 "$dir/log.jsonl" | grep -o '"step": [0-9]*' | grep -o '[0-9]*$' || true)"
+  decay=$(grep -o 'to 0 by step [0-9]*' "$ROOT/${1}128.log" 2> /dev/null | tail -n 1 || true)
+  [ -n "$decay" ] && decay=", learning rates decaying ${decay}"
+  [ -f "$dir/val.jsonl" ] && last=$(tail -n 1 "$dir/val.jsonl")
+  echo "$1: ${state}${at}${decay}; last validation: $last"
 }
 
 export_one() { echo "== $1"; $(export_command "$@"); }

@@ -59,3 +59,14 @@ def test_start_status_and_stop_manage_the_runs(tmp_path):
         assert script("status", env=env).stdout.count(": not running;") == 3
     finally:
         script("stop", env=env)
+
+
+def test_status_reports_the_last_logged_step_and_a_decay_the_stopping_rule_started(tmp_path):
+    state = tmp_path / "state"
+    (state / "stargan128").mkdir(parents=True)
+    (state / "stargan128" / "log.jsonl").write_text('{"step": 6210, "G/total": 1.0}\n{"step": 6220, "G/total": 0.9}\n')
+    (state / "stargan128.log").write_text(
+        "stargan: validation stopped improving at step 6200; the learning rates now decay linearly to 0 by step 9300\n")
+    lines = script("status", env={"AUFX": "aufx", "AUFX_BASELINE_STATE": str(state)}).stdout.splitlines()
+    assert "stargan: not running, step 6220, learning rates decaying to 0 by step 9300; last validation: no validation yet" in lines
+    assert "ganimation: not running; last validation: no validation yet" in lines  # no log yet: no step, no decay
