@@ -318,8 +318,10 @@ def optimize_edit(
     w: W [N, w_dim] or W+ [N, num_ws, w_dim]. For W+, the editor's prediction is the mean of
     its per-layer predictions, and ``layers`` (indices into num_ws) limits which rows move.
     Loss: mean over the 16 AUs of (editor(w) - target)², with unspecified AUs' targets fixed at
-    their starting predictions. Stops early once every AU of every face is within ``tolerance``
-    (AU intensity units) of its target.
+    their starting predictions, summed over the faces. A face stops once each of its AUs is
+    within ``tolerance`` (AU intensity units) of its target (its w is frozen from then on) and the
+    loop once every face has: Adam's steps are per element, so a face edited in a batch follows
+    the path it follows alone (up to float rounding). ``losses``: the faces' mean loss per step.
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
@@ -343,16 +345,21 @@ def optimize_edit(
     else:
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     losses: list[float] = []
+    done = torch.zeros(w0.shape[0], dtype=torch.bool, device=w0.device)
     with torch.enable_grad():
         for _ in range(steps):
             pred = editor(w0 + delta * row_mask)
-            loss = ((pred - target) ** 2).mean()
-            losses.append(float(loss.detach()))
-            if float((pred.detach() - target).abs().max()) < tolerance:
+            per_face = ((pred - target) ** 2).mean(dim=1)
+            losses.append(float(per_face.detach().mean()))
+            done |= (pred.detach() - target).abs().amax(dim=1) < tolerance
+            if bool(done.all()):
                 break
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            per_face[~done].sum().backward()
+            frozen = delta.detach()[done].clone()
             opt.step()
+            with torch.no_grad():
+                delta[done] = frozen  # Adam's momentum would move a finished face on
     w_new = (w0 + delta * row_mask).detach()
     with torch.no_grad():
         final = editor(w_new)

@@ -92,13 +92,21 @@ class MaskedOptimizationResult:
     const_losses: list[float] = field(default_factory=list)
 
 
+def local_losses_per_face(
+    image: torch.Tensor, image_global: torch.Tensor, image_orig: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 4 and Eq. 5 per face: (L_edit [N], L_const [N]), each the mean over channels and pixels."""
+    l_edit = (mask * (image - image_global)).pow(2).mean(dim=(1, 2, 3))
+    l_const = ((1.0 - mask) * (image - image_orig)).pow(2).mean(dim=(1, 2, 3))
+    return l_edit, l_const
+
+
 def local_losses(
     image: torch.Tensor, image_global: torch.Tensor, image_orig: torch.Tensor, mask: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 4 and Eq. 5: (L_edit, L_const), each the mean over batch, channels and pixels."""
-    l_edit = (mask * (image - image_global)).pow(2).mean()
-    l_const = ((1.0 - mask) * (image - image_orig)).pow(2).mean()
-    return l_edit, l_const
+    l_edit, l_const = local_losses_per_face(image, image_global, image_orig, mask)
+    return l_edit.mean(), l_const.mean()
 
 
 def masked_optimization(
@@ -115,7 +123,9 @@ def masked_optimization(
 ) -> MaskedOptimizationResult:
     """Eq. 3–6: optimise w from ``w_global`` to minimise α L_edit + β L_const.
 
-    mask: [N, 1, R, R] (image resolution; use ``edit_mask(..., size=R)``). Adam on w.
+    mask: [N, 1, R, R] (image resolution; use ``edit_mask(..., size=R)``). Adam on w, on the sum
+    of the faces' losses, so a face optimised in a batch follows the path it follows alone (Adam's
+    steps are per element; up to float rounding). The recorded losses are the faces' means.
     """
     if steps < 0 or lr <= 0:
         raise ValueError(f"need steps >= 0 and lr > 0, got steps={steps}, lr={lr}")
@@ -130,13 +140,13 @@ def masked_optimization(
     with torch.enable_grad():
         for _ in range(steps):
             image = _synth(generator, w)
-            l_edit, l_const = local_losses(image, i_global, i_orig, mask)
+            l_edit, l_const = local_losses_per_face(image, i_global, i_orig, mask)
             loss = alpha * l_edit + beta * l_const
-            result.losses.append(float(loss.detach()))
-            result.edit_losses.append(float(l_edit.detach()))
-            result.const_losses.append(float(l_const.detach()))
+            result.losses.append(float(loss.detach().mean()))
+            result.edit_losses.append(float(l_edit.detach().mean()))
+            result.const_losses.append(float(l_const.detach().mean()))
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.sum().backward()
             opt.step()
     with torch.no_grad():
         result.w = w.detach()

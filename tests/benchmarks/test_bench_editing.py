@@ -24,6 +24,7 @@ def test_one_face_run_prints_every_section(bench, capsys, tmp_path):
     for heading in ("## Speed", "## Global editor held-out R²", "## Table 1", "## Local vs global"):
         assert heading in out, heading
     assert re.search(r"\| linear edit \| [\d.]+ \| [\d.]+ \|", out)
+    assert re.search(r"\| masked optimisation step, per face of a batch of 4 \| [\d.]+ \| [\d.]+ \|", out)
     # Table 1 against the part maps, with chance levels that depend only on the catalog
     hits = re.search(r"top cluster in the AU's parts: (\d+)/16 AUs \(expected by chance.*?: ([\d.]+)\); one of the top 4: (\d+)/16 "
                      r"\(chance ([\d.]+)\); dictionary: 16/16", out)  # fmt: skip

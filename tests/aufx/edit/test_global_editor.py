@@ -128,6 +128,24 @@ def test_optimisation_reaches_target_and_holds_other_aus():
     assert result.losses[-1] < result.losses[0]
 
 
+def test_a_face_optimised_in_a_batch_gets_what_it_gets_alone():
+    """Per-face stopping and a summed loss: the batch is the faces' solo runs side by side. The
+    faces need different numbers of steps (targets 0.05 to 1.0 away), so with one stopping rule
+    for the whole batch (the behaviour before 2026-12-07) the early faces would go on moving."""
+    editor = toy_regressor()
+    w = torch.randn(4, 24, generator=torch.Generator().manual_seed(3))
+    start = editor(w)
+    rises = torch.tensor([0.05, 0.3, 0.6, 1.0])
+    target = torch.full((4, N_AUS), float("nan"))
+    target[:, AU_INDEX["AU12"]] = start[:, AU_INDEX["AU12"]] + rises
+    together = optimize_edit(editor, w, target, steps=300, lr=0.05, tolerance=0.01)
+    alone = [optimize_edit(editor, w[i : i + 1], target[i : i + 1], steps=300, lr=0.05, tolerance=0.01) for i in range(4)]
+    steps_alone = [len(a.losses) for a in alone]
+    assert len(set(steps_alone)) > 1 and len(together.losses) == max(steps_alone)
+    for i, a in enumerate(alone):
+        assert torch.allclose(together.w[i : i + 1], a.w, atol=1e-5), f"face {i}"
+
+
 def test_optimisation_relative_targets_and_wplus_layers():
     editor = toy_regressor()
     ws = torch.randn(2, 24).unsqueeze(1).repeat(1, 4, 1)

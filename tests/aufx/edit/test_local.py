@@ -149,6 +149,17 @@ def test_masked_optimisation_lowers_its_loss(setup):
         masked_optimization(G, ws, w_global, torch.ones(3, 1, 16, 16), steps=1)
 
 
+def test_masked_optimisation_of_a_batch_is_each_face_alone(setup):
+    G, ws, w_global = setup
+    mask = torch.zeros(3, 1, 32, 32)
+    mask[0, :, 4:12, 4:12], mask[1, :, 16:30, 2:20], mask[2, :, :, 20:] = 1.0, 1.0, 1.0
+    together = masked_optimization(G, ws, w_global, mask, steps=8, lr=0.02)
+    for i in range(3):
+        alone = masked_optimization(G, ws[i : i + 1], w_global[i : i + 1], mask[i : i + 1], steps=8, lr=0.02)
+        assert torch.allclose(together.w[i : i + 1], alone.w, atol=1e-5), f"face {i}"
+        assert torch.allclose(together.image[i : i + 1], alone.image, atol=1e-4)
+
+
 def test_resume_image_from_cache_is_the_forward(setup):
     from aufx.edit.local import resume_image
 
