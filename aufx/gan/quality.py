@@ -89,6 +89,43 @@ def feature_fd(a: np.ndarray, b: np.ndarray) -> float:
     return frechet_distance(*gaussian(a), *gaussian(b))
 
 
+def cluster_bootstrap_fd(
+    reference: np.ndarray,
+    reference_groups: np.ndarray,
+    sets: dict[str, tuple[np.ndarray, np.ndarray]],
+    n_boot: int = 100,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """:func:`feature_fd` of each set to ``reference`` on ``n_boot`` cluster-bootstrap resamples.
+
+    ``reference`` ``[M, D]`` and each set's features ``[N, D]`` come with the group (e.g. the source
+    face) of each row, ``[M]`` / ``[N]``. A resample draws the reference's groups with replacement,
+    the same draw for every set, and takes every row of each drawn group, as often as it is drawn:
+    rows of one face are not independent, and sets measured on the same resample can be compared
+    (a ratio of two sets' FDs per resample). Returns ``{name: FDs [n_boot]}``.
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    groups = np.unique(reference_groups)
+    if len(groups) < 2:
+        raise ValueError(f"the bootstrap needs rows of at least 2 groups, got {len(groups)}")
+
+    def rows_by_group(labels: np.ndarray) -> dict[Any, np.ndarray]:
+        labels = np.asarray(labels)
+        return {g: np.flatnonzero(labels == g) for g in groups}
+
+    reference_rows = rows_by_group(reference_groups)
+    set_rows = {name: rows_by_group(labels) for name, (_, labels) in sets.items()}
+    rng = np.random.default_rng(seed)
+    out = {name: np.empty(n_boot) for name in sets}
+    for b in range(n_boot):
+        draw = groups[rng.integers(0, len(groups), size=len(groups))]
+        ref = gaussian(reference[np.concatenate([reference_rows[g] for g in draw])])
+        for name, (features, _) in sets.items():
+            out[name][b] = frechet_distance(*gaussian(features[np.concatenate([set_rows[name][g] for g in draw])]), *ref)
+    return out
+
+
 def mean_cosine_distance(embeddings: np.ndarray) -> float:
     """Mean of ``1 - e_i . e_j`` over pairs ``i != j`` of unit vectors ``[N, D]``; O(N D) memory and time."""
     e = np.asarray(embeddings, np.float64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import pytest
@@ -61,6 +62,24 @@ def test_quality_table_keeps_the_run_order_and_dashes_an_edit_kind_a_method_lack
     assert given == ["unedited source", "stargan", "ganimation"]
     assert rows[1] == "| stargan | — | 0.4000 | — | 6.50 | — | 0.80 | — | — |"
     assert "nan" not in "".join(rows)
+    # with the bootstrap's intervals (AU edits only here): each FD gets its interval, the others none
+    quality.loc[quality["edits"] == "au", ["fd_lo", "fd_hi"]] = [[0.08, 0.12], [0.15, 0.25]]
+    rows = [line for line in bench.quality_lines({"quality": quality, "frame": frame}) if line.startswith("| ")][1:]
+    assert rows[2].startswith("| ganimation | 0.2000 [0.1500, 0.2500] | 0.5000 | 1.70 |")
+
+
+def test_the_fd_ratio_interval_comes_from_the_shared_resamples(bench):
+    import numpy as np
+    import pandas as pd
+
+    best = pd.Series({"fd": 0.1, "fd_boot": np.array([0.1, 0.2, 0.1, 0.2])})
+    mine = pd.Series({"fd": 0.2, "fd_boot": np.array([0.2, 0.4, 0.2, 0.4])})  # twice the best on every resample
+    assert bench.fd_ratio(mine, best) == pytest.approx((2.0, 2.0, 2.0))
+    wobbly = pd.Series({"fd": 0.2, "fd_boot": np.array([0.1, 0.6, 0.3, 0.2])})
+    ratio, lo, hi = bench.fd_ratio(wobbly, best)
+    assert ratio == pytest.approx(2.0) and lo < 1.1 and hi > 2.9
+    ratio, lo, hi = bench.fd_ratio(pd.Series({"fd": 0.3}), best)  # no resamples: the point estimate alone
+    assert ratio == pytest.approx(3.0) and math.isnan(lo) and math.isnan(hi)
 
 
 @pytest.mark.slow
@@ -98,6 +117,7 @@ def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(ben
     assert sorted(quality["method"].unique()) == sorted([*methods, "unedited source"])
     assert set(quality["edits"]) == {"au", "emotion"} and quality["fd"].map(math.isfinite).all()
     assert (quality["fd"] >= 0).all()
+    assert (quality["fd_lo"] <= quality["fd_hi"]).all() and quality["fd_boot"].map(len).eq(100).all()
     assert (quality["noise"] > 0).all() and (quality.loc[quality["method"] == "unedited source", "noise"] == 1.0).all()
     au_rows = result["frame"][result["frame"]["task"] == "au"]
     assert au_rows["mean_ad"].map(math.isfinite).all() and (au_rows["max_ad"] >= au_rows["mean_ad"]).all()
@@ -112,6 +132,7 @@ def test_four_faces_two_methods_give_a_finite_table_and_a_working_classifier(ben
     assert "### Goals for the trained baselines (issue 17)" in text
     goal_row = next(line for line in text.splitlines() if line.startswith("| ganimation |") and "/8 " in line)
     assert goal_row.count("✓") + goal_row.count("✗") == 4
+    assert re.search(r"\d\.\d× \[\d+\.\d, \d+\.\d\]", goal_row), goal_row  # the FD ratio with its interval
     assert 0 <= int(au["aus_raised"].iloc[0]) <= int(au["aus_edited"].iloc[0]) == 8
 
     # a rerun on the same work folder reuses every face and edit and gives the same tables

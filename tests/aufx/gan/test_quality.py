@@ -19,6 +19,7 @@ from aufx.gan.quality import (
     MARGINAL_COLUMNS,
     FaceSet,
     au_marginals,
+    cluster_bootstrap_fd,
     feature_fd,
     frechet_distance,
     generator_seeds,
@@ -55,6 +56,27 @@ def test_frechet_distance_of_a_sample_with_itself_is_zero_and_grows_with_a_shift
     x = np.random.default_rng(1).normal(size=(500, 12)).astype(np.float32)
     assert abs(feature_fd(x, x)) < 1e-8
     assert feature_fd(x, x + 1.0) == pytest.approx(12.0, rel=1e-6)  # covariances equal: |shift|^2
+
+
+def test_cluster_bootstrap_resamples_faces_together_for_every_set():
+    rng = np.random.default_rng(2)
+    groups = np.repeat(np.arange(40), 3)  # 40 faces, 3 rows each
+    reference = rng.normal(size=(120, 4))
+    noisy = reference + rng.normal(scale=0.5, size=reference.shape)
+    order = rng.permutation(120)  # a set's rows need not be in the reference's order
+    sets = {"near": (reference + 0.2, groups), "far": (reference + 1.0, groups), "noisy": (noisy[order], groups[order])}
+    boot = cluster_bootstrap_fd(reference, groups, sets, n_boot=50, seed=0)
+    assert {k: v.shape for k, v in boot.items()} == {"near": (50,), "far": (50,), "noisy": (50,)}
+    # a shifted copy of the same rows: every resample takes the same faces from both, so FD = D * shift^2 exactly
+    assert np.allclose(boot["near"], 4 * 0.2**2) and np.allclose(boot["far"], 4 * 1.0**2)
+    point = feature_fd(noisy, reference)
+    assert boot["noisy"].std() > 0 and np.percentile(boot["noisy"], 2.5) < point < np.percentile(boot["noisy"], 97.5)
+    again = cluster_bootstrap_fd(reference, groups, sets, n_boot=50, seed=0)
+    assert np.array_equal(again["noisy"], boot["noisy"])  # seeded
+    with pytest.raises(ValueError, match="n_boot"):
+        cluster_bootstrap_fd(reference, groups, sets, n_boot=0)
+    with pytest.raises(ValueError, match="2 groups"):
+        cluster_bootstrap_fd(reference, np.zeros(120), sets)
 
 
 def test_frechet_distance_rejects_mismatched_shapes():
