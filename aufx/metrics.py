@@ -119,6 +119,49 @@ def high_frequency_ratio(images: torch.Tensor, reference: torch.Tensor, cutoff: 
     return float(high_frequency_share(images, cutoff).mean() / high_frequency_share(reference, cutoff).mean())
 
 
+def added_texture_spectrum(images: torch.Tensor, sources: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+    """Where in frequency the texture an edit adds lies (all ``[N, 3, S, S]``, paired; S even).
+
+    Power spectra of the grey residuals ``images − reference`` and ``sources − reference``, averaged
+    over faces, in the high band (``max(|fx|, |fy|) ≥ S/4`` cycles per image): ``excess``, the
+    outputs' energy there over the sources' (1: nothing added; an edit that does its job also
+    removes residual energy, so < 1 is possible); ``period2_ratio``, ``period4_ratio`` and
+    ``elsewhere_ratio``, the same ratio on the lines ``|fx|`` or ``|fy|`` = S/2 (a 2-pixel period:
+    the checkerboard of a stride-2 transposed convolution), on the lines = S/4 (two of them in a
+    row) and on the rest of the band; ``period2`` and ``period4``, the shares of the added energy on
+    those lines (NaN when the band gains nothing), and ``period2_bins`` and ``period4_bins``, the
+    lines' share of the band's bins (the shares white noise would give)."""
+    if images.ndim != 4 or images.shape != sources.shape or images.shape != reference.shape:
+        raise ValueError(f"images, sources and reference must be [N, C, H, W] of one shape, got "
+                         f"{list(images.shape)}, {list(sources.shape)}, {list(reference.shape)}")  # fmt: skip
+    size = images.shape[-1]
+    if images.shape[-2] != size or size % 4:
+        raise ValueError(f"need square images with a side divisible by 4, got {list(images.shape[-2:])}")
+
+    def power(x: torch.Tensor) -> np.ndarray:
+        grey = (x - reference).detach().double().mean(dim=1).cpu().numpy()
+        return (np.abs(np.fft.fft2(grey)) ** 2).mean(axis=0)
+
+    out, src = power(images), power(sources)
+    f = np.abs(np.fft.fftfreq(size) * size)
+    fx, fy = np.meshgrid(f, f)
+    band = np.maximum(fx, fy) >= size // 4
+    period2 = band & ((fx == size // 2) | (fy == size // 2))
+    period4 = band & ((fx == size // 4) | (fy == size // 4)) & ~period2
+    elsewhere = band & ~period2 & ~period4
+    added = out[band].sum() - src[band].sum()
+
+    def share(lines: np.ndarray) -> float:
+        return float((out[lines] - src[lines]).sum() / added) if added > 0 else math.nan
+
+    def ratio(bins: np.ndarray) -> float:
+        return float(out[bins].sum() / src[bins].sum())
+
+    return {"excess": ratio(band), "period2_ratio": ratio(period2), "period4_ratio": ratio(period4),
+            "elsewhere_ratio": ratio(elsewhere), "period2": share(period2), "period4": share(period4),
+            "period2_bins": float(period2.sum() / band.sum()), "period4_bins": float(period4.sum() / band.sum())}  # fmt: skip
+
+
 def flat_region_noise(images: torch.Tensor, reference: torch.Tensor, sigma: float = 1.0, flat_threshold: float = 0.02,
                       tile: int = 8, quantile: float = 0.95) -> np.ndarray:  # fmt: skip
     """Texture ``[N]`` of each image where its reference image is flat (units: [-1, 1] intensity).

@@ -182,6 +182,32 @@ def test_high_frequency_ratio_reads_noise_and_checkerboards_high_and_blur_low():
         high_frequency_share(faces[0])
 
 
+def test_added_texture_spectrum_puts_a_checkerboard_on_its_lines_and_white_noise_everywhere():
+    from aufx.metrics import added_texture_spectrum
+
+    faces = render(*_params(6), size=64, with_parts=False).images
+    ideal = render(*_params(6, seed=9), size=64, with_parts=False).images
+    checker = torch.ones(64, 64)
+    checker[::2] *= -1
+    checker[:, ::2] *= -1
+    two = added_texture_spectrum(faces + 0.05 * checker, faces, ideal)  # period 2 in both directions
+    assert two["excess"] > 1 and two["period2"] == pytest.approx(1.0, abs=1e-6) and abs(two["period4"]) < 1e-6
+    assert two["period2_ratio"] > 10 and two["period4_ratio"] == pytest.approx(1.0) and two["elsewhere_ratio"] == pytest.approx(1.0)
+    stripes = torch.ones(64, 64)
+    stripes[:, 2::4] = -1
+    stripes[:, 3::4] = -1  # a 4-pixel period across: its energy on the fx = 16 line (and its harmonics)
+    four = added_texture_spectrum(faces + 0.05 * stripes, faces, ideal)
+    assert four["period4"] > 0.4 and abs(four["period2"]) < 1e-6
+    noise = torch.randn(faces.shape, generator=torch.Generator().manual_seed(0))
+    white = added_texture_spectrum(faces + 0.3 * noise, faces, ideal)
+    assert white["period2"] == pytest.approx(white["period2_bins"], abs=0.02)  # in proportion to the bins
+    assert white["period4"] == pytest.approx(white["period4_bins"], abs=0.02)
+    same = added_texture_spectrum(faces, faces, ideal)
+    assert same["excess"] == pytest.approx(1.0) and np.isnan(same["period2"])
+    with pytest.raises(ValueError, match="divisible by 4"):
+        added_texture_spectrum(faces[..., :62, :62], faces[..., :62, :62], ideal[..., :62, :62])
+
+
 def test_noise_ratio_reads_checkerboards_on_a_blurred_face_which_the_spectral_share_misses():
     from aufx.metrics import flat_region_noise, high_frequency_ratio, noise_ratio
 
@@ -206,6 +232,6 @@ def test_noise_ratio_reads_checkerboards_on_a_blurred_face_which_the_spectral_sh
         flat_region_noise(faces[..., :6, :6], faces[..., :6, :6])
 
 
-def _params(n: int):  # type: ignore[no-untyped-def]
-    params = sample_params(n, seed=3)
+def _params(n: int, seed: int = 3):  # type: ignore[no-untyped-def]
+    params = sample_params(n, seed=seed)
     return params.aus, params.identity
