@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         section = "\n".join([
             SECTION, "",
             f"`python benchmarks/bench_added_texture.py --n {args.n} --write-results` ({when}; the bundled weights, "
-            f"{args.n} held-out faces each). {__doc__.split(chr(10) + chr(10))[1].strip()}", "",
+            f"{args.n} held-out faces each). {" ".join(__doc__.split(chr(10) + chr(10))[2].split())}", "",
             "High band: max(|fx|, |fy|) ≥ a quarter of the side (cycles per image); the row \"white noise\" is the "
             "share of the band's bins on each set of lines, what noise spread evenly would put there.", "",
             *lines, ""])  # fmt: skip

@@ -24,6 +24,7 @@ def test_two_faces_give_a_row_and_a_section_after_the_training_curves(bench, tmp
     assert 0 < r["period2_bins"] < r["period4_bins"] < 1  # the 4-px lines cross the band twice as often
     text = results.read_text()
     assert text.index("Curves.") < text.index(bench.SECTION) < text.index("## Generator engine")
+    assert "Each bundled baseline edits" in text and "--write-results  #" not in text  # the description, not the usage
     assert re.search(r"^\| ganimation \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| .+ \| [\d.]+ \| [\d.]+ \|$", text, flags=re.M)
     bench.main(["--n", "2", "--methods", "ganimation", "--write-results", "--results", str(results)])
     assert results.read_text().count(bench.SECTION) == 1  # a rerun replaces its section
