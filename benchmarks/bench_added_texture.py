@@ -32,6 +32,8 @@ SECTION = "## Baselines: where their added texture lies (issue 17)"
 AFTER_SECTION = "## Baselines at 128 px: trained until their validation stops improving (issue 17)"
 METHODS = ("stargan", "ganimation", "cascade-efgan")
 EMOTION_CONDITIONED = {"stargan"}
+#: The module docstring's third paragraph (what the measures mean), on one line, for RESULTS.md.
+DESCRIPTION = " ".join(__doc__.split("\n\n")[2].split())
 
 
 def without_period_lines(images: torch.Tensor, periods: tuple[int, ...] = (2, 4)) -> torch.Tensor:
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         section = "\n".join([
             SECTION, "",
             f"`python benchmarks/bench_added_texture.py --n {args.n} --write-results` ({when}; the bundled weights, "
-            f"{args.n} held-out faces each). {" ".join(__doc__.split(chr(10) + chr(10))[2].split())}", "",
+            f"{args.n} held-out faces each). {DESCRIPTION}", "",
             "High band: max(|fx|, |fy|) ≥ a quarter of the side (cycles per image); the row \"white noise\" is the "
             "share of the band's bins on each set of lines, what noise spread evenly would put there.", "",
             *lines, ""])  # fmt: skip
