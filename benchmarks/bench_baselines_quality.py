@@ -458,8 +458,10 @@ def quality_lines(result: dict[str, Any]) -> list[str]:
     au = frame[frame["task"] == "au"].groupby("method", sort=False)[["mean_ad", "max_ad"]].mean()
     lines = ["", "### Image quality (FD to the ideal outputs, noise, high-frequency energy) and Attribute Dependency", "",
              "FD: Fréchet distance of the analyzer's pooled features between a method's outputs and the renders "
-             "of each source's true identity with the edit's target AUs (lower is better; in brackets the 95 % "
-             "interval over resamples of the source faces, `aufx.gan.quality.cluster_bootstrap_fd`); \"unedited source\" "
+             "of each source's true identity with the edit's target AUs (lower is better; in brackets the 2.5th and "
+             "97.5th percentiles of the FD over resamples of the source faces, `aufx.gan.quality.cluster_bootstrap_fd`: "
+             "a resample repeats faces, which raises an FD, so the range lies above the estimate; its width is the "
+             "sampling spread, and the goal table's FD ratios, where the rise cancels, carry the intervals to read); \"unedited source\" "
              "is what leaving the face alone scores. Noise: texture where the ideal render is flat, over the "
              "unedited sources' (`aufx.metrics.noise_ratio`: 95th percentile of 8×8 tiles of the high-pass RMS; "
              "1 = no noise, checkerboard or seams added; blur does not raise it). HF: the outputs' share of spectral energy above half the "
