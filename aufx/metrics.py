@@ -119,6 +119,14 @@ def high_frequency_ratio(images: torch.Tensor, reference: torch.Tensor, cutoff: 
     return float(high_frequency_share(images, cutoff).mean() / high_frequency_share(reference, cutoff).mean())
 
 
+def period_lines(size: int, period: int) -> np.ndarray:
+    """``[size, size]`` bool, in ``np.fft.fft2``'s layout: the bins with ``|fx|`` or ``|fy|`` =
+    ``size / period`` cycles per image, where a pattern repeating every ``period`` pixels lies."""
+    f = np.abs(np.fft.fftfreq(size) * size)
+    fx, fy = np.meshgrid(f, f)
+    return (fx == size // period) | (fy == size // period)
+
+
 def added_texture_spectrum(images: torch.Tensor, sources: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
     """Where in frequency the texture an edit adds lies (all ``[N, 3, S, S]``, paired; S even).
 
@@ -146,8 +154,8 @@ def added_texture_spectrum(images: torch.Tensor, sources: torch.Tensor, referenc
     f = np.abs(np.fft.fftfreq(size) * size)
     fx, fy = np.meshgrid(f, f)
     band = np.maximum(fx, fy) >= size // 4
-    period2 = band & ((fx == size // 2) | (fy == size // 2))
-    period4 = band & ((fx == size // 4) | (fy == size // 4)) & ~period2
+    period2 = band & period_lines(size, 2)
+    period4 = band & period_lines(size, 4) & ~period2
     elsewhere = band & ~period2 & ~period4
     added = out[band].sum() - src[band].sum()
 

@@ -20,6 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,12 +40,10 @@ DESCRIPTION = " ".join(__doc__.split("\n\n")[2].split())
 def without_period_lines(images: torch.Tensor, periods: tuple[int, ...] = (2, 4)) -> torch.Tensor:
     """``images`` ``[N, C, S, S]`` with the Fourier lines of each pixel period in ``periods`` removed
     (``|fx|`` or ``|fy|`` = S / period): a notch filter for a transposed convolution's checkerboard."""
+    from aufx.metrics import period_lines
+
     size = images.shape[-1]
-    freq = (torch.fft.fftfreq(size) * size).abs()
-    fy, fx = torch.meshgrid(freq, freq, indexing="ij")
-    keep = torch.ones(size, size, dtype=torch.bool)
-    for period in periods:
-        keep &= (fx != size // period) & (fy != size // period)
+    keep = torch.from_numpy(~np.any([period_lines(size, p) for p in periods], axis=0))
     return torch.fft.ifft2(torch.fft.fft2(images.double()) * keep).real.to(images.dtype)
 
 

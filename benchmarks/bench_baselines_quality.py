@@ -234,7 +234,8 @@ def image_quality(rows: list[dict], plan: Any, work_dir: Path, analyzer: Any, si
     """FD of each (method, edit kind)'s outputs to the ideal outputs (renders of the sources' true
     identity with the edits' target AUs), and of the unedited sources to the same ideals; with
     ``n_boot`` > 0 also each FD on ``n_boot`` resamples of the source faces, the same resamples
-    for every method of an edit kind (``fd_boot``; ``fd_lo`` / ``fd_hi``: its 95 % interval)."""
+    for every method of an edit kind (``fd_boot``; ``fd_lo`` / ``fd_hi``: its 2.5th and 97.5th
+    percentiles, which lie above the FD: a resample repeats faces)."""
     import pandas as pd
     import torch
 
@@ -584,7 +585,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--classifier-seed", type=int, default=1000)
     parser.add_argument("--sheet-rows", type=int, default=8, help="faces per block of the contact sheet")
     parser.add_argument("--fd-bootstrap", type=int, default=100,
-                        help="resamples of the source faces for the FDs' 95 %% intervals and the FD ratios' (0: none)")
+                        help="resamples of the source faces for the FDs' percentile ranges and the FD ratios' 95 %% intervals (0: none)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="contact sheet and per-edit CSV (without --write-docs)")
     parser.add_argument("--write-results", action="store_true", help="replace the section in --results")
     parser.add_argument("--write-docs", action="store_true", help="write the contact sheet to --docs-image")
