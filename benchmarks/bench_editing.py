@@ -27,6 +27,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,6 @@ from aufx.defaults import DEFAULT_MODEL  # noqa: E402
 from aufx.edit.au_parts import AU_GROUP, AU_PARTS, region_mask  # noqa: E402
 from aufx.edit.local import (  # noqa: E402
     global_prefix,
-    local_losses,
     local_losses_per_face,
     multiplex,
     original_prefix,
@@ -69,34 +69,27 @@ def speed(generator, directions_vectors: torch.Tensor, repeats: int, layer: str 
     mask = torch.zeros(1, 1, h, h)
     mask[..., h // 2 :, h // 4 : 3 * h // 4] = 1
     cache = original_prefix(generator, w, layer)
-    w_opt = w_global.clone().requires_grad_(True)
     image_orig = generator.synthesis(w)
-    image_global = generator.synthesis(w_global)
     big_mask = torch.nn.functional.interpolate(mask, size=image_orig.shape[-2:], mode="nearest")
-    opt = torch.optim.Adam([w_opt], lr=0.01)
 
-    def masked_step() -> None:
-        with torch.enable_grad():
-            l_edit, l_const = local_losses(generator.synthesis(w_opt), image_global, image_orig, big_mask)
-            loss = l_edit + l_const
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    def masked_step_from(w_start: torch.Tensor) -> Callable[[], None]:
+        """One step of Eq. 3–6 (masked_optimization's: the faces' losses summed) from faces ``w_start``."""
+        with torch.no_grad():
+            i_orig, i_global = generator.synthesis(w_start), generator.synthesis(w_start + n_edit)
+        w_opt = (w_start + n_edit).requires_grad_(True)
+        opt = torch.optim.Adam([w_opt], lr=0.01)
 
-    # the same step on BATCH faces at once (masked_optimization sums the faces' losses, so each
-    # face follows its own path): its time is reported per face
-    with torch.no_grad():
+        def step() -> None:
+            with torch.enable_grad():
+                l_edit, l_const = local_losses_per_face(generator.synthesis(w_opt), i_global, i_orig, big_mask)
+                opt.zero_grad()
+                (l_edit + l_const).sum().backward()
+                opt.step()
+
+        return step
+
+    with torch.no_grad():  # the same step on BATCH faces at once: its time is reported per face
         w_batch = generator.mapping(torch.randn(BATCH, generator.z_dim, generator=g))[:, 0]
-        batch_orig, batch_global = generator.synthesis(w_batch), generator.synthesis(w_batch + n_edit)
-    w_batch_opt = (w_batch + n_edit).requires_grad_(True)
-    opt_batch = torch.optim.Adam([w_batch_opt], lr=0.01)
-
-    def masked_step_batch() -> None:
-        with torch.enable_grad():
-            l_edit, l_const = local_losses_per_face(generator.synthesis(w_batch_opt), batch_global, batch_orig, big_mask)
-            opt_batch.zero_grad()
-            (l_edit + l_const).sum().backward()
-            opt_batch.step()
 
     ops = {
         "forward": lambda: generator.synthesis(w),
@@ -107,8 +100,8 @@ def speed(generator, directions_vectors: torch.Tensor, repeats: int, layer: str 
             generator, w, w_global, mask=mask, cache=cache, suffix="blend"
         ),
         "global prefix only": lambda: global_prefix(generator, w_global, layer),
-        "masked optimisation step": masked_step,
-        f"masked optimisation step, per face of a batch of {BATCH}": masked_step_batch,
+        "masked optimisation step": masked_step_from(w),
+        f"masked optimisation step, per face of a batch of {BATCH}": masked_step_from(w_batch),
     }
     per_face = {f"masked optimisation step, per face of a batch of {BATCH}": BATCH}
     samples: dict[str, list[float]] = {k: [] for k in ops}
