@@ -102,6 +102,8 @@ class CascadeEFGANConfig:
     steps: int = 3
     d_conv_dim: int = 32
     d_repeat_num: int = 5
+    #: aufx addition: blur after each up-conv of every branch (:class:`baselines.nets.BlurredConvTranspose2d`)
+    upsample_blur: bool = False
 
 
 def region_box(region: str, size: int) -> tuple[int, int, int, int]:
@@ -132,9 +134,11 @@ class EFGAN(nn.Module):
     def __init__(self, config: CascadeEFGANConfig) -> None:
         super().__init__()
         self.config = config
-        self.global_branch = GANimationGenerator(config.conv_dim, config.c_dim, config.repeat_num)
+        blur = config.upsample_blur
+        self.global_branch = GANimationGenerator(config.conv_dim, config.c_dim, config.repeat_num, upsample_blur=blur)
         self.local_branches = nn.ModuleDict({
-            name: GANimationGenerator(max(4, config.conv_dim // 2), config.c_dim, max(1, config.repeat_num // 2))
+            name: GANimationGenerator(max(4, config.conv_dim // 2), config.c_dim, max(1, config.repeat_num // 2),
+                                      upsample_blur=blur)
             for name in REGIONS
         })  # fmt: skip
         f = config.fusion_dim

@@ -62,22 +62,26 @@ class GANimationConfig:
     d_conv_dim: int = 32
     d_repeat_num: int = 5
     layout: str = "original"
+    #: aufx addition: blur after each up-conv (:class:`baselines.nets.BlurredConvTranspose2d`)
+    upsample_blur: bool = False
 
 
 class GANimationGenerator(nn.Module):
     """x ``[N, 3, S, S]``, c ``[N, c_dim]`` (intensities / 5) -> (colour ``[N, 3, S, S]``, attention ``[N, 1, S, S]``)."""
 
-    def __init__(self, conv_dim: int = 64, c_dim: int = OFFICIAL_C_DIM, repeat_num: int = 6, layout: str = "original") -> None:
+    def __init__(self, conv_dim: int = 64, c_dim: int = OFFICIAL_C_DIM, repeat_num: int = 6, layout: str = "original",
+                 upsample_blur: bool = False) -> None:  # fmt: skip
         super().__init__()
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         self.layout, self.c_dim = layout, c_dim
         trunk_name, colour_name, attention_name, block_attr = _HEADS[layout]
         if layout == "original":
-            layers, dim = encoder_decoder(3 + c_dim, conv_dim, repeat_num, lambda c: nn.InstanceNorm2d(c, affine=True))
+            layers, dim = encoder_decoder(3 + c_dim, conv_dim, repeat_num, lambda c: nn.InstanceNorm2d(c, affine=True),
+                                          upsample_blur=upsample_blur)  # fmt: skip
         else:
             layers, dim = encoder_decoder(3 + c_dim, conv_dim, repeat_num, lambda c: nn.InstanceNorm2d(c, affine=False),
-                                          conv_bias=True, block_attr=block_attr)  # fmt: skip
+                                          conv_bias=True, block_attr=block_attr, upsample_blur=upsample_blur)  # fmt: skip
         self.add_module(trunk_name, nn.Sequential(*layers))
         self.add_module(colour_name, nn.Sequential(nn.Conv2d(dim, 3, 7, 1, 3, bias=False), nn.Tanh()))
         self.add_module(attention_name, nn.Sequential(nn.Conv2d(dim, 1, 7, 1, 3, bias=False), nn.Sigmoid()))
@@ -160,7 +164,7 @@ class GANimationTrainer(GANTrainer):
         if config.layout != "original":
             raise ValueError("GANimation trains in the original layout (both layouts give the same network)")
         with seeded((settings or TrainSettings()).seed):
-            G = GANimationGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num)
+            G = GANimationGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num, upsample_blur=config.upsample_blur)
             D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
             init_normal(G)
             init_normal(D)
@@ -215,7 +219,7 @@ class GANimation(GeneratorBaseline):
 
     @staticmethod
     def _build(config: GANimationConfig) -> GANimationGenerator:
-        g = GANimationGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num, config.layout)
+        g = GANimationGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num, config.layout, config.upsample_blur)
         return g.eval().requires_grad_(False)
 
     def _edit(self, images: torch.Tensor, target: Any) -> torch.Tensor:

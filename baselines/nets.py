@@ -3,7 +3,8 @@
 StarGAN (Choi et al. 2018) and GANimation (Pumarola et al. 2018) use the same conditional
 encoder–decoder: a 7×7 conv on the image with the condition tiled over it (``3 + c_dim``
 channels), two stride-2 4×4 down-convs, ``repeat_num`` residual blocks, two stride-2 4×4
-transposed convs; and the same PatchGAN critic with an auxiliary head. Module *positions* in
+transposed convs (optionally each followed by a fixed binomial blur: :class:`BlurredConvTranspose2d`,
+an aufx addition against their checkerboard); and the same PatchGAN critic with an auxiliary head. Module *positions* in
 the ``nn.Sequential`` containers follow the authors' code so that their state dicts load key for
 key; the module attribute names (``main``, ``model``, ``conv_block``) are parameters.
 
@@ -58,11 +59,36 @@ class ResidualBlock(nn.Module):
         return x + getattr(self, self._attr)(x)
 
 
+def binomial_blur(x: torch.Tensor) -> torch.Tensor:
+    """``[N, C, H, W]`` filtered by the 3×3 binomial kernel ``[1, 2, 1]ᵀ[1, 2, 1] / 16`` per channel
+    (replicated edges): its response is 0 at a 2-pixel period and 1 at period ∞."""
+    taps = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
+    kernel = (taps[:, None] * taps[None, :] / 16.0).expand(x.shape[1], 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=x.shape[1])
+
+
+class BlurredConvTranspose2d(nn.ConvTranspose2d):
+    """A stride-2 transposed convolution followed by :func:`binomial_blur`.
+
+    A stride-2 transposed convolution gives even and odd output pixels different kernel taps, which
+    leaves a 2-pixel-period checkerboard unless training balances them exactly (Odena, Dumoulin &
+    Olah, "Deconvolution and Checkerboard Artifacts", Distill 2016); the blur has zero response at
+    that period, so the pattern cannot pass it (StyleGAN2 low-passes its upsampling likewise). An aufx
+    addition to the papers' generators (``upsample_blur`` in their configs): same parameters, same
+    state-dict keys, so weights trained without it start a training with it.
+    """
+
+    def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        return binomial_blur(super().forward(x, output_size))
+
+
 def encoder_decoder(
     in_channels: int, conv_dim: int, repeat_num: int, norm: NormFactory,
-    conv_bias: bool = False, block_attr: str = "main",
+    conv_bias: bool = False, block_attr: str = "main", upsample_blur: bool = False,
 ) -> tuple[list[nn.Module], int]:  # fmt: skip
-    """Layers of the shared trunk (without the output head) and its output channels (``conv_dim``)."""
+    """Layers of the shared trunk (without the output head) and its output channels (``conv_dim``).
+
+    ``upsample_blur``: the two up-convs are :class:`BlurredConvTranspose2d` (same keys)."""
     layers: list[nn.Module] = [
         nn.Conv2d(in_channels, conv_dim, 7, 1, 3, bias=conv_bias), norm(conv_dim), nn.ReLU(inplace=True),
     ]  # fmt: skip
@@ -71,8 +97,9 @@ def encoder_decoder(
         layers += [nn.Conv2d(dim, dim * 2, 4, 2, 1, bias=conv_bias), norm(dim * 2), nn.ReLU(inplace=True)]
         dim *= 2
     layers += [ResidualBlock(dim, norm, conv_bias, block_attr) for _ in range(repeat_num)]
+    up_conv = BlurredConvTranspose2d if upsample_blur else nn.ConvTranspose2d
     for _ in range(2):
-        layers += [nn.ConvTranspose2d(dim, dim // 2, 4, 2, 1, bias=conv_bias), norm(dim // 2), nn.ReLU(inplace=True)]
+        layers += [up_conv(dim, dim // 2, 4, 2, 1, bias=conv_bias), norm(dim // 2), nn.ReLU(inplace=True)]
         dim //= 2
     return layers, dim
 

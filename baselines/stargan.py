@@ -60,6 +60,8 @@ class StarGANConfig:
     g_repeat_num: int = 6
     d_conv_dim: int = 32
     d_repeat_num: int = 5
+    #: aufx addition: blur after each up-conv (:class:`baselines.nets.BlurredConvTranspose2d`)
+    upsample_blur: bool = False
 
 
 #: The authors' RaFD model: 128 px, 8 classes, conv_dim 64, 6 residual blocks, 6 critic convs.
@@ -69,10 +71,10 @@ RAFD_OFFICIAL = StarGANConfig(image_size=128, c_dim=8, g_conv_dim=64, g_repeat_n
 class StarGANGenerator(nn.Module):
     """x ``[N, 3, S, S]`` in [-1, 1], one-hot c ``[N, c_dim]`` -> ``[N, 3, S, S]`` (tanh)."""
 
-    def __init__(self, conv_dim: int = 64, c_dim: int = 5, repeat_num: int = 6) -> None:
+    def __init__(self, conv_dim: int = 64, c_dim: int = 5, repeat_num: int = 6, upsample_blur: bool = False) -> None:
         super().__init__()
         self.c_dim = c_dim
-        layers, dim = encoder_decoder(3 + c_dim, conv_dim, repeat_num, TrackedInstanceNorm)
+        layers, dim = encoder_decoder(3 + c_dim, conv_dim, repeat_num, TrackedInstanceNorm, upsample_blur=upsample_blur)
         layers += [nn.Conv2d(dim, 3, 7, 1, 3, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
 
@@ -118,7 +120,7 @@ class StarGANTrainer(GANTrainer):
                  settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip
         config = config or StarGANConfig()
         with seeded((settings or TrainSettings()).seed):
-            G = StarGANGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num)
+            G = StarGANGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num, config.upsample_blur)
             D = PatchCritic(config.image_size, config.d_conv_dim, config.c_dim, config.d_repeat_num)
         super().__init__(G, D, config, state_dir, settings, pool)
 
@@ -192,7 +194,7 @@ class StarGAN(GeneratorBaseline):
         self.G = self._build(self.config)
 
     def _build(self, config: StarGANConfig) -> StarGANGenerator:
-        g = StarGANGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num).eval().requires_grad_(False)
+        g = StarGANGenerator(config.g_conv_dim, config.c_dim, config.g_repeat_num, config.upsample_blur).eval().requires_grad_(False)
         g.set_per_image_norm(self.per_image_norm)
         return g
 

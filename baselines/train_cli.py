@@ -14,6 +14,7 @@ once into ``~/.cache/aufx/baselines/data``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import shlex
 import sys
@@ -35,9 +36,10 @@ METHODS = tuple(TRAINERS)
 
 
 def phase_flags(phase: dict) -> str:
-    """The switches a schedule phase records besides its rates and n_critic: `` --bf16`` and
-    `` --g-ema β`` when the phase used them (the reproduce commands' shared part)."""
-    return (" --bf16" if phase.get("bf16") else "") + (f" --g-ema {phase['g_ema']:g}" if phase.get("g_ema") else "")
+    """The switches a schedule phase records besides its rates and n_critic: `` --bf16``,
+    `` --g-ema β`` and `` --upsample-blur`` when the phase used them (the reproduce commands' shared part)."""
+    return ((" --bf16" if phase.get("bf16") else "") + (f" --g-ema {phase['g_ema']:g}" if phase.get("g_ema") else "")
+            + (" --upsample-blur" if phase.get("upsample_blur") else ""))
 
 
 def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, size: int = 64, conv_dim: int = 32,
@@ -118,6 +120,10 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                                  "generator step (e.g. 0.99; 0: none, the authors' setting); validations and exports "
                                  "then use the average, and each validation also measures the last weights "
                                  "(val_last_weights.jsonl)")  # fmt: skip
+        parser.add_argument("--upsample-blur", action="store_true",
+                            help="a fixed binomial blur after each up-conv of the generator (an aufx addition against "
+                                 "the stride-2 transposed convolutions' checkerboard; same weights, so a resumed run may "
+                                 "switch it on: the schedule records the step)")  # fmt: skip
         parser.add_argument("--validate-last-every", type=int, default=1,
                             help="with --g-ema: measure the last weights at every this many-th validation of the log "
                                  "(1: each, 0: never; each costs a second validation's time)")  # fmt: skip
@@ -153,13 +159,14 @@ def trainer_class(method: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def build_config(method: str, size: int, conv_dim: int) -> Any:
-    """The method's config at ``size`` px with width ``conv_dim`` (critic depth: size / 2**r = 2)."""
+def build_config(method: str, size: int, conv_dim: int, upsample_blur: bool = False) -> Any:
+    """The method's config at ``size`` px with width ``conv_dim`` (critic depth: size / 2**r = 2)
+    and ``upsample_blur`` (:class:`baselines.nets.BlurredConvTranspose2d`)."""
     if size < 16 or size & (size - 1):
         raise ValueError(f"--size must be a power of two >= 16, got {size}")
     if conv_dim < 4:
         raise ValueError(f"--conv-dim must be >= 4, got {conv_dim}")
-    return trainer_class(method).config_for(size, conv_dim)
+    return dataclasses.replace(trainer_class(method).config_for(size, conv_dim), upsample_blur=upsample_blur)
 
 
 def make_validator(args: argparse.Namespace, trainer: Any) -> Any:
@@ -190,6 +197,7 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
     if validator is not None and validator.best_path.is_file():
         best = read_torch_file(validator.best_path)
         trainer.load_generator(best["G"])
+        trainer.config = with_switches_of(trainer.config, best.get("config") or {})
         measures = ", ".join(f"{m} {best[m]:.4f}" for m in (*HIGHER_IS_BETTER, "high_freq_ratio") if m in best)
         print(f"exporting the best validated generator: step {best['step']}, {measures}")
         step = best_step = int(best["step"])
@@ -206,6 +214,16 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
     path = trainer.export(args.export, command=command, notes=notes, half=True, step=best_step, validations=validations,
                           author_notes=own_notes)  # fmt: skip
     print(f"exported {path} (+ {path.with_suffix('.md').name})")
+
+
+def with_switches_of(config: Any, saved: dict) -> Any:
+    """``config`` with the :data:`baselines.training.SWITCHABLE_FIELDS` of the ``saved`` config (a
+    ``best_G.pt``'s; absent: the default): the exported weights go out with the switches they were
+    validated with, not those of the run that resumed after them."""
+    from baselines.training import SWITCHABLE_FIELDS
+
+    default = type(config)()
+    return dataclasses.replace(config, **{k: saved.get(k, getattr(default, k)) for k in SWITCHABLE_FIELDS if hasattr(config, k)})
 
 
 def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator: Any) -> str | None:
@@ -265,7 +283,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--n-critic must be >= 1 and the learning rates > 0, got {args.n_critic}, {args.lr_g}, {args.lr_d}")
     if args.data_dir:
         settings.data_dir = args.data_dir
-    trainer = trainer_cls(build_config(args.method, args.size, args.conv_dim), state_dir=args.state_dir, settings=settings)
+    trainer = trainer_cls(build_config(args.method, args.size, args.conv_dim, args.upsample_blur),
+                          state_dir=args.state_dir, settings=settings)  # fmt: skip
     bundle_metadata: dict = {}
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at step {trainer.step}")

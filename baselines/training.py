@@ -48,6 +48,11 @@ DEFAULT_STATE_ROOT = "~/.cache/aufx/baselines"
 #: Config fields that follow the image size (the critic's depth): a bundle that differs from a
 #: trainer only in them may start its generator (:meth:`GANTrainer.init_from`).
 SIZE_FIELDS = ("image_size", "d_repeat_num")
+#: Config fields that a resumed run (or one started from a bundle) may change: they add no weights
+#: and rename none, so the saved weights load (``upsample_blur``: a fixed blur after the up-convs).
+SWITCHABLE_FIELDS = ("upsample_blur",)
+#: The schedule-phase entries whose change on resuming starts a new phase.
+PHASE_SWITCHES = ("n_critic", "lr_g", "lr_d", "bf16", "g_ema", "upsample_blur")
 
 
 @dataclass
@@ -153,7 +158,18 @@ class GANTrainer:
 
     def _phase(self, from_step: int) -> dict[str, float]:
         s = self.settings
-        return {"from_step": from_step, "n_critic": s.n_critic, "lr_g": s.lr_g, "lr_d": s.lr_d, "bf16": s.bf16, "g_ema": s.g_ema}
+        phase = {"from_step": from_step, "n_critic": s.n_critic, "lr_g": s.lr_g, "lr_d": s.lr_d, "bf16": s.bf16, "g_ema": s.g_ema}
+        if getattr(self.config, "upsample_blur", False):  # recorded only when on (older phases lack the key)
+            phase["upsample_blur"] = True
+        return phase
+
+    def _saved_config_mismatch(self, saved: dict, ignored: tuple[str, ...] = ()) -> bool:
+        """Whether a saved config (fields added since take their defaults) differs from this trainer's
+        in a field other than ``ignored`` and :data:`SWITCHABLE_FIELDS` (which a resumed run may change)."""
+        ours = asdict(self.config)
+        theirs = {**asdict(type(self.config)()), **saved}
+        skip = (*ignored, *SWITCHABLE_FIELDS)
+        return {k: v for k, v in theirs.items() if k not in skip} != {k: v for k, v in ours.items() if k not in skip}
 
     @property
     def exported_G(self) -> nn.Module:
@@ -381,7 +397,7 @@ class GANTrainer:
         if not self.state_path.is_file():
             return False
         payload = read_torch_file(self.state_path)
-        if payload.get("method") != self.method or payload.get("config") != asdict(self.config):
+        if payload.get("method") != self.method or self._saved_config_mismatch(payload.get("config") or {}):
             raise ValueError(f"{self.state_path}: state of method {payload.get('method')!r} with config "
                              f"{payload.get('config')} does not match this trainer ({self.method}, {asdict(self.config)})")  # fmt: skip
         self.G.load_state_dict(payload["G"])
@@ -398,7 +414,7 @@ class GANTrainer:
         current = self._phase(self.step)
         if saved_schedule[-1].get("decay_end") is not None:  # a decay goes on to its end
             current["decay_end"] = saved_schedule[-1]["decay_end"]
-        changed = any(saved_schedule[-1].get(k, False) != current[k] for k in ("n_critic", "lr_g", "lr_d", "bf16", "g_ema"))
+        changed = any(saved_schedule[-1].get(k, False) != current.get(k, False) for k in PHASE_SWITCHES)
         self.schedule = saved_schedule + [current] if changed else saved_schedule
         self._apply_lr()  # the last phase's rates (train_step sets them again before each step)
         return True
@@ -424,8 +440,7 @@ class GANTrainer:
         if other_size and not self.generator_is_size_free:
             raise CheckpointError(f"{path}: a {theirs.get('image_size')} px bundle cannot start a {ours.get('image_size')} px "
                                   f"{self.method} training (its generator depends on the image size)")  # fmt: skip
-        ignored = SIZE_FIELDS if other_size else ()
-        if {k: v for k, v in theirs.items() if k not in ignored} != {k: v for k, v in ours.items() if k not in ignored}:
+        if self._saved_config_mismatch(theirs, SIZE_FIELDS if other_size else ()):
             raise CheckpointError(f"{path}: config {theirs} differs from this trainer's {ours}")
         self.load_generator(bundle["state_dict"])
         critic = None if other_size else bundle.get("extra", {}).get("critic")  # a critic is built for its size
@@ -555,6 +570,7 @@ def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
         + (f", both decaying linearly to 0 at step {phase['decay_end']}" if phase.get("decay_end") is not None else "")
         + (f", critic only until step {phase['critic_only_until']}" if phase.get("critic_only_until") else "")
         + (f", weights averaged (EMA decay {phase['g_ema']:g} per generator step)" if phase.get("g_ema") else "")
+        + (", up-convs blurred (upsample_blur)" if phase.get("upsample_blur") else "")
         for phase, end in zip(schedule, ends, strict=True)
     ]
 

@@ -234,13 +234,14 @@ def image_quality(rows: list[dict], plan: Any, work_dir: Path, analyzer: Any, si
     """FD of each (method, edit kind)'s outputs to the ideal outputs (renders of the sources' true
     identity with the edits' target AUs), and of the unedited sources to the same ideals; with
     ``n_boot`` > 0 also each FD on ``n_boot`` resamples of the source faces, the same resamples
-    for every method of an edit kind (``fd_boot``; ``fd_lo`` / ``fd_hi``: its 2.5th and 97.5th
-    percentiles, which lie above the FD: a resample repeats faces)."""
+    for every method of an edit kind (``fd_boot``; ``fd_lo`` / ``fd_hi``: the FD's basic bootstrap
+    95 % interval, :func:`aufx.gan.quality.basic_bootstrap_interval`, which corrects the rise of an
+    FD on a resample that repeats faces; clipped at 0)."""
     import pandas as pd
     import torch
 
     from aufx.edit.dataset import seed_latents
-    from aufx.gan.quality import cluster_bootstrap_fd, feature_fd
+    from aufx.gan.quality import basic_bootstrap_interval, cluster_bootstrap_fd, feature_fd
     from aufx.metrics import high_frequency_ratio, noise_ratio, realism_features
     from aufx.stimuli import work
     from aufx.synthfacs import render
@@ -285,7 +286,8 @@ def image_quality(rows: list[dict], plan: Any, work_dir: Path, analyzer: Any, si
             boot = cluster_bootstrap_fd(ideal, faces, sets, n_boot=n_boot)
             for row in rows_of_task:
                 fds = boot[row["method"]]
-                row.update(fd_boot=fds, fd_lo=float(np.percentile(fds, 2.5)), fd_hi=float(np.percentile(fds, 97.5)))
+                lo, hi = basic_bootstrap_interval(row["fd"], fds)
+                row.update(fd_boot=fds, fd_lo=max(0.0, lo), fd_hi=max(0.0, hi))
         table += rows_of_task
     return pd.DataFrame(table)
 
@@ -405,7 +407,7 @@ def goal_lines(result: dict[str, Any], methods: list[str]) -> list[str]:
     lines = ["", "### Goals for the trained baselines (issue 17)", "",
              f"AUs raised: every AU it can target has its 95 % CI above 0; emotions recognised at ≥ "
              f"{GOAL_EMOTION_ACCURACY:g}; FD within {GOAL_FD_FACTOR:g}× the best method's (per edit kind; the point "
-             "estimate decides, in brackets the 95 % interval of the ratio over resamples of the source faces); noise ratio ≤ "
+             "estimate decides, in brackets its basic bootstrap 95 % interval over resamples of the source faces); noise ratio ≤ "
              f"{GOAL_NOISE_RATIO:g} (no visible noise, checkerboard or seams; our bound: Gaussian noise of SD 0.01, "
              "2.5 grey levels, reads 1.5).", "",
              "| method | AUs raised | emotion accuracy | FD / best FD (AU, emotion) | noise ratio (AU, emotion) |",
@@ -436,13 +438,17 @@ def goal_lines(result: dict[str, Any], methods: list[str]) -> list[str]:
 
 
 def fd_ratio(row: Any, best: Any) -> tuple[float, float, float]:
-    """(FD / the best method's FD, and its 95 % interval over the shared resamples, NaN without them)."""
+    """(FD / the best method's FD, and its basic bootstrap 95 % interval over the shared resamples
+    (:func:`aufx.gan.quality.basic_bootstrap_interval`: a resample raises both FDs, which pulls their
+    ratio toward 1, so the ratios' percentile range sat below the estimate), NaN without them)."""
     ratio = float(row["fd"] / best["fd"])
     boot, best_boot = row.get("fd_boot"), best.get("fd_boot")
     if not isinstance(boot, np.ndarray) or not isinstance(best_boot, np.ndarray):
         return ratio, math.nan, math.nan
-    lo, hi = np.percentile(boot / best_boot, [2.5, 97.5])
-    return ratio, float(lo), float(hi)
+    from aufx.gan.quality import basic_bootstrap_interval
+
+    lo, hi = basic_bootstrap_interval(ratio, boot / best_boot)
+    return ratio, max(0.0, lo), hi
 
 
 def quality_lines(result: dict[str, Any]) -> list[str]:
@@ -459,10 +465,11 @@ def quality_lines(result: dict[str, Any]) -> list[str]:
     au = frame[frame["task"] == "au"].groupby("method", sort=False)[["mean_ad", "max_ad"]].mean()
     lines = ["", "### Image quality (FD to the ideal outputs, noise, high-frequency energy) and Attribute Dependency", "",
              "FD: Fréchet distance of the analyzer's pooled features between a method's outputs and the renders "
-             "of each source's true identity with the edit's target AUs (lower is better; in brackets the 2.5th and "
-             "97.5th percentiles of the FD over resamples of the source faces, `aufx.gan.quality.cluster_bootstrap_fd`: "
-             "a resample repeats faces, which raises an FD, so the range lies above the estimate; its width is the "
-             "sampling spread, and the goal table's FD ratios, where the rise cancels, carry the intervals to read); \"unedited source\" "
+             "of each source's true identity with the edit's target AUs (lower is better; in brackets its basic bootstrap "
+             "95 % interval over resamples of the source faces, `aufx.gan.quality.cluster_bootstrap_fd` and "
+             "`basic_bootstrap_interval`: a resample repeats faces, which raises an FD, and the basic interval takes that "
+             "rise for the estimate's own bias (an FD is biased upward at a finite sample), so it lies mostly below the "
+             "estimate); \"unedited source\" "
              "is what leaving the face alone scores. Noise: texture where the ideal render is flat, over the "
              "unedited sources' (`aufx.metrics.noise_ratio`: 95th percentile of 8×8 tiles of the high-pass RMS; "
              "1 = no noise, checkerboard or seams added; blur does not raise it). HF: the outputs' share of spectral energy above half the "
@@ -585,7 +592,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--classifier-seed", type=int, default=1000)
     parser.add_argument("--sheet-rows", type=int, default=8, help="faces per block of the contact sheet")
     parser.add_argument("--fd-bootstrap", type=int, default=100,
-                        help="resamples of the source faces for the FDs' percentile ranges and the FD ratios' 95 %% intervals (0: none)")
+                        help="resamples of the source faces for the FDs' and the FD ratios' basic bootstrap 95 %% intervals (0: none)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="contact sheet and per-edit CSV (without --write-docs)")
     parser.add_argument("--write-results", action="store_true", help="replace the section in --results")
     parser.add_argument("--write-docs", action="store_true", help="write the contact sheet to --docs-image")

@@ -192,6 +192,7 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[st
 
         schedule = "; ".join(f"from {p['from_step']}: n_critic {p['n_critic']}, lr {p['lr_g']:g}/{p['lr_d']:g}"
                              + (", bf16" if p.get("bf16") else "") + (f", weights averaged (EMA {p['g_ema']:g})" if p.get("g_ema") else "")
+                             + (", up-convs blurred" if p.get("upsample_blur") else "")
                              + (" (started from the bundled weights)" if p.get("init_from") else "")
                              for p in run["schedule"]) or "—"
         lines.append(f"| {run['method']} | {len(h)} | {h[-1]['step']} | {run.get('status') or ('yes' if run['converged'] else 'no')} | "

@@ -25,10 +25,12 @@ BUDGET_MINUTES=${BUDGET_MINUTES:-600}
 G_EMA=0.99  # moving average of the generator's weights (from 2026-12-07; validations and exports use it)
 LAST_EVERY=3  # validations per measurement of the last weights beside the average (1 until 2026-12-07 10:26)
 RUNS="ganimation:32:150 cascade-efgan:16:100 stargan:32:100"  # method:width:validate-every (steps)
+BLURRED="ganimation cascade-efgan"  # runs with --upsample-blur (from 2026-12-07 13:30 UTC; baselines/nets.py)
 
 flags() {  # the flags a run and its export share: they must match the run's state
-  local method=$1 width=$2 every=$3
-  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau" \
+  local method=$1 width=$2 every=$3 blur=""
+  case " $BLURRED " in *" $method "*) blur=" --upsample-blur" ;; esac
+  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau$blur" \
        "--validate-every $every --checkpoint-minutes 10 --state-dir $ROOT/${method}128"
 }
 

@@ -576,3 +576,39 @@ def test_author_notes_of_a_bundle_exported_before_they_were_stored():
     assert author_notes({"notes": notes}) == "Width 4 for a test.\n\nSecond paragraph."
     assert author_notes({"notes": notes, "author_notes": "Mine."}) == "Mine."
     assert author_notes({}) == ""
+
+
+def test_a_resumed_run_may_switch_the_up_conv_blur_on_and_the_schedule_and_command_record_it(tiny_pool_path, tmp_path):
+    from baselines.nets import BlurredConvTranspose2d
+    from baselines.train_cli import reproduce
+
+    pool = FacePool(tiny_pool_path)
+    first = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", settings=_settings(), pool=pool)
+    first.run(max_steps=2)
+    saved = torch.load(tmp_path / "s" / "state.pt", weights_only=False)
+    del saved["config"]["upsample_blur"]  # a state written before the switch existed
+    torch.save(saved, tmp_path / "s" / "state.pt")
+    blurred_config = dataclasses.replace(CONFIGS["ganimation"], upsample_blur=True)
+    again = GANimationTrainer(blurred_config, state_dir=tmp_path / "s", settings=_settings(), pool=pool)
+    assert again.load_state() and again.step == 2
+    assert [p.get("upsample_blur", False) for p in again.schedule] == [False, True] and again.schedule[1]["from_step"] == 2
+    assert any(isinstance(m, BlurredConvTranspose2d) for m in again.G.modules())
+    assert all(torch.equal(v, first.G.state_dict()[k]) for k, v in again.G.state_dict().items())  # the same weights
+    again.run(max_steps=3)
+    card = again.export(tmp_path / "g.pt").with_suffix(".md").read_text()
+    assert "steps 2–3: generator every 2 critic steps, lr G 0.0001, lr D 0.0001, up-convs blurred" in card
+    calls = reproduce("ganimation", 1, 1, 16, 4, again.schedule, 3).split(" && ")
+    assert "--upsample-blur" not in calls[0] and "--upsample-blur" in calls[1]
+    assert GANimation().load(tmp_path / "g.pt").config.upsample_blur  # the adapter builds it blurred
+    wider = dataclasses.replace(CONFIGS["ganimation"], g_conv_dim=8)  # any other field still has to match
+    with pytest.raises(ValueError, match="does not match this trainer"):
+        GANimationTrainer(wider, state_dir=tmp_path / "s", settings=_settings(), pool=pool).load_state()
+
+
+def test_an_export_sends_the_best_weights_out_with_the_blur_switch_they_were_validated_with():
+    from baselines.train_cli import with_switches_of
+
+    blurred = dataclasses.replace(CONFIGS["stargan"], upsample_blur=True)
+    assert with_switches_of(blurred, {"image_size": 16}).upsample_blur is False  # best_G.pt from before the switch
+    assert with_switches_of(CONFIGS["stargan"], {"upsample_blur": True}).upsample_blur is True
+    assert with_switches_of(blurred, {"upsample_blur": True}) == blurred

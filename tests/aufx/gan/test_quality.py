@@ -19,6 +19,7 @@ from aufx.gan.quality import (
     MARGINAL_COLUMNS,
     FaceSet,
     au_marginals,
+    basic_bootstrap_interval,
     cluster_bootstrap_fd,
     feature_fd,
     frechet_distance,
@@ -77,6 +78,21 @@ def test_cluster_bootstrap_resamples_faces_together_for_every_set():
         cluster_bootstrap_fd(reference, groups, sets, n_boot=0)
     with pytest.raises(ValueError, match="2 groups"):
         cluster_bootstrap_fd(reference, np.zeros(120), sets)
+
+
+def test_the_basic_interval_mirrors_the_replicates_about_the_estimate():
+    noise = np.random.default_rng(3).normal(size=2000)
+    lo, hi = basic_bootstrap_interval(1.0, 1.0 + noise)  # replicates about the estimate: mirrored percentiles
+    assert (lo, hi) == pytest.approx((1.0 - np.percentile(noise, 97.5), 1.0 - np.percentile(noise, 2.5)))
+    shifted_lo, shifted_hi = basic_bootstrap_interval(1.0, 1.5 + 0.1 * noise)  # resampling adds 0.5: the bias
+    assert shifted_hi < 1.0 and shifted_lo == pytest.approx(0.5 - 0.1 * np.percentile(noise, 97.5))
+    skewed = np.exp(noise)  # skewed replicates: the interval is skewed the other way
+    lo, hi = basic_bootstrap_interval(1.0, skewed)
+    assert 1.0 - lo > hi - 1.0
+    with pytest.raises(ValueError, match="level"):
+        basic_bootstrap_interval(1.0, noise, level=1.0)
+    with pytest.raises(ValueError, match="finite"):
+        basic_bootstrap_interval(1.0, np.array([1.0, np.nan]))
 
 
 def test_frechet_distance_rejects_mismatched_shapes():
