@@ -100,7 +100,7 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                             help="with no state yet, start from this exported bundle (e.g. the bundled weights after the state was lost)")
         parser.add_argument("--notes", default="", help="a paragraph for the model card (e.g. why the schedule or width differ from the paper's)")
         parser.add_argument("--keep-notes", action="store_true",
-                            help="without --notes: the new model card keeps the notes of the bundle at --export (the "
+                            help="the new model card keeps the notes of the bundle at --export, and --notes follows them (the "
                                  "paragraphs written by hand, not the measures written beside them)")  # fmt: skip
         parser.add_argument("--size", type=int, default=64, help="image size (the bundled generator's: 64)")
         parser.add_argument("--conv-dim", type=int, default=32, help="generator and critic width")
@@ -191,8 +191,9 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
     from baselines.validation import HIGHER_IS_BETTER, read_history
 
     trainer.schedule = resolve_sources(trainer.schedule, args.method, args.size)  # phases started before sources were recorded
-    own_notes = args.notes or (author_notes(read_torch_file(args.export)["metadata"])
-                               if args.keep_notes and Path(args.export).is_file() else "")  # fmt: skip
+    kept = author_notes(read_torch_file(args.export)["metadata"]) if args.keep_notes and Path(args.export).is_file() else ""
+    added = args.notes if args.notes not in kept else ""  # a paragraph kept already is not added twice
+    own_notes = "\n\n".join(part for part in (kept, added) if part)  # --keep-notes --notes: kept, then the new paragraph
     notes, schedule, step, best_step = own_notes, trainer.schedule, trainer.step, None
     if validator is not None and validator.best_path.is_file():
         best = read_torch_file(validator.best_path)

@@ -26,10 +26,14 @@ G_EMA=0.99  # moving average of the generator's weights (from 2026-12-07; valida
 LAST_EVERY=3  # validations per measurement of the last weights beside the average (1 until 2026-12-07 10:26)
 RUNS="ganimation:32:150 cascade-efgan:16:100 stargan:32:100"  # method:width:validate-every (steps)
 BLURRED="ganimation cascade-efgan"  # runs with --upsample-blur (from 2026-12-07 13:30 UTC; baselines/nets.py)
+# the model-card paragraph that their exports add (kept once; --keep-notes carries the earlier ones)
+BLUR_NOTE="Added to make it converge on this data (not in the paper): from 2026-12-07 13:30 UTC a fixed 3x3 binomial blur after each of the generator's two stride-2 transposed convolutions (--upsample-blur, baselines.nets.BlurredConvTranspose2d; no new weights), because most of the noise its outputs added was the transposed convolutions' 2- and 4-pixel checkerboard (benchmarks/bench_added_texture.py)."
+
+blurred() { case " $BLURRED " in *" $1 "*) return 0 ;; esac; return 1; }
 
 flags() {  # the flags a run and its export share: they must match the run's state
   local method=$1 width=$2 every=$3 blur=""
-  case " $BLURRED " in *" $method "*) blur=" --upsample-blur" ;; esac
+  blurred "$method" && blur=" --upsample-blur"
   echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau$blur" \
        "--validate-every $every --checkpoint-minutes 10 --state-dir $ROOT/${method}128"
 }
@@ -76,7 +80,11 @@ status_one() {  # running or not, the last logged step, the decay's end once the
   echo "$1: ${state}${at}${decay}; last validation: $last"
 }
 
-export_one() { echo "== $1"; $(export_command "$@"); }
+export_one() {  # the blurred runs' exports add BLUR_NOTE to the card (one argument: not word-split)
+  local notes=()
+  blurred "$1" && notes=(--notes "$BLUR_NOTE")
+  echo "== $1"; $(export_command "$@") "${notes[@]}"
+}
 print_one() { train_command "$@"; export_command "$@"; }
 
 case "${1:-}" in

@@ -564,7 +564,12 @@ def test_keep_notes_carries_the_hand_written_paragraph_and_not_the_generated_one
         card = bundle.with_suffix(".md").read_text()
         assert card.count("Width 4 for a test.") == 1
         assert card.count("The best validated checkpoint") == 1 and card.count("it replaced weights that scored") == 1
-    assert main([*export, "--notes", "New notes."]) == 0  # --notes wins over what the file had
+    assert main([*export, "--export-if-better", "--keep-notes", "--notes", "Blur from step 3."]) == 0
+    card = bundle.with_suffix(".md").read_text()  # both: the kept paragraph, then the new one
+    assert card.count("Width 4 for a test.") == 1 and card.index("Width 4 for a test.") < card.index("Blur from step 3.")
+    assert main([*export, "--export-if-better", "--keep-notes", "--notes", "Blur from step 3."]) == 0
+    assert bundle.with_suffix(".md").read_text().count("Blur from step 3.") == 1  # not added twice
+    assert main([*export, "--notes", "New notes."]) == 0  # --notes alone replaces what the file had
     assert "Width 4" not in bundle.with_suffix(".md").read_text()
 
 
