@@ -8,29 +8,50 @@ import numpy as np
 import pandas as pd
 
 
+#: The fewest participants a paired t-test can have (one degree of freedom).
+MIN_PAIRED_N = 2.0
+
+
 def n_for_power(dz: float, power: float = 0.8, alpha: float = 0.05) -> float:
     """Participants (real-valued, as G*Power/pwr before rounding up) for a two-sided paired
-    t-test to reach ``power`` at effect size d_z."""
+    t-test to reach ``power`` at effect size d_z; at least :data:`MIN_PAIRED_N`.
+
+    statsmodels' solver fails when the answer lies near its lower bracket (a huge d_z: 5.9 needs 2.4
+    participants): NaN with a convergence warning, or a value at the bracket whose power is not the
+    one asked for; :func:`achieved_power` is then solved for n directly (``scipy.optimize.brentq``
+    on [2, 10⁹])."""
+    import warnings
+
+    from scipy.optimize import brentq
     from statsmodels.stats.power import TTestPower
 
     if not np.isfinite(dz) or dz == 0:
         return math.inf
-    return float(TTestPower().solve_power(effect_size=abs(dz), alpha=alpha, power=power,
-                                          alternative="two-sided"))
+    if achieved_power(dz, MIN_PAIRED_N, alpha) >= power:
+        return MIN_PAIRED_N
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its convergence warning: handled below
+        n = float(TTestPower().solve_power(effect_size=abs(dz), alpha=alpha, power=power, alternative="two-sided"))
+    if np.isfinite(n) and abs(achieved_power(dz, n, alpha) - power) < 1e-6:
+        return n
+    return float(brentq(lambda m: achieved_power(dz, m, alpha) - power, MIN_PAIRED_N, 1e9, xtol=1e-9))
 
 
-def achieved_power(dz: float, n: int, alpha: float = 0.05) -> float:
+def achieved_power(dz: float, n: float, alpha: float = 0.05) -> float:
     """Power of a two-sided paired t-test with ``n`` participants at effect size d_z
-    (noncentral t; where its tails underflow, the normal approximation, which is then ≈ 1)."""
+    (noncentral t; a tail that scipy cannot evaluate, NaN, takes the normal approximation, which is
+    there ≈ 0 or ≈ 1)."""
     from scipy import stats
 
     df = n - 1
     ncp = abs(dz) * np.sqrt(n)
     crit = stats.t.ppf(1 - alpha / 2, df)
-    power = stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp)
-    if not np.isfinite(power):
-        power = stats.norm.sf(crit - ncp) + stats.norm.cdf(-crit - ncp)
-    return float(min(1.0, power))
+    upper, lower = stats.nct.sf(crit, df, ncp), stats.nct.cdf(-crit, df, ncp)
+    if not np.isfinite(upper):
+        upper = stats.norm.sf(crit - ncp)
+    if not np.isfinite(lower):  # each tail on its own: at df 1.35, ncp 9, scipy gives NaN for the far one only
+        lower = stats.norm.cdf(-crit - ncp)
+    return float(min(1.0, upper + lower))
 
 
 def min_detectable_dz(n: int, power: float = 0.8, alpha: float = 0.05) -> float:

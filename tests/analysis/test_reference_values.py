@@ -170,6 +170,20 @@ def test_power_matches_pwr_and_gpower():
     assert achieved_power(d, 34) == pytest.approx(0.8, abs=1e-5)
 
 
+def test_power_of_a_huge_effect_needs_few_participants_and_gives_no_nan():
+    # statsmodels' solver returns NaN with a convergence warning for d_z = 5.9 (the demo's
+    # simulated study had one); the answer lies between 2 and 3 participants
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        n = n_for_power(5.9)
+    assert 2.0 < n < 3.0 and achieved_power(5.9, n) == pytest.approx(0.8, abs=1e-6)
+    assert n_for_power(50.0) == 2.0  # two participants already give the power: the fewest a paired test has
+    # scipy's far tail is NaN at n = 2.35 (df 1.35, ncp 9.0): that tail alone, not the power, is approximated
+    assert achieved_power(5.9, 2.35) == pytest.approx(0.79423, abs=1e-4)
+
+
 def test_mixed_model_on_paired_data_equals_paired_ttest():
     # For a balanced paired design, REML with a random intercept per subject gives the paired
     # t-test's estimate and standard error, and the ANOVA variance-component estimates
