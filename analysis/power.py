@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 
-
 #: The fewest participants a paired t-test can have (one degree of freedom).
 MIN_PAIRED_N = 2.0
 
