@@ -1,4 +1,4 @@
-"""Power and sensitivity of paired t-tests over participants (statsmodels' TTestPower)."""
+"""Power and sensitivity of paired t-tests over participants (the noncentral t of scipy; statsmodels' TTestPower for the sensitivity)."""
 
 from __future__ import annotations
 
@@ -7,33 +7,29 @@ import math
 import numpy as np
 import pandas as pd
 
-#: The fewest participants a paired t-test can have (one degree of freedom).
-MIN_PAIRED_N = 2.0
+#: The fewest participants a paired t-test can have (one degree of freedom), and the most
+#: :func:`n_for_power` reports before answering ``inf``.
+MIN_PAIRED_N, MAX_N = 2.0, 1e12
 
 
 def n_for_power(dz: float, power: float = 0.8, alpha: float = 0.05) -> float:
     """Participants (real-valued, as G*Power/pwr before rounding up) for a two-sided paired
-    t-test to reach ``power`` at effect size d_z; at least :data:`MIN_PAIRED_N`.
+    t-test to reach ``power`` at effect size d_z; at least :data:`MIN_PAIRED_N`, ``inf`` beyond
+    10¹² (or for d_z = 0).
 
-    statsmodels' solver fails when the answer lies near its lower bracket (a huge d_z: 5.9 needs 2.4
-    participants): NaN with a convergence warning, or a value at the bracket whose power is not the
-    one asked for; :func:`achieved_power` is then solved for n directly (``scipy.optimize.brentq``
-    on [2, 10⁹])."""
-    import warnings
-
+    :func:`achieved_power` solved for n (``scipy.optimize.brentq``), as pwr's ``pwr.t.test``
+    does with ``uniroot``: statsmodels' ``TTestPower.solve_power`` fails when the answer lies near
+    its lower bracket (d_z 5.9, 2.4 participants: NaN and a ConvergenceWarning that its own module
+    filter lets through any ``catch_warnings``)."""
     from scipy.optimize import brentq
-    from statsmodels.stats.power import TTestPower
 
     if not np.isfinite(dz) or dz == 0:
         return math.inf
     if achieved_power(dz, MIN_PAIRED_N, alpha) >= power:
         return MIN_PAIRED_N
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # its convergence warning: handled below
-        n = float(TTestPower().solve_power(effect_size=abs(dz), alpha=alpha, power=power, alternative="two-sided"))
-    if np.isfinite(n) and abs(achieved_power(dz, n, alpha) - power) < 1e-6:
-        return n
-    return float(brentq(lambda m: achieved_power(dz, m, alpha) - power, MIN_PAIRED_N, 1e9, xtol=1e-9))
+    if achieved_power(dz, MAX_N, alpha) < power:
+        return math.inf
+    return float(brentq(lambda n: achieved_power(dz, n, alpha) - power, MIN_PAIRED_N, MAX_N, xtol=1e-9, rtol=1e-12))
 
 
 def achieved_power(dz: float, n: float, alpha: float = 0.05) -> float:
