@@ -271,7 +271,7 @@ class GANTrainer:
         """Set the optimisers' learning rates for the next step (the decay's share of the phase's rates)."""
         phase = self.schedule[-1]
         end = phase.get("decay_end")
-        factor = 1.0 if end is None else max(0.0, (end - self.step) / (end - phase["from_step"]))
+        factor = 1.0 if end is None else max(0.0, (end - self.step) / max(1, end - phase["from_step"]))
         for opt, lr in ((self.opt_g, phase["lr_g"]), (self.opt_d, phase["lr_d"])):
             for group in opt.param_groups:
                 group["lr"] = lr * factor
@@ -400,6 +400,7 @@ class GANTrainer:
         if payload.get("method") != self.method or self._saved_config_mismatch(payload.get("config") or {}):
             raise ValueError(f"{self.state_path}: state of method {payload.get('method')!r} with config "
                              f"{payload.get('config')} does not match this trainer ({self.method}, {asdict(self.config)})")  # fmt: skip
+        schedule = self._resumed_schedule(payload)  # before any weights load: it may refuse
         self.G.load_state_dict(payload["G"])
         if self.G_ema is not None:  # a state saved without an average starts one at G
             self.G_ema.load_state_dict(payload.get("G_ema", payload["G"]))
@@ -410,14 +411,28 @@ class GANTrainer:
         self.rng.bit_generator.state = json.loads(payload["numpy_rng"])
         self.torch_rng.set_state(payload["torch_rng"])
         self.last_losses = json.loads(payload["last_losses"])
-        saved_schedule = json.loads(payload.get("schedule", "[]")) or [_phase_of_old_state(payload)]
-        current = self._phase(self.step)
-        if saved_schedule[-1].get("decay_end") is not None:  # a decay goes on to its end
-            current["decay_end"] = saved_schedule[-1]["decay_end"]
-        changed = any(saved_schedule[-1].get(k, False) != current.get(k, False) for k in PHASE_SWITCHES)
-        self.schedule = saved_schedule + [current] if changed else saved_schedule
+        self.schedule = schedule
         self._apply_lr()  # the last phase's rates (train_step sets them again before each step)
         return True
+
+    def _resumed_schedule(self, payload: dict) -> list[dict]:
+        """The saved schedule, plus a new phase from the saved step when a setting of
+        :data:`PHASE_SWITCHES` differs from the saved last phase. A decay goes on to its end; a
+        changed setting during a decay is refused (``ValueError``): the decay's share of the rates
+        is counted from its phase's start, so a new phase would restart it at full rate."""
+        saved_schedule = json.loads(payload.get("schedule", "[]")) or [_phase_of_old_state(payload)]
+        current = self._phase(int(payload["step"]))
+        last = saved_schedule[-1]
+        changed = [k for k in PHASE_SWITCHES if last.get(k, False) != current.get(k, False)]
+        if not changed:
+            return saved_schedule
+        if last.get("decay_end") is not None and int(payload["step"]) >= last["decay_end"]:
+            return saved_schedule + [{**current, "decay_end": last["decay_end"]}]  # ended: the rates stay at 0
+        if last.get("decay_end") is not None:
+            raise ValueError(f"{self.state_path}: the run is in a learning-rate decay (to 0 at step {last['decay_end']}); "
+                             f"changing {', '.join(changed)} now would restart it: resume with the saved settings "
+                             f"({', '.join(f'{k}={last.get(k, False)}' for k in changed)})")  # fmt: skip
+        return saved_schedule + [current]
 
     def init_from(self, path: str | os.PathLike) -> dict:
         """Start a new training from an exported bundle of this method and config (the bundled
