@@ -271,7 +271,8 @@ class GANTrainer:
         """Set the optimisers' learning rates for the next step (the decay's share of the phase's rates)."""
         phase = self.schedule[-1]
         end = phase.get("decay_end")
-        factor = 1.0 if end is None else max(0.0, (end - self.step) / max(1, end - phase["from_step"]))
+        start = phase.get("decay_start", phase["from_step"])  # a phase that changed a setting mid-decay keeps its start
+        factor = 1.0 if end is None else max(0.0, (end - self.step) / max(1, end - start))
         for opt, lr in ((self.opt_g, phase["lr_g"]), (self.opt_d, phase["lr_d"])):
             for group in opt.param_groups:
                 group["lr"] = lr * factor
@@ -417,21 +418,16 @@ class GANTrainer:
 
     def _resumed_schedule(self, payload: dict) -> list[dict]:
         """The saved schedule, plus a new phase from the saved step when a setting of
-        :data:`PHASE_SWITCHES` differs from the saved last phase. A decay goes on to its end; a
-        changed setting during a decay is refused (``ValueError``): the decay's share of the rates
-        is counted from its phase's start, so a new phase would restart it at full rate."""
+        :data:`PHASE_SWITCHES` differs from the saved last phase. A decay goes on to its end at
+        the same slope: the new phase keeps its end and its start (``decay_start``), so the rates
+        are the new phase's times the share of the decay left, not restarted at full rate."""
         saved_schedule = json.loads(payload.get("schedule", "[]")) or [_phase_of_old_state(payload)]
         current = self._phase(int(payload["step"]))
         last = saved_schedule[-1]
-        changed = [k for k in PHASE_SWITCHES if last.get(k, False) != current.get(k, False)]
-        if not changed:
+        if not any(last.get(k, False) != current.get(k, False) for k in PHASE_SWITCHES):
             return saved_schedule
-        if last.get("decay_end") is not None and int(payload["step"]) >= last["decay_end"]:
-            return saved_schedule + [{**current, "decay_end": last["decay_end"]}]  # ended: the rates stay at 0
         if last.get("decay_end") is not None:
-            raise ValueError(f"{self.state_path}: the run is in a learning-rate decay (to 0 at step {last['decay_end']}); "
-                             f"changing {', '.join(changed)} now would restart it: resume with the saved settings "
-                             f"({', '.join(f'{k}={last.get(k, False)}' for k in changed)})")  # fmt: skip
+            current.update(decay_end=last["decay_end"], decay_start=last.get("decay_start", last["from_step"]))
         return saved_schedule + [current]
 
     def init_from(self, path: str | os.PathLike) -> dict:

@@ -404,20 +404,23 @@ def test_a_linear_decay_takes_the_learning_rates_to_zero_and_survives_a_resume(t
     assert ended.load_state() and ended.decay_end == 8 and ended.opt_g.param_groups[0]["lr"] == 0.0  # ended: stays at 0
 
 
-def test_a_setting_changed_during_a_decay_is_refused_before_anything_loads(tiny_pool_path, tmp_path):
+def test_a_setting_changed_during_a_decay_goes_on_with_the_decay_at_its_slope(tiny_pool_path, tmp_path):
+    from baselines.train_cli import reproduce
+
     pool = FacePool(tiny_pool_path)
     trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
     trainer.run(max_steps=2)
     trainer.start_decay(10)
     trainer.run(max_steps=4)
     blurred = dataclasses.replace(CONFIGS["ganimation"], upsample_blur=True)
-    changed = TRAINERS["ganimation"](blurred, state_dir=tmp_path / "a", settings=_settings(lr_g=3e-4), pool=pool)
-    before = {k: v.clone() for k, v in changed.G.state_dict().items()}
-    with pytest.raises(ValueError, match=r"decay \(to 0 at step 10\); changing lr_g, upsample_blur now would restart it"):
-        changed.load_state()
-    assert changed.step == 0 and all(torch.equal(v, before[k]) for k, v in changed.G.state_dict().items())
-    same = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
-    assert same.load_state() and same.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4 * (10 - 4) / 8)  # goes on
+    changed = TRAINERS["ganimation"](blurred, state_dir=tmp_path / "a", settings=_settings(), pool=pool)
+    assert changed.load_state() and changed.decay_end == 10
+    assert changed.schedule[-1]["from_step"] == 4 and changed.schedule[-1]["decay_start"] == 2
+    assert changed.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4 * (10 - 4) / 8)  # not back at 1e-4
+    changed.start_decay(10)  # what the reproduce command's --decay-until does on resuming: nothing new
+    assert len(changed.schedule) == 3
+    calls = reproduce("ganimation", 1, 1, 16, 4, changed.schedule, 6).split(" && ")
+    assert "--upsample-blur" in calls[-1] and "--decay-until 10" in calls[-1]
 
 
 def test_decay_on_plateau_starts_a_decay_over_half_the_steps_and_stops_at_its_end(tiny_pool_path, tmp_path):
