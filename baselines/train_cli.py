@@ -37,9 +37,10 @@ METHODS = tuple(TRAINERS)
 
 def phase_flags(phase: dict) -> str:
     """The switches a schedule phase records besides its rates and n_critic: `` --bf16``,
-    `` --g-ema β`` and `` --upsample-blur`` when the phase used them (the reproduce commands' shared part)."""
+    `` --g-ema β``, `` --upsample-blur`` and `` --restart-ema`` when the phase used them (the
+    reproduce commands' shared part)."""
     return ((" --bf16" if phase.get("bf16") else "") + (f" --g-ema {phase['g_ema']:g}" if phase.get("g_ema") else "")
-            + (" --upsample-blur" if phase.get("upsample_blur") else ""))
+            + (" --upsample-blur" if phase.get("upsample_blur") else "") + (" --restart-ema" if phase.get("ema_restart") else ""))
 
 
 def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, size: int = 64, conv_dim: int = 32,
@@ -124,6 +125,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                             help="a fixed binomial blur after each up-conv of the generator (an aufx addition against "
                                  "the stride-2 transposed convolutions' checkerboard; same weights, so a resumed run may "
                                  "switch it on: the schedule records the step)")  # fmt: skip
+        parser.add_argument("--restart-ema", action="store_true",
+                            help="with --g-ema: restart the weights' average at the generator's weights on resuming "
+                                 "(a schedule phase; done by itself when --upsample-blur changes)")  # fmt: skip
         parser.add_argument("--validate-last-every", type=int, default=1,
                             help="with --g-ema: measure the last weights at every this many-th validation of the log "
                                  "(1: each, 0: never; each costs a second validation's time)")  # fmt: skip
@@ -294,6 +298,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"started from {args.init_from}: {trainer.schedule[-1]['init_from']}")
         if args.critic_warmup is None and "and critic" not in trainer.schedule[-1]["init_from"]:
             args.critic_warmup = DEFAULT_CRITIC_WARMUP
+    if args.restart_ema:
+        trainer.restart_ema()
+        print(f"the weights' average restarts at the generator's weights of step {trainer.step}")
     if args.critic_warmup:
         trainer.warm_up_critic(args.critic_warmup)
         print(f"only the critic trains until step {trainer.critic_only_until}")

@@ -258,6 +258,27 @@ class GANTrainer:
         if steps:
             self.schedule[-1]["critic_only_until"] = self.step + steps
 
+    def restart_ema(self) -> None:
+        """Restart the moving average of G's weights at G's weights now: an average over weights
+        trained for another network (before a switch of :data:`SWITCHABLE_FIELDS`, which
+        :meth:`load_state` restarts it for) is no average of this one, and at β = 0.99 per generator
+        step it keeps 0.99^(steps / n_critic) of them (71 % after 170 steps). Marked
+        ``ema_restart`` on a schedule phase starting now (on the card and in the reproduce command)."""
+        if self.G_ema is None:
+            raise ValueError("no moving average to restart: the run keeps none (--g-ema 0)")
+        self.G_ema.load_state_dict(self.G.state_dict())
+        if self.schedule[-1]["from_step"] != self.step:
+            self.schedule.append(self._continued_phase(self.schedule[-1], self._phase(self.step)))
+        self.schedule[-1]["ema_restart"] = True
+
+    @staticmethod
+    def _continued_phase(last: dict, current: dict) -> dict:
+        """``current`` (a phase starting now) going on with the decay of ``last`` if it was in one: the
+        same end and start, so the rates are not restarted at full value."""
+        if last.get("decay_end") is not None:
+            current = {**current, "decay_end": last["decay_end"], "decay_start": last.get("decay_start", last["from_step"])}
+        return current
+
     def start_decay(self, end_step: int) -> None:
         """Decay both learning rates linearly from their values now to 0 at ``end_step`` (GANimation's
         schedule: constant, then a linear decay to 0); a new phase of the schedule."""
@@ -413,6 +434,9 @@ class GANTrainer:
         self.torch_rng.set_state(payload["torch_rng"])
         self.last_losses = json.loads(payload["last_losses"])
         self.schedule = schedule
+        saved_config = {**asdict(type(self.config)()), **(payload.get("config") or {})}
+        if self.G_ema is not None and any(saved_config.get(k) != getattr(self.config, k, None) for k in SWITCHABLE_FIELDS):
+            self.restart_ema()  # the network changed: its average starts again
         self._apply_lr()  # the last phase's rates (train_step sets them again before each step)
         return True
 
@@ -426,9 +450,7 @@ class GANTrainer:
         last = saved_schedule[-1]
         if not any(last.get(k, False) != current.get(k, False) for k in PHASE_SWITCHES):
             return saved_schedule
-        if last.get("decay_end") is not None:
-            current.update(decay_end=last["decay_end"], decay_start=last.get("decay_start", last["from_step"]))
-        return saved_schedule + [current]
+        return saved_schedule + [self._continued_phase(last, current)]
 
     def init_from(self, path: str | os.PathLike) -> dict:
         """Start a new training from an exported bundle of this method and config (the bundled
@@ -582,6 +604,7 @@ def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
         + (f", critic only until step {phase['critic_only_until']}" if phase.get("critic_only_until") else "")
         + (f", weights averaged (EMA decay {phase['g_ema']:g} per generator step)" if phase.get("g_ema") else "")
         + (", up-convs blurred (upsample_blur)" if phase.get("upsample_blur") else "")
+        + (", the weights' average restarted at the phase's start" if phase.get("ema_restart") else "")
         for phase, end in zip(schedule, ends, strict=True)
     ]
 

@@ -38,7 +38,8 @@ flags() {  # the flags a run and its export share: they must match the run's sta
        "--validate-every $every --checkpoint-minutes 10 --state-dir $ROOT/${method}128"
 }
 
-train_command() { echo "$AUFX train $1 $(flags "$@") --budget-minutes $BUDGET_MINUTES --init-from baselines/weights/$1.pt"; }
+# AUFX_TRAIN_EXTRA: switches for this start only, e.g. AUFX_TRAIN_EXTRA=--restart-ema
+train_command() { echo "$AUFX train $1 $(flags "$@") --budget-minutes $BUDGET_MINUTES --init-from baselines/weights/$1.pt ${AUFX_TRAIN_EXTRA:-}"; }
 export_command() { echo "$AUFX train $1 $(flags "$@") --budget-minutes 0 --export baselines/weights/$1.pt --export-if-better --keep-notes"; }
 pid_of() { cat "$ROOT/${1}128.pid" 2> /dev/null; }
 running() {  # the pid file names a live process that trains this method

@@ -639,3 +639,29 @@ def test_an_export_sends_the_best_weights_out_with_the_blur_switch_they_were_val
     assert with_switches_of(blurred, {"image_size": 16}).upsample_blur is False  # best_G.pt from before the switch
     assert with_switches_of(CONFIGS["stargan"], {"upsample_blur": True}).upsample_blur is True
     assert with_switches_of(blurred, {"upsample_blur": True}) == blurred
+
+
+def test_the_weights_average_restarts_on_a_switch_of_the_network_and_on_request(tiny_pool_path, tmp_path):
+    from baselines.train_cli import reproduce
+
+    pool = FacePool(tiny_pool_path)
+    first = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", settings=_settings(g_ema=0.9), pool=pool)
+    first.run(max_steps=4)
+    assert any(not torch.equal(v, first.G.state_dict()[k]) for k, v in first.G_ema.state_dict().items())
+    blurred = dataclasses.replace(CONFIGS["ganimation"], upsample_blur=True)
+    switched = GANimationTrainer(blurred, state_dir=tmp_path / "s", settings=_settings(g_ema=0.9), pool=pool)
+    assert switched.load_state()
+    g = switched.G.state_dict()
+    assert all(torch.equal(v, g[k]) for k, v in switched.G_ema.state_dict().items())  # the average starts again at G
+    assert switched.schedule[-1]["from_step"] == 4 and switched.schedule[-1]["ema_restart"]
+    switched.run(max_steps=6)
+    switched.restart_ema()  # by hand, two steps later: a new phase with the same settings
+    switched.restart_ema()  # twice at one step: still one phase
+    assert [p["from_step"] for p in switched.schedule] == [0, 4, 6] and switched.schedule[-1]["ema_restart"]
+    calls = reproduce("ganimation", 1, 1, 16, 4, switched.schedule, 6).split(" && ")
+    assert "--restart-ema" not in calls[0] and all("--restart-ema" in c and "--upsample-blur" in c for c in calls[1:])
+    card = switched.export(tmp_path / "g.pt").with_suffix(".md").read_text()
+    assert "the weights' average restarted at the phase's start" in card
+    plain = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "t", settings=_settings(), pool=pool)
+    with pytest.raises(ValueError, match="no moving average to restart"):
+        plain.restart_ema()
