@@ -544,6 +544,15 @@ def author_notes(metadata: dict) -> str:
     return "\n\n".join(p for p in paragraphs if p.strip() and not p.startswith(GENERATED_NOTES))
 
 
+#: The card's line for weights with ``upsample_blur`` (the issue asks each addition to be documented there).
+UPSAMPLE_BLUR_CARD_LINE = (
+    "- added to the paper's generator (`upsample_blur`): a fixed 3×3 binomial blur after each stride-2 "
+    "transposed convolution (`baselines.nets.BlurredConvTranspose2d`, no weights), against their 2- and "
+    "4-pixel checkerboard, the noise that kept the 128 px runs above the noise goal (docs/baselines.md, "
+    "benchmarks/bench_added_texture.py)"
+)
+
+
 def model_card(method: str, config: dict, metadata: dict) -> str:
     """A short Markdown model card for an exported bundle."""
     lines = [
@@ -559,6 +568,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
           for phase in metadata.get("schedule", []) if phase.get("init_from")],
         f"- training time: {training_time(metadata)} on {metadata['threads']} thread(s)",
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
+        *([UPSAMPLE_BLUR_CARD_LINE] if config.get("upsample_blur") else []),
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
         f"- last losses: `{json.dumps({k: round(v, 4) for k, v in metadata['last_losses'].items()})}`",
         f"- reproduce: `{metadata['command']}`",

@@ -26,8 +26,6 @@ G_EMA=0.99  # moving average of the generator's weights (from 2026-12-07; valida
 LAST_EVERY=3  # validations per measurement of the last weights beside the average (1 until 2026-12-07 10:26)
 RUNS="ganimation:32:150 cascade-efgan:16:100 stargan:32:100"  # method:width:validate-every (steps)
 BLURRED="ganimation cascade-efgan stargan"  # runs with --upsample-blur (baselines/nets.py): GANimation and Cascade EF-GAN from 2026-12-07 13:30 UTC, StarGAN from 14:25
-# the model-card paragraph that their exports add (kept once; --keep-notes carries the earlier ones)
-BLUR_NOTE="Added to make it converge on this data (not in the paper): from 2026-12-07 (the schedule above gives the step) a fixed 3x3 binomial blur after each of the generator's two stride-2 transposed convolutions (--upsample-blur, baselines.nets.BlurredConvTranspose2d; no new weights), against their 2- and 4-pixel checkerboard (benchmarks/bench_added_texture.py: most of the noise GANimation and Cascade EF-GAN added, 16 % of StarGAN's); the same addition for all three methods, whose generators share that trunk."
 
 blurred() { case " $BLURRED " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -81,11 +79,7 @@ status_one() {  # running or not, the last logged step, the decay's end once the
   echo "$1: ${state}${at}${decay}; last validation: $last"
 }
 
-export_one() {  # the blurred runs' exports add BLUR_NOTE to the card (one argument: not word-split)
-  local notes=()
-  blurred "$1" && notes=(--notes "$BLUR_NOTE")
-  echo "== $1"; $(export_command "$@") "${notes[@]}"
-}
+export_one() { echo "== $1"; $(export_command "$@"); }  # a blurred bundle's card says so by itself
 print_one() { train_command "$@"; export_command "$@"; }
 
 case "${1:-}" in

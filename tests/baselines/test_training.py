@@ -627,6 +627,8 @@ def test_a_resumed_run_may_switch_the_up_conv_blur_on_and_the_schedule_and_comma
     calls = reproduce("ganimation", 1, 1, 16, 4, again.schedule, 3).split(" && ")
     assert "--upsample-blur" not in calls[0] and "--upsample-blur" in calls[1]
     assert GANimation().load(tmp_path / "g.pt").config.upsample_blur  # the adapter builds it blurred
+    assert "added to the paper's generator (`upsample_blur`)" in card
+    assert "added to the paper's generator" not in first.export(tmp_path / "plain.pt").with_suffix(".md").read_text()
     wider = dataclasses.replace(CONFIGS["ganimation"], g_conv_dim=8)  # any other field still has to match
     with pytest.raises(ValueError, match="does not match this trainer"):
         GANimationTrainer(wider, state_dir=tmp_path / "s", settings=_settings(), pool=pool).load_state()
