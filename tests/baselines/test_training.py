@@ -384,12 +384,18 @@ def test_compare_measures_counts_wins_and_losses_on_shared_measures():
     assert compare_measures({**same, "ideal_l1": 0.1090}, again) == (["ideal_l1"], [])  # 1.8 % better counts
 
 
+def _decaying_run(pool: FacePool, state_dir: Path, decay_from: int, decay_end: int, steps: int) -> GANimationTrainer:
+    """A tiny GANimation run of ``steps`` steps whose learning rates decay from ``decay_from`` to 0 at ``decay_end``."""
+    trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=state_dir, settings=_settings(), pool=pool)
+    trainer.run(max_steps=decay_from)
+    trainer.start_decay(decay_end)
+    trainer.run(max_steps=steps)
+    return trainer
+
+
 def test_a_linear_decay_takes_the_learning_rates_to_zero_and_survives_a_resume(tiny_pool_path, tmp_path):
     pool = FacePool(tiny_pool_path)
-    trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
-    trainer.run(max_steps=4)
-    trainer.start_decay(8)
-    trainer.run(max_steps=6)
+    trainer = _decaying_run(pool, tmp_path / "a", 4, 8, 6)
     assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4 * (8 - 5) / 4)  # set before step 6 (index 5)
     resumed = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
     assert resumed.load_state() and resumed.decay_end == 8
@@ -408,10 +414,7 @@ def test_a_setting_changed_during_a_decay_goes_on_with_the_decay_at_its_slope(ti
     from baselines.train_cli import reproduce
 
     pool = FacePool(tiny_pool_path)
-    trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
-    trainer.run(max_steps=2)
-    trainer.start_decay(10)
-    trainer.run(max_steps=4)
+    _decaying_run(pool, tmp_path / "a", 2, 10, 4)
     blurred = dataclasses.replace(CONFIGS["ganimation"], upsample_blur=True)
     changed = TRAINERS["ganimation"](blurred, state_dir=tmp_path / "a", settings=_settings(), pool=pool)
     assert changed.load_state() and changed.decay_end == 10
