@@ -468,7 +468,7 @@ def quality_lines(result: dict[str, Any]) -> list[str]:
              "of each source's true identity with the edit's target AUs (lower is better; in brackets its basic bootstrap "
              "95 % interval over resamples of the source faces, `aufx.gan.quality.cluster_bootstrap_fd` and "
              "`basic_bootstrap_interval`: a resample repeats faces, which raises an FD, and the basic interval takes that "
-             "rise for the estimate's own bias (an FD is biased upward at a finite sample), so it lies mostly below the "
+             "rise for the estimate's own bias (an FD is biased upward at a finite sample), so it lies below the "
              "estimate); \"unedited source\" "
              "is what leaving the face alone scores. Noise: texture where the ideal render is flat, over the "
              "unedited sources' (`aufx.metrics.noise_ratio`: 95th percentile of 8×8 tiles of the high-pass RMS; "
