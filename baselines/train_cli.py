@@ -225,10 +225,10 @@ def with_switches_of(config: Any, saved: dict) -> Any:
     """``config`` with the :data:`baselines.training.SWITCHABLE_FIELDS` of the ``saved`` config (a
     ``best_G.pt``'s; absent: the default): the exported weights go out with the switches they were
     validated with, not those of the run that resumed after them."""
-    from baselines.training import SWITCHABLE_FIELDS
+    from baselines.training import SWITCHABLE_FIELDS, with_defaults
 
-    default = type(config)()
-    return dataclasses.replace(config, **{k: saved.get(k, getattr(default, k)) for k in SWITCHABLE_FIELDS if hasattr(config, k)})
+    completed = with_defaults(type(config), saved)
+    return dataclasses.replace(config, **{k: completed[k] for k in SWITCHABLE_FIELDS if k in completed})
 
 
 def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator: Any) -> str | None:

@@ -55,6 +55,11 @@ SWITCHABLE_FIELDS = ("upsample_blur",)
 PHASE_SWITCHES = ("n_critic", "lr_g", "lr_d", "bf16", "g_ema", "upsample_blur")
 
 
+def with_defaults(config_type: type, saved: dict) -> dict:
+    """A saved config dict with the fields added to ``config_type`` since it was saved at their defaults."""
+    return {**asdict(config_type()), **saved}
+
+
 @dataclass
 class TrainSettings:
     """Optimisation and bookkeeping settings (the authors' defaults where they exist)."""
@@ -166,8 +171,7 @@ class GANTrainer:
     def _saved_config_mismatch(self, saved: dict, ignored: tuple[str, ...] = ()) -> bool:
         """Whether a saved config (fields added since take their defaults) differs from this trainer's
         in a field other than ``ignored`` and :data:`SWITCHABLE_FIELDS` (which a resumed run may change)."""
-        ours = asdict(self.config)
-        theirs = {**asdict(type(self.config)()), **saved}
+        ours, theirs = asdict(self.config), with_defaults(type(self.config), saved)
         skip = (*ignored, *SWITCHABLE_FIELDS)
         return {k: v for k, v in theirs.items() if k not in skip} != {k: v for k, v in ours.items() if k not in skip}
 
@@ -422,7 +426,7 @@ class GANTrainer:
         if payload.get("method") != self.method or self._saved_config_mismatch(payload.get("config") or {}):
             raise ValueError(f"{self.state_path}: state of method {payload.get('method')!r} with config "
                              f"{payload.get('config')} does not match this trainer ({self.method}, {asdict(self.config)})")  # fmt: skip
-        schedule = self._resumed_schedule(payload)  # before any weights load: it may refuse
+        schedule = self._resumed_schedule(payload)
         self.G.load_state_dict(payload["G"])
         if self.G_ema is not None:  # a state saved without an average starts one at G
             self.G_ema.load_state_dict(payload.get("G_ema", payload["G"]))
@@ -434,7 +438,7 @@ class GANTrainer:
         self.torch_rng.set_state(payload["torch_rng"])
         self.last_losses = json.loads(payload["last_losses"])
         self.schedule = schedule
-        saved_config = {**asdict(type(self.config)()), **(payload.get("config") or {})}
+        saved_config = with_defaults(type(self.config), payload.get("config") or {})
         if self.G_ema is not None and any(saved_config.get(k) != getattr(self.config, k, None) for k in SWITCHABLE_FIELDS):
             self.restart_ema()  # the network changed: its average starts again
         self._apply_lr()  # the last phase's rates (train_step sets them again before each step)
