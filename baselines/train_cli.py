@@ -134,11 +134,11 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--until-converged", action="store_true",
                             help="validate at every checkpoint (held-out renders, baselines.validation) and stop "
                                  "when no validation measure has improved for --patience validations; --export "
-                                 "then writes the best validated generator (lowest rank sum over the measures)")  # fmt: skip
+                                 "then writes the best validated generator (most goals met, then lowest rank sum over the measures)")  # fmt: skip
         parser.add_argument("--export-if-better", action="store_true",
-                            help="with --until-converged: write --export only when the best validated checkpoint beats "
-                                 "the file already there on more validation measures than it loses (same held-out faces; "
-                                 "a tie goes to the better ideal_l1)")  # fmt: skip
+                            help="with --until-converged: write --export only when the best validated checkpoint meets "
+                                 "more of the goals than the file already there, or as many and beats it on more validation "
+                                 "measures than it loses (same held-out faces; a tie goes to the better ideal_l1)")  # fmt: skip
         parser.add_argument("--decay-on-plateau", action="store_true",
                             help="with --until-converged: when the stopping rule fires, decay both learning rates linearly "
                                  "to 0 over half the steps trained so far (GANimation's schedule: constant, then a linear "
@@ -207,8 +207,8 @@ def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
         print(f"exporting the best validated generator: step {best['step']}, {measures}")
         step = best_step = int(best["step"])
         schedule = trainer.schedule_until(step)
-        notes = (f"The best validated checkpoint (lowest rank sum over the validation measures, "
-                 f"`baselines.validation`): step {step} of {trainer.step} trained; {measures}.\n\n{notes}").strip()  # fmt: skip
+        notes = (f"The best validated checkpoint (the most goals met, then the lowest rank sum over the "
+                 f"validation measures, `baselines.validation`): step {step} of {trainer.step} trained; {measures}.\n\n{notes}").strip()  # fmt: skip
         if args.export_if_better and Path(args.export).is_file():
             verdict = against_incumbent(args, best, validator)
             if verdict is None:
@@ -233,19 +233,26 @@ def with_switches_of(config: Any, saved: dict) -> Any:
 
 def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator: Any) -> str | None:
     """Validate the weights at ``--export`` on the training's held-out sets and compare them with
-    the best checkpoint ``best``: a sentence for the model card when the checkpoint is better on
-    more measures than it is worse (a tie goes to the one better on ``ideal_l1``, the measure that
-    covers expression, the rest of the face and noise at once), else ``None`` (the file is kept)."""
+    the best checkpoint ``best``: a sentence for the model card when the checkpoint meets more of
+    the goals (:func:`baselines.validation.goals_met`), or as many and is better on more measures
+    than it is worse (a tie goes to the one better on ``ideal_l1``, the measure that covers
+    expression, the rest of the face and noise at once), else ``None`` (the file is kept)."""
     from baselines.registry import adapter_class
-    from baselines.validation import HIGHER_IS_BETTER, compare_measures
+    from baselines.validation import HIGHER_IS_BETTER, compare_measures, goals_met
 
     theirs = validator.measure(adapter_class(args.method)().load(args.export))
     better, worse = compare_measures({m: best[m] for m in HIGHER_IS_BETTER if m in best}, theirs,
                                      min_delta=validator.plateau.min_delta)  # the run's own stopping-rule tolerance
     shown = ", ".join(f"{m} {theirs[m]:.4f}" for m in HIGHER_IS_BETTER if m in theirs)
-    line = (f"step {best['step']} against the weights it would replace ({args.export}: {shown}): better on "
-            f"{', '.join(better) or 'none'}, worse on {', '.join(worse) or 'none'}")  # fmt: skip
-    if len(better) < len(worse) or (len(better) == len(worse) and "ideal_l1" not in better):
+    ours_goals, their_goals = goals_met(best), goals_met(theirs)
+    line = (f"step {best['step']} against the weights it would replace ({args.export}: {shown}): goals met "
+            f"{ours_goals} vs {their_goals}, better on {', '.join(better) or 'none'}, worse on {', '.join(worse) or 'none'}")  # fmt: skip
+    if ours_goals > their_goals:
+        print(f"replacing {args.export}: {line}")
+        return (f"On the same held-out faces it replaced weights that scored {shown}: it meets {ours_goals} of the "
+                f"goals validation measures where they met {their_goals}; better on {', '.join(better) or 'none'}, "
+                f"worse on {', '.join(worse) or 'none'}.")  # fmt: skip
+    if ours_goals < their_goals or len(better) < len(worse) or (len(better) == len(worse) and "ideal_l1" not in better):
         print(f"kept {args.export}: {line}")
         return None
     print(f"replacing {args.export}: {line}")

@@ -39,7 +39,12 @@ Measures (:func:`validate`, lower is better unless said):
 improved its best by more than ``min_delta`` (relative) for ``patience`` validations in a row.
 ``ideal_l1`` alone would not do: the unedited source scores well on it (the expression covers a
 small part of the face), so a generator that learns to do nothing would look converged and best.
-:func:`best_index` picks the checkpoint to keep: the lowest sum of its ranks over the measures.
+:func:`best_index` picks the checkpoint to keep: the one that meets the most of issue 17's goals
+that validation measures (:func:`goals_met`: emotions recognised at >= 0.6, noise ratio <= 1.5,
+every raised AU with a CI above 0), and among those the lowest sum of its ranks over the measures.
+The goals come first since 2026-12-07: under the rank sum alone, GANimation's checkpoints with the
+up-conv blur (noise 1.0, all three goals) lost to its earlier checkpoints (noise 2.1, two goals)
+on AU error and ``ideal_l1`` — a rank sum weighs a goal missed like any other small loss.
 A measure added during a training (``noise_ratio``) counts from the first validation that has it:
 the rule needs ``patience`` validations of it without improvement, and the best checkpoint is
 chosen among the validations that have every measure the latest one has.
@@ -276,16 +281,28 @@ class Plateau:
         )
 
 
+def goals_met(row: dict[str, float]) -> int:
+    """How many of issue 17's goals a validation ``row`` meets, among those it measures: emotions
+    recognised at >= :data:`GOAL_EMOTION_ACCURACY`, ``noise_ratio`` <= :data:`GOAL_NOISE_RATIO`,
+    and (AU-conditioned methods) every one of :data:`RAISE_AUS` raised (``aus_raised``)."""
+    return (int(row.get("emotion_accuracy", -1.0) >= GOAL_EMOTION_ACCURACY)
+            + int(row.get("noise_ratio", np.inf) <= GOAL_NOISE_RATIO)
+            + int(row.get("aus_raised", -1) >= len(RAISE_AUS)))  # fmt: skip
+
+
 def best_index(history: list[dict[str, float]], measures: tuple[str, ...] = tuple(HIGHER_IS_BETTER)) -> int:
     """Index of the best validation in ``history``: among the validations that have every measure
-    the latest one has, the lowest sum of its ranks over those measures (rank 1 = best of that
-    measure; ties share a rank); a tie goes to the later one."""
+    the latest one has, those that meet the most goals (:func:`goals_met`), and among them the lowest
+    sum of its ranks over those measures (rank 1 = best of that measure among them; ties share a
+    rank); a tie goes to the later one."""
     from scipy.stats import rankdata
 
     present = measures_of(history, measures)
     if not present:
         raise ValueError("best_index: the latest validation has none of the measures")
     candidates = [i for i, h in enumerate(history) if all(m in h for m in present)]
+    most = max(goals_met(history[i]) for i in candidates)
+    candidates = [i for i in candidates if goals_met(history[i]) == most]
     total = np.zeros(len(candidates))
     for m in present:
         values = np.array([history[i][m] for i in candidates], dtype=float)
@@ -356,6 +373,14 @@ class Validator:
         state = generator_in_use(trainer).state_dict()
         save_torch({"step": trainer.step, "G": state, "config": asdict(trainer.config), **line}, self.best_path)
 
+    def _kept_goals(self) -> int:
+        """:func:`goals_met` of the generator kept in ``best_G.pt`` (-1: none kept). A validation that
+        meets more goals replaces it even when an earlier validation that met as many is ranked
+        above it: that one's weights were not kept (the rule changed, or ranks moved as the log grew)."""
+        from baselines.checkpoints import read_torch_file
+
+        return goals_met(read_torch_file(self.best_path)) if self.best_path.is_file() else -1
+
     def restore(self, validations: list[dict[str, float]], trainer: Any) -> int:
         """Go on with the validation log that came with an exported bundle (``trainer.init_from``):
         write its rows to ``val.jsonl`` and, for the row at the trainer's step, its generator (the
@@ -376,7 +401,7 @@ class Validator:
         history = read_history(self.history_path)
         line = self._measure_row(trainer)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        if best_index([*history, line], self.plateau.measures) == len(history):
+        if best_index([*history, line], self.plateau.measures) == len(history) or goals_met(line) > self._kept_goals():
             self._keep_best(trainer, line)
         _append_row(self.history_path, line)
         every = self.last_weights_every

@@ -154,7 +154,7 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str,
         ax.set_title(LABELS[measure])
         ax.set_xlabel("critic step")
     axes[0].legend(fontsize=8)
-    fig.suptitle("Held-out validation per checkpoint (★ best = lowest rank sum; dashed: the unedited source; "
+    fig.suptitle("Held-out validation per checkpoint (★ best = most goals met, then lowest rank sum; dashed: the unedited source; "
                  "dash-dot: the bundled weights; dotted: schedule change; ×: the last weights beside their moving average)", fontsize=9)  # fmt: skip
     fig.tight_layout()
     return write_figure(fig, path, dpi=110)

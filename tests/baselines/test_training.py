@@ -498,6 +498,26 @@ def test_export_if_better_breaks_a_tie_on_ideal_l1(tiny_pool_path, tmp_path, mon
     assert bundle.read_bytes() == second  # kept
 
 
+def test_export_if_better_replaces_weights_that_meet_fewer_goals_even_when_they_score_better(tiny_pool_path, tmp_path, monkeypatch):
+    import baselines.validation as validation
+    from aufx.cli import main
+
+    common, bundle = _exported_tiny_run(tiny_pool_path, tmp_path)
+    best_path = tmp_path / "a" / "best_G.pt"
+    clean = {"ideal_l1": 0.02, "au_error": 0.38, "emotion_accuracy": 0.72, "noise_ratio": 1.0}  # two goals
+    torch.save({**torch.load(best_path, weights_only=False), **clean}, best_path)
+    first = bundle.read_bytes()
+    noisy = {"ideal_l1": 0.019, "au_error": 0.32, "emotion_accuracy": 0.80, "noise_ratio": 2.1}  # better on three, one goal
+    monkeypatch.setattr(validation, "validate", lambda *a, **k: noisy)
+    assert main(["train", "ganimation", *common, "--budget-minutes", "0", "--export", str(bundle), "--export-if-better"]) == 0
+    assert bundle.read_bytes() != first
+    assert "it meets 2 of the goals validation measures where they met 1" in bundle.with_suffix(".md").read_text()
+    second = bundle.read_bytes()
+    monkeypatch.setattr(validation, "validate", lambda *a, **k: {**noisy, "noise_ratio": 1.4})  # as many goals, better on more
+    assert main(["train", "ganimation", *common, "--budget-minutes", "0", "--export", str(bundle), "--export-if-better"]) == 0
+    assert bundle.read_bytes() == second  # kept
+
+
 def test_the_card_gives_the_training_time_to_the_exported_step():
     from baselines.training import training_time
 

@@ -363,3 +363,53 @@ def test_validate_reports_au_raise_for_au_conditioned_methods_only():
     assert "au_raise" not in validate(WritesTarget(1.0), vset, analyzer=ReadsCorner(), raise_aus=())
     emotions = validation_set(size=16, n=7, emotion=True)
     assert "au_raise" not in validate(Replay(emotions.images), emotions, analyzer=ReadsCorner())
+
+
+def test_the_best_checkpoint_meets_the_most_goals_before_its_rank_sum_counts():
+    from baselines.validation import goals_met
+
+    noisy = {"ideal_l1": 0.019, "au_error": 0.32, "emotion_accuracy": 0.80, "noise_ratio": 2.1, "au_raise": 0.6, "aus_raised": 8}
+    clean = {"ideal_l1": 0.020, "au_error": 0.38, "emotion_accuracy": 0.72, "noise_ratio": 1.0, "au_raise": 0.5, "aus_raised": 8}
+    assert goals_met(noisy) == 2 and goals_met(clean) == 3
+    assert best_index([noisy, clean, noisy]) == 1  # the rank sum alone picks the last noisy one
+    seven = {**clean, "aus_raised": 7}  # one AU's CI reaches 0: a goal missed
+    assert goals_met(seven) == 2 and best_index([noisy, seven]) == 0  # as many goals: the rank sum (4 measures to 1)
+    assert best_index([noisy, {**seven, "ideal_l1": 0.01, "au_error": 0.3, "au_raise": 0.7}]) == 1
+    assert goals_met({"ideal_l1": 0.1}) == 0  # nothing measured, nothing met
+
+
+def test_the_validator_replaces_the_kept_generator_by_one_that_meets_more_goals(tmp_path):
+    """Even where an earlier validation that met as many goals ranks above it (its weights were not kept)."""
+    from types import SimpleNamespace
+
+    from baselines.validation import Validator, read_history
+
+    rows = iter([
+        {"ideal_l1": 0.010, "noise_ratio": 2.0},  # kept: the only one
+        {"ideal_l1": 0.020, "noise_ratio": 1.0},  # one goal more: kept although its ideal_l1 is worse
+        {"ideal_l1": 0.030, "noise_ratio": 1.2},  # as many goals, ranked below: not kept
+    ])
+    validator = Validator(None, tmp_path, vset=None)  # type: ignore[arg-type]
+    validator.measure = lambda adapter: next(rows)  # type: ignore[method-assign]
+    trainer = SimpleNamespace(G=torch.nn.Linear(1, 1), step=0, elapsed=0.0, config=CONFIG)
+    import baselines.training as training
+
+    kept = []
+    for step in (100, 200, 300):
+        trainer.step = step
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(training, "load_trained_generator", lambda adapter, trainer: None)
+            validator(trainer)
+        kept.append(int(torch.load(validator.best_path)["step"]))
+    assert kept == [100, 200, 200]
+    # an earlier row with as many goals that was never kept (the log as a changed rule finds it)
+    validator.history_path.write_text(validator.history_path.read_text().replace('"step": 200', '"step": 150'))
+    rows = iter([{"ideal_l1": 0.025, "noise_ratio": 1.1}])
+    validator.measure = lambda adapter: next(rows)  # type: ignore[method-assign]
+    torch.save({**torch.load(validator.best_path), "noise_ratio": 2.0, "step": 100}, validator.best_path)
+    trainer.step = 400
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "load_trained_generator", lambda adapter, trainer: None)
+        validator(trainer)
+    assert len(read_history(validator.history_path)) == 4
+    assert int(torch.load(validator.best_path)["step"]) == 400  # ranks below step 150, but 150's weights are gone
