@@ -29,7 +29,8 @@ Measures (:func:`validate`, lower is better unless said):
   when the step-3,000 GANimation, best on the measures above, raised single AUs by -0.06 to +0.26
   on 24 faces where its step-2,100 weights reached +0.75 (AU12): the whole-vector targets of
   ``au_error`` do not see an edit that has stopped following single AUs. ``aus_raised`` (reported,
-  not in the rule): how many of those AUs rise with a 95 % CI (Student t) above 0;
+  not in the rule): how many of those AUs rise with a 95 % CI (Student t) above 0, and
+  ``raise_low_<AU>`` (since 2026-12-07 16:45 UTC) each one's lower CI end;
 * ``high_freq_ratio`` (reported, not in the stopping rule; 1 is best): the outputs' share of
   spectral energy above half the Nyquist frequency over the ideal outputs'
   (:func:`aufx.metrics.high_frequency_ratio`): > 1 noise or checkerboard, < 1 blur, and the two
@@ -173,27 +174,34 @@ def raise_set(images: torch.Tensor, estimate: torch.Tensor, code: str, change: f
                          source_aus=estimate)  # fmt: skip
 
 
-def au_raise(adapter: Any, images: torch.Tensor, analyzer: Any, aus: tuple[str, ...] = RAISE_AUS,
-             change: float = RAISE_CHANGE, batch: int = 16) -> tuple[float, int]:  # fmt: skip
-    """(mean over ``aus`` of the analyzer's mean rise of the AU asked to go up by ``change``, how
-    many of ``aus`` rise with a 95 % Student-t CI above 0) for ``adapter`` on ``images``
-    ``[N, 3, S, S]``. Each target is the analyzer's estimate on the source (clamped to 0–5) with
-    that AU raised by ``change`` (clamped to 5), as the comparison's AU edit; methods that take the
-    sources' AUs (Cascade EF-GAN) get the estimates, as the stimuli pipeline gives them."""
+def au_raise_by_au(adapter: Any, images: torch.Tensor, analyzer: Any, aus: tuple[str, ...] = RAISE_AUS,
+                   change: float = RAISE_CHANGE, batch: int = 16) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """For each of ``aus``: (the analyzer's mean rise of that AU asked to go up by ``change``, the
+    lower end of its 95 % Student-t CI) for ``adapter`` on ``images`` ``[N, 3, S, S]``. Each target
+    is the analyzer's estimate on the source (clamped to 0–5) with that AU raised by ``change``
+    (clamped to 5), as the comparison's AU edit; methods that take the sources' AUs (Cascade
+    EF-GAN) get the estimates, as the stimuli pipeline gives them."""
     from scipy import stats
 
     from aufx.edit.analyzer import analyze
 
     estimate = analyze(analyzer, images).aus.float().clamp(0.0, 5.0)
-    means, raised = [], 0
+    rises = {}
     for code in aus:
         k = AU_INDEX[code]
         edits = raise_set(images, estimate, code, change)
         rise = (analyze(analyzer, edit_all(adapter, edits, False, batch)).aus.float()[:, k] - estimate[:, k]).double().numpy()
-        means.append(float(rise.mean()))
         half = stats.t.ppf(0.975, len(rise) - 1) * rise.std(ddof=1) / np.sqrt(len(rise))
-        raised += bool(rise.mean() - half > 0)
-    return float(np.mean(means)), raised
+        rises[code] = (float(rise.mean()), float(rise.mean() - half))
+    return rises
+
+
+def au_raise(adapter: Any, images: torch.Tensor, analyzer: Any, aus: tuple[str, ...] = RAISE_AUS,
+             change: float = RAISE_CHANGE, batch: int = 16) -> tuple[float, int]:  # fmt: skip
+    """(mean over ``aus`` of the mean rise, how many of ``aus`` rise with a 95 % CI above 0):
+    :func:`au_raise_by_au` in two numbers."""
+    rises = au_raise_by_au(adapter, images, analyzer, aus, change, batch)
+    return float(np.mean([mean for mean, _ in rises.values()])), sum(low > 0 for _, low in rises.values())
 
 
 def _accuracy(aus: torch.Tensor, labels: torch.Tensor, classifier: Any) -> float:
@@ -233,7 +241,10 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
             emotion_aus_out = analyze(analyzer, edit_all(adapter, emotion_set, False, batch)).aus.float()
             result["emotion_accuracy"] = _accuracy(emotion_aus_out, emotion_set.labels, classifier)
         if not emotion and raise_aus:
-            result["au_raise"], result["aus_raised"] = au_raise(adapter, vset.images, analyzer, raise_aus, batch=batch)
+            rises = au_raise_by_au(adapter, vset.images, analyzer, raise_aus, batch=batch)
+            result["au_raise"] = float(np.mean([mean for mean, _ in rises.values()]))
+            result["aus_raised"] = sum(low > 0 for _, low in rises.values())
+            result.update({f"raise_low_{code}": low for code, (_, low) in rises.items()})  # which AU misses: logged
     return result
 
 

@@ -357,9 +357,15 @@ def test_au_raise_measures_how_far_single_aus_go_up_and_how_many_rise_significan
 
 
 def test_validate_reports_au_raise_for_au_conditioned_methods_only():
+    from baselines.validation import RAISE_AUS
+
     vset = validation_set(size=16, n=6)
     result = validate(WritesTarget(1.0), vset, analyzer=ReadsCorner())
     assert result["au_raise"] > 1.5 and result["aus_raised"] == 8
+    assert sorted(k for k in result if k.startswith("raise_low_")) == sorted(f"raise_low_{au}" for au in RAISE_AUS)
+    assert all(result[f"raise_low_{au}"] > 0 for au in RAISE_AUS)
+    ignores = validate(WritesTarget(0.0), vset, analyzer=ReadsCorner())  # which AU misses is in the row
+    assert ignores["aus_raised"] == 0 and all(ignores[f"raise_low_{au}"] <= 0 for au in RAISE_AUS)
     assert "au_raise" not in validate(WritesTarget(1.0), vset, analyzer=ReadsCorner(), raise_aus=())
     emotions = validation_set(size=16, n=7, emotion=True)
     assert "au_raise" not in validate(Replay(emotions.images), emotions, analyzer=ReadsCorner())
