@@ -7,6 +7,7 @@
 #   bash scripts/train_baselines.sh export    # stop, then write each best validated checkpoint
 #                                             # over its bundle where it beats it (--export-if-better)
 #   bash scripts/train_baselines.sh commands  # print the commands without running them
+#   bash scripts/train_baselines.sh start ganimation cascade-efgan   # any of them: only those runs
 #
 # Each run: one thread, `nice -n 19`; its state, log and pid file in $AUFX_BASELINE_STATE
 # (default ~/.cache/aufx/baselines: <method>128/, <method>128.log, <method>128.pid). With no state
@@ -45,10 +46,12 @@ running() {  # the pid file names a live process that trains this method
   [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "train $1 "
 }
 
+ONLY=""  # the methods named after the command (none: all)
 for_each_run() {  # for_each_run <function>: calls it with method, width, validate-every
   local run method width every
   for run in $RUNS; do
     IFS=: read -r method width every <<< "$run"
+    [ -z "$ONLY" ] || case " $ONLY " in *" $method "*) ;; *) continue ;; esac
     "$1" "$method" "$width" "$every"
   done
 }
@@ -82,7 +85,14 @@ status_one() {  # running or not, the last logged step, the decay's end once the
 export_one() { echo "== $1"; $(export_command "$@"); }  # a blurred bundle's card says so by itself
 print_one() { train_command "$@"; export_command "$@"; }
 
-case "${1:-}" in
+COMMAND=${1:-}
+[ $# -gt 0 ] && shift
+for method in "$@"; do
+  case " $RUNS " in *" $method:"*) ;; *) echo "unknown method '$method' (the runs: $(for r in $RUNS; do printf '%s ' "${r%%:*}"; done))" >&2; exit 2 ;; esac
+done
+ONLY="$*"
+
+case "$COMMAND" in
   start) for_each_run start_one ;;
   stop) for_each_run stop_one ;;
   status) for_each_run status_one ;;

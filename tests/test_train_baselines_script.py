@@ -61,6 +61,29 @@ def test_start_status_and_stop_manage_the_runs(tmp_path):
         script("stop", env=env)
 
 
+def test_methods_named_after_the_command_select_the_runs(tmp_path):
+    log = tmp_path / "signals.log"
+    fake = tmp_path / "aufx"
+    fake.write_text(f"#!{BASH}\ntrap 'echo \"$2 stopped\" >> {log}; exit 0' TERM\nwhile true; do sleep 0.1; done\n")
+    fake.chmod(0o755)
+    env = {"AUFX": str(fake), "AUFX_BASELINE_STATE": str(tmp_path / "state")}
+    try:
+        started = script("start", "ganimation", "stargan", env=env)
+        assert started.returncode == 0 and started.stdout.split() == ["ganimation:", "started", "(log",
+                                                                       f"{tmp_path}/state/ganimation128.log)", "stargan:",
+                                                                       "started", "(log", f"{tmp_path}/state/stargan128.log)"]  # fmt: skip
+        status = script("status", env=env).stdout
+        assert "cascade-efgan: not running" in status and status.count(": running;") == 2
+        assert script("stop", "stargan", env=env).stdout.strip() == "stargan: stopped"
+        assert script("status", "ganimation", env=env).stdout.startswith("ganimation: running;")
+        wrong = script("start", "ganimation", "stargn", env=env)
+        assert wrong.returncode == 2 and "unknown method 'stargn'" in wrong.stderr and "cascade-efgan" in wrong.stderr
+        assert "started" not in wrong.stdout  # nothing started on a misspelt name
+    finally:
+        script("stop", env=env)
+    assert sorted(log.read_text().split()) == sorted(["stargan", "stopped", "ganimation", "stopped"])
+
+
 def test_status_reports_the_last_logged_step_and_a_decay_the_stopping_rule_started(tmp_path):
     state = tmp_path / "state"
     (state / "stargan128").mkdir(parents=True)
