@@ -40,12 +40,18 @@ def test_the_commands_parse_and_match_the_bundled_weights(tmp_path):
         assert (config["image_size"], config.get("g_conv_dim", config.get("conv_dim"))) == (args.size, args.conv_dim)
 
 
-def test_start_status_and_stop_manage_the_runs(tmp_path):
+def fake_aufx(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """(the script's environment with a fake ``aufx`` that trains until its TERM signal, then writes
+    "<method> stopped" to the log; that log)."""
     log = tmp_path / "signals.log"
     fake = tmp_path / "aufx"
     fake.write_text(f"#!{BASH}\ntrap 'echo \"$2 stopped\" >> {log}; exit 0' TERM\nwhile true; do sleep 0.1; done\n")
     fake.chmod(0o755)
-    env = {"AUFX": str(fake), "AUFX_BASELINE_STATE": str(tmp_path / "state")}
+    return {"AUFX": str(fake), "AUFX_BASELINE_STATE": str(tmp_path / "state")}, log
+
+
+def test_start_status_and_stop_manage_the_runs(tmp_path):
+    env, log = fake_aufx(tmp_path)
     try:
         started = script("start", env=env)
         assert started.returncode == 0, started.stderr
@@ -62,11 +68,7 @@ def test_start_status_and_stop_manage_the_runs(tmp_path):
 
 
 def test_methods_named_after_the_command_select_the_runs(tmp_path):
-    log = tmp_path / "signals.log"
-    fake = tmp_path / "aufx"
-    fake.write_text(f"#!{BASH}\ntrap 'echo \"$2 stopped\" >> {log}; exit 0' TERM\nwhile true; do sleep 0.1; done\n")
-    fake.chmod(0o755)
-    env = {"AUFX": str(fake), "AUFX_BASELINE_STATE": str(tmp_path / "state")}
+    env, log = fake_aufx(tmp_path)
     try:
         started = script("start", "ganimation", "stargan", env=env)
         assert started.returncode == 0 and started.stdout.split() == ["ganimation:", "started", "(log",
