@@ -46,7 +46,7 @@ SAMPLES_IMAGE = ROOT / "docs" / "img" / "baseline_samples.png"
 METHODS = ("stargan", "ganimation", "cascade-efgan")
 LABELS = {"ideal_l1": "ideal_l1 (lower)", "au_error": "au_error (lower)", "emotion_accuracy": "emotion accuracy (higher)",
           "noise_ratio": "noise where the ideal is flat / source's (lower)",
-          "au_raise": "rise of one AU asked for +2 (higher)",
+          "au_raise": "rise of one AU asked for +2 (higher)", "fd": "FD to the ideal renders (lower)",
           "high_freq_ratio": "high-frequency energy / ideal's (1 best)"}
 PANELS = (*HIGHER_IS_BETTER, "high_freq_ratio")
 
@@ -132,7 +132,7 @@ def figure(runs: list[dict[str, Any]], references: dict[str, dict[str, dict[str,
 
     from aufx.files import write_figure
 
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(25, 3.6))
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(29, 3.6))
     for ax, measure in zip(axes, PANELS, strict=True):
         for i, run in enumerate(runs):
             points = [(h["step"], h[measure]) for h in run["history"] if measure in h]

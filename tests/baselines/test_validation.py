@@ -419,3 +419,27 @@ def test_the_validator_replaces_the_kept_generator_by_one_that_meets_more_goals(
         validator(trainer)
     assert len(read_history(validator.history_path)) == 4
     assert int(torch.load(validator.best_path)["step"]) == 400  # ranks below step 150, but 150's weights are gone
+
+
+def test_validation_measures_the_comparisons_fd_to_the_ideal_renders():
+    class Pooled(ReadsCorner):  # a feature pyramid of one level: 4 x 4 mean colours
+        def features(self, images):  # type: ignore[no-untyped-def]
+            return torch.nn.functional.avg_pool2d(images, 4)
+
+    vset = validation_set(size=16, n=12)
+    ideal = validate(Replay(vset.ideal), vset, analyzer=Pooled(), raise_aus=())
+    blotched = vset.ideal.clone()
+    blotched[:, 1, 4:8, 4:8] = 1.0  # a green blotch on every face
+    tinted = validate(Replay(blotched), vset, analyzer=Pooled(), raise_aus=())
+    unchanged = validate(Replay(vset.images), vset, analyzer=Pooled(), raise_aus=())  # the expression alone: small
+    assert abs(ideal["fd"]) < 1e-7 < unchanged["fd"]  # the ideal outputs' features are the ideal renders'
+    assert tinted["fd"] > 100 * unchanged["fd"]
+    corner = validate(Replay(vset.ideal), vset, analyzer=ReadsCorner(), raise_aus=())  # no features(): AUs ⊕ identity
+    assert abs(corner["fd"]) < 1e-5
+    assert "fd" not in validate(Replay(vset.images), vset, raise_aus=())  # no analyzer, no features
+
+
+def test_a_measure_added_during_training_makes_the_next_validation_the_kept_one(tmp_path):
+    """``fd`` came after ``best_G.pt`` was written: the first validation with it is the only candidate."""
+    history = [{"ideal_l1": 0.01, "noise_ratio": 1.0}, {"ideal_l1": 0.02, "noise_ratio": 1.0, "fd": 0.3}]
+    assert best_index(history) == 1
