@@ -247,16 +247,17 @@ def against_incumbent(args: argparse.Namespace, best: dict[str, Any], validator:
     ours_goals, their_goals = goals_met(best), goals_met(theirs)
     line = (f"step {best['step']} against the weights it would replace ({args.export}: {shown}): goals met "
             f"{ours_goals} vs {their_goals}, better on {', '.join(better) or 'none'}, worse on {', '.join(worse) or 'none'}")  # fmt: skip
-    if ours_goals > their_goals:
-        print(f"replacing {args.export}: {line}")
-        return (f"On the same held-out faces it replaced weights that scored {shown}: it meets {ours_goals} of the "
-                f"goals validation measures where they met {their_goals}; better on {', '.join(better) or 'none'}, "
-                f"worse on {', '.join(worse) or 'none'}.")  # fmt: skip
-    if ours_goals < their_goals or len(better) < len(worse) or (len(better) == len(worse) and "ideal_l1" not in better):
+    if ours_goals != their_goals:
+        replace = ours_goals > their_goals
+    else:
+        replace = len(better) > len(worse) or (len(better) == len(worse) and "ideal_l1" in better)
+    if not replace:
         print(f"kept {args.export}: {line}")
         return None
     print(f"replacing {args.export}: {line}")
-    return f"On the same held-out faces it replaced weights that scored {shown}: better on {', '.join(better)}" + (
+    goals = (f"it meets {ours_goals} of the goals validation measures where they met {their_goals}; "
+             if ours_goals > their_goals else "")  # fmt: skip
+    return f"On the same held-out faces it replaced weights that scored {shown}: {goals}better on {', '.join(better) or 'none'}" + (
         f", worse on {', '.join(worse)}." if worse else ".")
 
 

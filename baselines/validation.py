@@ -206,11 +206,16 @@ def au_raise(adapter: Any, images: torch.Tensor, analyzer: Any, aus: tuple[str, 
              change: float = RAISE_CHANGE, batch: int = 16) -> tuple[float, int]:  # fmt: skip
     """(mean over ``aus`` of the mean rise, how many of ``aus`` rise with a 95 % CI above 0):
     :func:`au_raise_by_au` in two numbers."""
-    rises = au_raise_by_au(adapter, images, analyzer, aus, change, batch)
+    return raise_summary(au_raise_by_au(adapter, images, analyzer, aus, change, batch))
+
+
+def raise_summary(rises: dict[str, tuple[float, float]]) -> tuple[float, int]:
+    """(mean over the AUs of their mean rise, how many have their CI's lower end above 0) of
+    :func:`au_raise_by_au`'s ``{AU: (mean, lower end)}``."""
     return float(np.mean([mean for mean, _ in rises.values()])), sum(low > 0 for _, low in rises.values())
 
 
-def _fd_to_ideal(analyzer: Any, outputs: torch.Tensor, ideal: torch.Tensor, analysis: Any, batch: int) -> float:
+def _fd_to_ideal(analyzer: Any, outputs: torch.Tensor, ideal: torch.Tensor, batch: int) -> float:
     """The comparison's FD (``aufx.gan.quality.feature_fd`` of ``aufx.metrics.realism_features``)
     between ``outputs`` and the ``ideal`` renders, both ``[N, 3, S, S]``; on the few validation
     faces it is biased upwards (more than on the comparison's 200) but comparable across the
@@ -223,14 +228,12 @@ def _fd_to_ideal(analyzer: Any, outputs: torch.Tensor, ideal: torch.Tensor, anal
     from aufx.gan.quality import feature_fd
     from aufx.metrics import realism_features
 
-    def features(images: torch.Tensor, known: Any = None) -> np.ndarray:
-        if known is not None and not callable(getattr(analyzer, "features", None)):
-            return realism_features(analyzer, images, known).double().numpy()  # the AUs ⊕ identity already read
+    def features(images: torch.Tensor) -> np.ndarray:
         return torch.cat([realism_features(analyzer, images[i : i + batch]) for i in range(0, len(images), batch)]).double().numpy()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LinAlgWarning)
-        return feature_fd(features(outputs, analysis), features(ideal))
+        return feature_fd(features(outputs), features(ideal))
 
 
 def _accuracy(aus: torch.Tensor, labels: torch.Tensor, classifier: Any) -> float:
@@ -262,10 +265,9 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
     if analyzer is not None:
         from aufx.edit.analyzer import analyze
 
-        analysis = analyze(analyzer, out)
-        aus = analysis.aus.float()
+        aus = analyze(analyzer, out).aus.float()
         result["au_error"] = float((aus - vset.target_aus).abs().mean())
-        result["fd"] = _fd_to_ideal(analyzer, out, vset.ideal, analysis, batch)
+        result["fd"] = _fd_to_ideal(analyzer, out, vset.ideal, batch)
         if emotion and classifier is not None:
             result["emotion_accuracy"] = _accuracy(aus, vset.labels, classifier)
         elif classifier is not None and emotion_set is not None:
@@ -273,8 +275,7 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
             result["emotion_accuracy"] = _accuracy(emotion_aus_out, emotion_set.labels, classifier)
         if not emotion and raise_aus:
             rises = au_raise_by_au(adapter, vset.images, analyzer, raise_aus, batch=batch)
-            result["au_raise"] = float(np.mean([mean for mean, _ in rises.values()]))
-            result["aus_raised"] = sum(low > 0 for _, low in rises.values())
+            result["au_raise"], result["aus_raised"] = raise_summary(rises)
             result.update({f"raise_low_{code}": low for code, (_, low) in rises.items()})  # which AU misses: logged
     return result
 

@@ -384,7 +384,7 @@ def test_the_best_checkpoint_meets_the_most_goals_before_its_rank_sum_counts():
     assert goals_met({"ideal_l1": 0.1}) == 0  # nothing measured, nothing met
 
 
-def test_the_validator_replaces_the_kept_generator_by_one_that_meets_more_goals(tmp_path):
+def test_the_validator_replaces_the_kept_generator_by_one_that_meets_more_goals(tmp_path, monkeypatch):
     """Even where an earlier validation that met as many goals ranks above it (its weights were not kept)."""
     from types import SimpleNamespace
 
@@ -400,12 +400,11 @@ def test_the_validator_replaces_the_kept_generator_by_one_that_meets_more_goals(
     trainer = SimpleNamespace(G=torch.nn.Linear(1, 1), step=0, elapsed=0.0, config=CONFIG)
     import baselines.training as training
 
+    monkeypatch.setattr(training, "load_trained_generator", lambda adapter, trainer: None)  # no adapter to load
     kept = []
     for step in (100, 200, 300):
         trainer.step = step
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(training, "load_trained_generator", lambda adapter, trainer: None)
-            validator(trainer)
+        validator(trainer)
         kept.append(int(torch.load(validator.best_path)["step"]))
     assert kept == [100, 200, 200]
     # an earlier row with as many goals that was never kept (the log as a changed rule finds it)
@@ -414,9 +413,7 @@ def test_the_validator_replaces_the_kept_generator_by_one_that_meets_more_goals(
     validator.measure = lambda adapter: next(rows)  # type: ignore[method-assign]
     torch.save({**torch.load(validator.best_path), "noise_ratio": 2.0, "step": 100}, validator.best_path)
     trainer.step = 400
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(training, "load_trained_generator", lambda adapter, trainer: None)
-        validator(trainer)
+    validator(trainer)
     assert len(read_history(validator.history_path)) == 4
     assert int(torch.load(validator.best_path)["step"]) == 400  # ranks below step 150, but 150's weights are gone
 
