@@ -37,10 +37,11 @@ METHODS = tuple(TRAINERS)
 
 def phase_flags(phase: dict) -> str:
     """The switches a schedule phase records besides its rates and n_critic: `` --bf16``,
-    `` --g-ema β``, `` --upsample-blur`` and `` --restart-ema`` when the phase used them (the
+    `` --g-ema β``, `` --upsample-blur``, `` --restart-ema`` and `` --loss name=value`` when the phase used them (the
     reproduce commands' shared part)."""
     return ((" --bf16" if phase.get("bf16") else "") + (f" --g-ema {phase['g_ema']:g}" if phase.get("g_ema") else "")
-            + (" --upsample-blur" if phase.get("upsample_blur") else "") + (" --restart-ema" if phase.get("ema_restart") else ""))
+            + (" --upsample-blur" if phase.get("upsample_blur") else "") + (" --restart-ema" if phase.get("ema_restart") else "")
+            + "".join(f" --loss {k}={v:g}" for k, v in phase.get("losses", {}).items()))
 
 
 def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, size: int = 64, conv_dim: int = 32,
@@ -125,6 +126,10 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                             help="a fixed binomial blur after each up-conv of the generator (an aufx addition against "
                                  "the stride-2 transposed convolutions' checkerboard; same weights, so a resumed run may "
                                  "switch it on: the schedule records the step)")  # fmt: skip
+        parser.add_argument("--loss", action="append", default=[], metavar="NAME=VALUE",
+                            help="set one loss weight (repeatable; the names are the method's, e.g. StarGAN's rec, cls "
+                                 "and id: the identity term, 0 by default, an aufx addition); a changed weight starts a "
+                                 "schedule phase, and the model card lists it")  # fmt: skip
         parser.add_argument("--restart-ema", action="store_true",
                             help="with --g-ema: restart the weights' average at the generator's weights on resuming "
                                  "(a schedule phase; done by itself when --upsample-blur changes)")  # fmt: skip
@@ -155,6 +160,23 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                             help="validate every this many steps (default: at every checkpoint); a step count "
                                  "keeps the stopping rule independent of the machine's speed")  # fmt: skip
         parser.set_defaults(handler=run, method=method)
+
+
+def parse_loss_weights(items: list[str], defaults: dict[str, float], method: str) -> dict[str, float]:
+    """``--loss name=value`` items -> {name: weight}; a name not among ``defaults`` (the method's
+    losses) or a value that is not a number >= 0 is an error that names it."""
+    weights: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in defaults:
+            raise ValueError(f"--loss {item!r}: expected NAME=VALUE with NAME one of {method}'s losses ({', '.join(defaults)})")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--loss {item!r}: {value!r} is not a number") from None
+        if not weights[name] >= 0:
+            raise ValueError(f"--loss {item!r}: a loss weight must be >= 0")
+    return weights
 
 
 def trainer_class(method: str) -> Any:
@@ -296,6 +318,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--n-critic must be >= 1 and the learning rates > 0, got {args.n_critic}, {args.lr_g}, {args.lr_d}")
     if args.data_dir:
         settings.data_dir = args.data_dir
+    settings.losses = parse_loss_weights(args.loss, trainer_cls.default_losses, args.method)
     trainer = trainer_cls(build_config(args.method, args.size, args.conv_dim, args.upsample_blur),
                           state_dir=args.state_dir, settings=settings)  # fmt: skip
     bundle_metadata: dict = {}

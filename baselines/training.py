@@ -52,7 +52,7 @@ SIZE_FIELDS = ("image_size", "d_repeat_num")
 #: and rename none, so the saved weights load (``upsample_blur``: a fixed blur after the up-convs).
 SWITCHABLE_FIELDS = ("upsample_blur",)
 #: The schedule-phase entries whose change on resuming starts a new phase.
-PHASE_SWITCHES = ("n_critic", "lr_g", "lr_d", "bf16", "g_ema", "upsample_blur")
+PHASE_SWITCHES = ("n_critic", "lr_g", "lr_d", "bf16", "g_ema", "upsample_blur", "losses")
 
 
 def with_defaults(config_type: type, saved: dict) -> dict:
@@ -166,7 +166,15 @@ class GANTrainer:
         phase = {"from_step": from_step, "n_critic": s.n_critic, "lr_g": s.lr_g, "lr_d": s.lr_d, "bf16": s.bf16, "g_ema": s.g_ema}
         if getattr(self.config, "upsample_blur", False):  # recorded only when on (older phases lack the key)
             phase["upsample_blur"] = True
+        changed = self.changed_losses
+        if changed:  # recorded only when a weight differs from the method's default (older phases lack the key)
+            phase["losses"] = changed
         return phase
+
+    @property
+    def changed_losses(self) -> dict[str, float]:
+        """The loss weights set away from the method's defaults (``--loss name=value``), by name."""
+        return {k: v for k, v in sorted(self.losses.items()) if self.default_losses.get(k) != v}
 
     def _saved_config_mismatch(self, saved: dict, ignored: tuple[str, ...] = ()) -> bool:
         """Whether a saved config (fields added since take their defaults) differs from this trainer's
@@ -557,6 +565,14 @@ UPSAMPLE_BLUR_CARD_LINE = (
 )
 
 
+#: The card's line for weights trained with an identity term (StarGAN's ``id`` loss weight > 0).
+IDENTITY_LOSS_CARD_LINE = (
+    "- added to the paper's losses (`id`): an identity term λ_id·|G(x, c_x) − x|₁, the face translated to its "
+    "own class (CycleGAN's identity loss, Zhu et al. 2017, there to keep the input's colours), against the colour "
+    "cast and noise that the whole-image generator left on unedited regions (docs/baselines.md)"
+)
+
+
 def model_card(method: str, config: dict, metadata: dict) -> str:
     """A short Markdown model card for an exported bundle."""
     lines = [
@@ -573,6 +589,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         f"- training time: {training_time(metadata)} on {metadata['threads']} thread(s)",
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
         *([UPSAMPLE_BLUR_CARD_LINE] if config.get("upsample_blur") else []),
+        *([IDENTITY_LOSS_CARD_LINE] if metadata["loss_weights"].get("id") else []),
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
         f"- last losses: `{json.dumps({k: round(v, 4) for k, v in metadata['last_losses'].items()})}`",
         f"- reproduce: `{metadata['command']}`",
@@ -618,6 +635,7 @@ def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
         + (f", critic only until step {phase['critic_only_until']}" if phase.get("critic_only_until") else "")
         + (f", weights averaged (EMA decay {phase['g_ema']:g} per generator step)" if phase.get("g_ema") else "")
         + (", up-convs blurred (upsample_blur)" if phase.get("upsample_blur") else "")
+        + (", loss weights " + ", ".join(f"{k} {v:g}" for k, v in phase["losses"].items()) if phase.get("losses") else "")
         + (", the weights' average restarted at the phase's start" if phase.get("ema_restart") else "")
         for phase, end in zip(schedule, ends, strict=True)
     ]

@@ -28,12 +28,17 @@ LAST_EVERY=3  # validations per measurement of the last weights beside the avera
 RUNS="ganimation:32:150 cascade-efgan:16:100 stargan:32:100"  # method:width:validate-every (steps)
 BLURRED="ganimation cascade-efgan"  # runs with --upsample-blur (baselines/nets.py), from 2026-12-07 13:30 UTC (StarGAN tried 14:25-15:13 and reverted: docs/baselines.md)
 
+LOSSES="stargan:id=5"  # method:name=value loss weights set away from the paper's (StarGAN's identity term from 2026-12-07 19:50 UTC: docs/baselines.md)
+
 blurred() { case " $BLURRED " in *" $1 "*) return 0 ;; esac; return 1; }
+loss_flags() {  # the --loss switches of a run
+  local entry; for entry in $LOSSES; do [ "${entry%%:*}" = "$1" ] && printf ' --loss %s' "${entry#*:}"; done; return 0
+}
 
 flags() {  # the flags a run and its export share: they must match the run's state
   local method=$1 width=$2 every=$3 blur=""
   blurred "$method" && blur=" --upsample-blur"
-  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau$blur" \
+  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau$blur$(loss_flags "$method")" \
        "--validate-every $every --checkpoint-minutes 10 --state-dir $ROOT/${method}128"
 }
 

@@ -690,3 +690,36 @@ def test_the_weights_average_restarts_on_a_switch_of_the_network_and_on_request(
     plain = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "t", settings=_settings(), pool=pool)
     with pytest.raises(ValueError, match="no moving average to restart"):
         plain.restart_ema()
+
+
+def test_a_changed_loss_weight_is_a_schedule_phase_on_the_card_and_in_the_command(tiny_pool_path, tmp_path):
+    from baselines.train_cli import reproduce
+
+    pool = FacePool(tiny_pool_path, labelled_only=True)
+    first = StarGANTrainer(CONFIGS["stargan"], state_dir=tmp_path / "s", settings=_settings(), pool=pool)
+    first.run(max_steps=2)
+    assert "G/id" not in first.last_losses and "losses" not in first.schedule[0]  # the paper's losses: no identity pass
+    again = StarGANTrainer(CONFIGS["stargan"], state_dir=tmp_path / "s", settings=_settings(losses={"id": 5.0}), pool=pool)
+    assert again.load_state() and [p.get("losses") for p in again.schedule] == [None, {"id": 5.0}]
+    again.run(max_steps=4)
+    assert again.last_losses["G/id"] > 0
+    fake, rec, cls, ident = (again.last_losses[k] for k in ("G/fake", "G/rec", "G/cls", "G/id"))
+    assert again.last_losses["G/total"] == pytest.approx(fake + 10 * rec + cls + 5 * ident, rel=1e-4)
+    card = again.export(tmp_path / "g.pt").with_suffix(".md").read_text()
+    assert "steps 2–4: generator every 2 critic steps, lr G 0.0001, lr D 0.0001, loss weights id 5" in card
+    assert "added to the paper's losses (`id`)" in card and "added to the paper's losses" not in first.export(
+        tmp_path / "plain.pt").with_suffix(".md").read_text()  # fmt: skip
+    calls = reproduce("stargan", 1, 1, 16, 4, again.schedule, 4).split(" && ")
+    assert "--loss" not in calls[0] and "--loss id=5" in calls[1]
+    same = StarGANTrainer(CONFIGS["stargan"], state_dir=tmp_path / "s", settings=_settings(losses={"id": 5.0}), pool=pool)
+    assert same.load_state() and len(same.schedule) == 2  # resumed with the same weights: no new phase
+
+
+@pytest.mark.parametrize("item, message", [("idd=5", "one of stargan's losses \\(cls, rec, id\\)"), ("id", "NAME=VALUE"),
+                                           ("id=x", "'x' is not a number"), ("id=-1", "must be >= 0")])  # fmt: skip
+def test_a_bad_loss_weight_is_refused_with_its_name(item, message):
+    from baselines.train_cli import parse_loss_weights
+
+    with pytest.raises(ValueError, match=message):
+        parse_loss_weights([item], StarGANTrainer.default_losses, "stargan")
+    assert parse_loss_weights(["id=5", "rec=2"], StarGANTrainer.default_losses, "stargan") == {"id": 5.0, "rec": 2.0}
