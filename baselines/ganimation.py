@@ -152,10 +152,13 @@ class GANimationTrainer(GANTrainer):
     ``y'`` = another face's AUs + U(−0.1, 0.1) (:func:`desired_conditions`); generator
     ``−D(x̃) + λ_au·MSE(D_au(x̃), y') + λ_cyc·|x − x̂|₁ + λ_A·(mean A + mean Â) + λ_tv·(TV(A) + TV(Â))``;
     λ_au 160 (= the original's 4000 / batch 25, the replicate's value), λ_cyc 10, λ_A 0.1, λ_tv 1e-5.
+    An aufx addition, off by default (``--loss colour=λ``): ``+ λ_C·(|C − x|₁ + |Ĉ − x̃|₁)``, the
+    colour heads held near their inputs, so that where the attention opens part-way the blend is
+    not the garish colour image the paper's losses leave wherever the attention stays shut.
     """
 
     method = "ganimation"
-    default_losses = {"au": 160.0, "cyc": 10.0, "mask": 0.1, "tv": 1e-5}
+    default_losses = {"au": 160.0, "cyc": 10.0, "mask": 0.1, "tv": 1e-5, "colour": 0.0}
     generator_is_size_free = True
 
     def __init__(self, config: GANimationConfig | None = None, state_dir: str | os.PathLike | None = None,
@@ -199,8 +202,11 @@ class GANimationTrainer(GANTrainer):
         loss_tv = total_variation(att) + total_variation(rec_att)
         L = self.losses
         total = loss_fake + L["au"] * loss_au + L["cyc"] * loss_cyc + L["mask"] * loss_mask + L["tv"] * loss_tv
-        return {"G/fake": loss_fake, "G/au": loss_au, "G/cyc": loss_cyc, "G/mask": loss_mask, "G/tv": loss_tv,
-                "G/total": total}  # fmt: skip
+        logged = {"G/fake": loss_fake, "G/au": loss_au, "G/cyc": loss_cyc, "G/mask": loss_mask, "G/tv": loss_tv}
+        if L["colour"] > 0:  # not in the paper
+            logged["G/colour"] = (colour - x).abs().mean() + (rec_colour - fake).abs().mean()
+            total = total + L["colour"] * logged["G/colour"]
+        return {**logged, "G/total": total}
 
 
 class GANimation(GeneratorBaseline):

@@ -572,6 +572,13 @@ IDENTITY_LOSS_CARD_LINE = (
     "cast and noise that the whole-image generator left on unedited regions (docs/baselines.md)"
 )
 
+#: The card's line for weights trained with the colour term (GANimation's ``colour`` loss weight > 0).
+COLOUR_LOSS_CARD_LINE = (
+    "- added to the paper's losses (`colour`): λ_C·(|C − x|₁ + |Ĉ − x̃|₁), the colour heads held near their "
+    "inputs: the paper's losses leave the colour image free wherever the attention keeps the source, and where "
+    "the attention opens part-way its garish colours showed as blotches (docs/baselines.md)"
+)
+
 
 def model_card(method: str, config: dict, metadata: dict) -> str:
     """A short Markdown model card for an exported bundle."""
@@ -590,6 +597,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
         *([UPSAMPLE_BLUR_CARD_LINE] if config.get("upsample_blur") else []),
         *([IDENTITY_LOSS_CARD_LINE] if metadata["loss_weights"].get("id") else []),
+        *([COLOUR_LOSS_CARD_LINE] if metadata["loss_weights"].get("colour") else []),
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
         f"- last losses: `{json.dumps({k: round(v, 4) for k, v in metadata['last_losses'].items()})}`",
         f"- reproduce: `{metadata['command']}`",
