@@ -565,19 +565,16 @@ UPSAMPLE_BLUR_CARD_LINE = (
 )
 
 
-#: The card's line for weights trained with an identity term (StarGAN's ``id`` loss weight > 0).
-IDENTITY_LOSS_CARD_LINE = (
-    "- added to the paper's losses (`id`): an identity term λ_id·|G(x, c_x) − x|₁, the face translated to its "
-    "own class (CycleGAN's identity loss, Zhu et al. 2017, there to keep the input's colours), against the colour "
-    "cast and noise that the whole-image generator left on unedited regions (docs/baselines.md)"
-)
-
-#: The card's line for weights trained with the colour term (GANimation's ``colour`` loss weight > 0).
-COLOUR_LOSS_CARD_LINE = (
-    "- added to the paper's losses (`colour`): λ_C·(|C − x|₁ + |Ĉ − x̃|₁), the colour heads held near their "
-    "inputs: the paper's losses leave the colour image free wherever the attention keeps the source, and where "
-    "the attention opens part-way its garish colours showed as blotches (docs/baselines.md)"
-)
+#: The card's line for each loss term the papers lack, by loss weight name (0 by default: the term is
+#: off); a bundle trained with that weight above 0 gets the line.
+ADDED_LOSS_CARD_LINES = {
+    "id": "- added to the paper's losses (`id`): an identity term λ_id·|G(x, c_x) − x|₁, the face translated to its "
+          "own class (CycleGAN's identity loss, Zhu et al. 2017, there to keep the input's colours), against the colour "
+          "cast and noise that the whole-image generator left on unedited regions (docs/baselines.md)",
+    "colour": "- added to the paper's losses (`colour`): λ_C·(|C − x|₁ + |Ĉ − x̃|₁), the colour heads held near their "
+              "inputs: the paper's losses leave the colour image free wherever the attention keeps the source, and "
+              "where the attention opens part-way its garish colours showed as blotches (docs/baselines.md)",
+}
 
 
 def model_card(method: str, config: dict, metadata: dict) -> str:
@@ -596,8 +593,7 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
         f"- training time: {training_time(metadata)} on {metadata['threads']} thread(s)",
         f"- config: `{json.dumps(config)}`; weights stored as {'float16' if metadata.get('half') else 'float32'}",
         *([UPSAMPLE_BLUR_CARD_LINE] if config.get("upsample_blur") else []),
-        *([IDENTITY_LOSS_CARD_LINE] if metadata["loss_weights"].get("id") else []),
-        *([COLOUR_LOSS_CARD_LINE] if metadata["loss_weights"].get("colour") else []),
+        *[line for name, line in ADDED_LOSS_CARD_LINES.items() if metadata["loss_weights"].get(name)],
         f"- loss weights: `{json.dumps(metadata['loss_weights'])}`",
         f"- last losses: `{json.dumps({k: round(v, 4) for k, v in metadata['last_losses'].items()})}`",
         f"- reproduce: `{metadata['command']}`",
