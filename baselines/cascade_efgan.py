@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -128,8 +128,27 @@ def box_window(height: int, width: int, fade: float = FADE) -> torch.Tensor:
     return (ramp(height)[:, None] * ramp(width)[None, :])[None, None]
 
 
+class EFGANOutput(NamedTuple):
+    """One EF-GAN step's result: the edited image ``[N, 3, S, S]``, the four attention maps (global,
+    then eyes, nose, mouth) and each branch's mean colour gap ``|C − input|₁`` (scalars, same order)."""
+
+    image: torch.Tensor
+    attentions: list[torch.Tensor]
+    colour_gaps: list[torch.Tensor]
+
+
+class CascadeSteps(NamedTuple):
+    """The cascade's per-step images, intermediate conditions ``[N, c_dim]``, and every step's
+    attention maps and colour gaps (:class:`EFGANOutput`'s, in step order)."""
+
+    images: list[torch.Tensor]
+    conds: list[torch.Tensor]
+    attentions: list[torch.Tensor]
+    colour_gaps: list[torch.Tensor]
+
+
 class EFGAN(nn.Module):
-    """One EF-GAN step: x ``[N, 3, S, S]``, c ``[N, c_dim]`` -> (edited ``[N, 3, S, S]``, attention maps)."""
+    """One EF-GAN step: x ``[N, 3, S, S]``, c ``[N, c_dim]`` -> :class:`EFGANOutput`."""
 
     def __init__(self, config: CascadeEFGANConfig) -> None:
         super().__init__()
@@ -154,11 +173,12 @@ class EFGAN(nn.Module):
         nn.init.zeros_(self.refiner[-1].weight)
         nn.init.zeros_(self.refiner[-1].bias)
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> EFGANOutput:
         size = x.shape[-1]
         colour, attention = self.global_branch(x, c)
         global_out = compose(x, colour, attention)
         attentions = [attention]
+        colour_gaps = [(colour - x).abs().mean()]
         canvas = global_out.clone()
         mask = torch.zeros_like(x[:, :1])
         reach = torch.zeros_like(x[:, :1])  # how far the local results may replace the global one
@@ -169,6 +189,7 @@ class EFGAN(nn.Module):
             small = F.interpolate(crop, size=(self.config.local_size,) * 2, mode="bilinear", align_corners=False)
             l_colour, l_attention = branch(small, c)
             attentions.append(l_attention)
+            colour_gaps.append((l_colour - small).abs().mean())
             l_colour, l_attention = (F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)
                                      for m in (l_colour, l_attention))  # fmt: skip
             window = box_window(h, w).to(x)
@@ -177,7 +198,7 @@ class EFGAN(nn.Module):
             mask[box] = 1.0
         beta = torch.sigmoid(self.fusion(torch.cat([global_out, canvas, mask], dim=1))) * reach
         fused = beta * canvas + (1.0 - beta) * global_out
-        return (fused + self.refiner(fused)).clamp(-1.0, 1.0), attentions
+        return EFGANOutput((fused + self.refiner(fused)).clamp(-1.0, 1.0), attentions, colour_gaps)
 
 
 class CascadeEFGANNet(nn.Module):
@@ -190,25 +211,33 @@ class CascadeEFGANNet(nn.Module):
 
     def forward(self, x: torch.Tensor, c_src: torch.Tensor, c_tgt: torch.Tensor,
                 return_steps: bool = False) -> Any:  # fmt: skip
-        """x ``[N, 3, S, S]``, conditions ``[N, c_dim]`` -> final image, or (images per step, conditions, attentions)."""
-        images, conds, attentions = [], [], []
+        """x ``[N, 3, S, S]``, conditions ``[N, c_dim]`` -> final image, or :class:`CascadeSteps`."""
+        steps = CascadeSteps([], [], [], [])
         out = x
         for k in range(1, self.config.steps + 1):
             c_k = c_src + (k / self.config.steps) * (c_tgt - c_src)
-            out, att = self.efgan(out, c_k)
-            images.append(out)
-            conds.append(c_k)
-            attentions.extend(att)
-        return (images, conds, attentions) if return_steps else out
+            step = self.efgan(out, c_k)
+            out = step.image
+            steps.images.append(out)
+            steps.conds.append(c_k)
+            steps.attentions.extend(step.attentions)
+            steps.colour_gaps.extend(step.colour_gaps)
+        return steps if return_steps else out
 
 
 class CascadeEFGANTrainer(GANTrainer):
     """Cascade EF-GAN on SynthFACS faces (choice 7): GANimation's terms on every cascade step's output
     against that step's intermediate target, attention terms on the global and local attention maps,
-    and the cycle through ``K`` backward steps; one critic sees every step's output."""
+    and the cycle through ``K`` backward steps; one critic sees every step's output.
+
+    An aufx addition, off by default (``--loss colour=λ``), as GANimation's: ``+ λ_C·2·mean |C − input|₁``
+    over every branch's colour head at every forward and backward step (the ``2`` is GANimation's two
+    maps, as for the attention terms), so that where an attention opens part-way the blend is not a
+    garish colour image.
+    """
 
     method = "cascade-efgan"
-    default_losses = {"au": 160.0, "cyc": 10.0, "mask": 0.1, "tv": 1e-5}
+    default_losses = {"au": 160.0, "cyc": 10.0, "mask": 0.1, "tv": 1e-5, "colour": 0.0}
 
     def __init__(self, config: CascadeEFGANConfig | None = None, state_dir: str | os.PathLike | None = None,
                  settings: TrainSettings | None = None, pool: FacePool | None = None) -> None:  # fmt: skip
@@ -231,25 +260,29 @@ class CascadeEFGANTrainer(GANTrainer):
         self._cache = (c_src, c_tgt)
         src, cond = self.D(x)
         with torch.no_grad():
-            images = self.G(x, c_src, c_tgt, return_steps=True)[0]
+            images = self.G(x, c_src, c_tgt, return_steps=True).images
         return self.critic_losses(x, src, "au", F.mse_loss(cond, c_src), torch.cat(images), gp_fake=images[-1])
 
     def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         x = batch.images
         c_src, c_tgt = self._cache
-        images, conds, attentions = self.G(x, c_src, c_tgt, return_steps=True)
-        src, cond = self.D(torch.cat(images))
+        forward = self.G(x, c_src, c_tgt, return_steps=True)
+        src, cond = self.D(torch.cat(forward.images))
         loss_fake = -src.mean()
-        loss_au = F.mse_loss(cond, torch.cat(conds))
-        back = self.G(images[-1], c_tgt, c_src, return_steps=True)
-        loss_cyc = (back[0][-1] - x).abs().mean()
-        all_att = attentions + back[2]
+        loss_au = F.mse_loss(cond, torch.cat(forward.conds))
+        back = self.G(forward.images[-1], c_tgt, c_src, return_steps=True)
+        loss_cyc = (back.images[-1] - x).abs().mean()
+        all_att = forward.attentions + back.attentions
         loss_mask = sum(a.mean() for a in all_att) / len(all_att) * 2  # scale of GANimation's two maps
         loss_tv = sum(total_variation(a) for a in all_att) / len(all_att) * 2
         L = self.losses
         total = loss_fake + L["au"] * loss_au + L["cyc"] * loss_cyc + L["mask"] * loss_mask + L["tv"] * loss_tv
-        return {"G/fake": loss_fake, "G/au": loss_au, "G/cyc": loss_cyc, "G/mask": loss_mask, "G/tv": loss_tv,
-                "G/total": total}  # fmt: skip
+        logged = {"G/fake": loss_fake, "G/au": loss_au, "G/cyc": loss_cyc, "G/mask": loss_mask, "G/tv": loss_tv}
+        if L["colour"] > 0:  # not in the paper
+            gaps = forward.colour_gaps + back.colour_gaps
+            logged["G/colour"] = sum(gaps) / len(gaps) * 2
+            total = total + L["colour"] * logged["G/colour"]
+        return {**logged, "G/total": total}
 
     def export_extra(self) -> dict[str, dict]:
         return {"critic": self.D.state_dict()}

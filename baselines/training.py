@@ -572,7 +572,7 @@ ADDED_LOSS_CARD_LINES = {
           "own class (CycleGAN's identity loss, Zhu et al. 2017, there to keep the input's colours), against the colour "
           "cast and noise that the whole-image generator left on unedited regions (docs/baselines.md)",
     "colour": "- added to the paper's losses (`colour`): λ_C·(|C − x|₁ + |Ĉ − x̃|₁), the colour heads held near their "
-              "inputs: the paper's losses leave the colour image free wherever the attention keeps the source, and "
+              "inputs (Cascade EF-GAN: every branch's, at every step): the paper's losses leave the colour image free wherever the attention keeps the source, and "
               "where the attention opens part-way its garish colours showed as blotches (docs/baselines.md)",
 }
 

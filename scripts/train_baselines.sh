@@ -28,7 +28,7 @@ LAST_EVERY=3  # validations per measurement of the last weights beside the avera
 RUNS="ganimation:32:150 cascade-efgan:16:100 stargan:32:100"  # method:width:validate-every (steps)
 BLURRED="ganimation cascade-efgan"  # runs with --upsample-blur (baselines/nets.py), from 2026-12-07 13:30 UTC (StarGAN tried 14:25-15:13 and reverted: docs/baselines.md)
 
-LOSSES="stargan:id=5 ganimation:colour=1"  # method:name=value loss weights set away from the papers' (from 2026-12-07 19:20 / 19:25 UTC: docs/baselines.md)
+LOSSES="stargan:id=5 ganimation:colour=1 cascade-efgan:colour=1"  # method:name=value loss weights set away from the papers' (from 2026-12-07 19:20 / 19:25 / 22:45 UTC: docs/baselines.md)
 
 blurred() { case " $BLURRED " in *" $1 "*) return 0 ;; esac; return 1; }
 loss_flags() {  # the --loss switches of a run

@@ -36,7 +36,7 @@ def test_the_commands_parse_and_match_the_bundled_weights(tmp_path):
         shared = ("size", "conv_dim", "validate_every", "state_dir", "n_critic", "bf16", "g_ema", "decay_on_plateau", "upsample_blur", "loss")
         assert {k: getattr(args, k) for k in shared} == {k: getattr(exported, k) for k in shared}
         assert args.state_dir == str(tmp_path / f"{method}128")
-        assert args.loss == {"stargan": ["id=5"], "ganimation": ["colour=1"]}.get(method, [])  # aufx additions (docs/baselines.md)
+        assert args.loss == {"stargan": ["id=5"], "ganimation": ["colour=1"], "cascade-efgan": ["colour=1"]}.get(method, [])  # aufx additions (docs/baselines.md)
         config = torch.load(ROOT / args.init_from, weights_only=True)["config"]  # the run goes on from this file
         assert (config["image_size"], config.get("g_conv_dim", config.get("conv_dim"))) == (args.size, args.conv_dim)
 

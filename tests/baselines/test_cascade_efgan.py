@@ -44,8 +44,8 @@ def test_cascade_runs_its_steps_and_keeps_shape(images16):
     adapter.weights_source = "test"
     out = adapter.edit(images16, CascadeTarget(_target(3), source_aus=torch.zeros(16)))
     assert out.shape == images16.shape and out.abs().max() <= 1
-    images, conds, attentions = adapter.net(images16, torch.zeros(3, 17), torch.full((3, 17), 0.6), return_steps=True)
-    assert len(images) == TINY.steps and len(attentions) == TINY.steps * 4
+    images, conds, attentions, colour_gaps = adapter.net(images16, torch.zeros(3, 17), torch.full((3, 17), 0.6), return_steps=True)
+    assert len(images) == TINY.steps and len(attentions) == len(colour_gaps) == TINY.steps * 4
     torch.testing.assert_close(conds[0], torch.full((3, 17), 0.3))  # halfway at step 1 of 2
     with pytest.raises(ValueError, match="needs source AUs"):
         adapter.edit(images16, _target(3))
@@ -68,7 +68,7 @@ def test_branches_that_keep_the_source_return_it_exactly_without_box_seams():
     params = sample_params(2, seed=5)
     x = render(params.aus, params.identity, size=32, with_parts=False).images
     with torch.no_grad():
-        out, _ = efgan(x, torch.zeros(2, config.c_dim))
+        out = efgan(x, torch.zeros(2, config.c_dim)).image
     torch.testing.assert_close(out, x.clamp(-1, 1), rtol=0, atol=1e-6)
 
 
@@ -119,10 +119,31 @@ def test_local_results_fade_in_so_the_box_edges_leave_no_step():
     efgan.fusion = Const(30.0)  # sigmoid -> 1
     x = torch.full((1, 3, 64, 64), -1.0)  # black face: white - black = 2 at a hard edge
     with torch.no_grad():
-        out, _ = efgan(x, torch.zeros(1, config.c_dim))
+        out = efgan(x, torch.zeros(1, config.c_dim)).image
     top, left, h, w = region_box("eyes", 64)  # its top edge borders no other box
     assert out[0, 0, top + h // 2, left + w // 2] == pytest.approx(1.0)  # the box's middle is the local result
     step_in = (out[0, :, top, left + w // 2] - out[0, :, top - 1, left + w // 2]).abs().max()
     assert step_in <= 2.0 / max(1, round(0.2 * h)) + 1e-6  # a ramp, not the jump of 2
     window = box_window(h, w)
     assert window.shape == (1, 1, h, w) and window.max() == 1.0 and window[0, 0, 0, 0] < 0.1
+
+
+def test_each_branch_reports_how_far_its_colour_head_strays_from_its_input():
+    # the colour term's input: a global head that paints white on a black face strays by 2 everywhere;
+    # local heads that return their input stray by 0
+    from baselines.cascade_efgan import EFGAN
+
+    class White(torch.nn.Module):
+        def forward(self, features: torch.Tensor) -> torch.Tensor:
+            return torch.ones(features.shape[0], 3, *features.shape[2:])
+
+    config = CascadeEFGANConfig(image_size=32, conv_dim=4, repeat_num=1, local_size=8, fusion_dim=4, steps=1,
+                                d_conv_dim=4, d_repeat_num=4)  # fmt: skip
+    efgan = EFGAN(config)
+    setattr(efgan.global_branch, efgan.global_branch._names[1], White())
+    x = torch.full((1, 3, 32, 32), -1.0)
+    for branch in efgan.local_branches.values():
+        branch.forward = lambda crop, c: (crop, torch.ones_like(crop[:, :1]))  # colour = the crop itself
+    with torch.no_grad():
+        gaps = efgan(x, torch.zeros(1, config.c_dim)).colour_gaps
+    assert len(gaps) == 4 and float(gaps[0]) == pytest.approx(2.0) and all(float(g) == 0.0 for g in gaps[1:])

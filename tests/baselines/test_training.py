@@ -725,15 +725,17 @@ def test_a_bad_loss_weight_is_refused_with_its_name(item, message):
     assert parse_loss_weights(["id=5", "rec=2"], StarGANTrainer.default_losses, "stargan") == {"id": 5.0, "rec": 2.0}
 
 
-def test_ganimations_colour_term_holds_the_colour_head_near_its_input_only_when_asked(tiny_pool_path, tmp_path):
+@pytest.mark.parametrize("method", ["ganimation", "cascade-efgan"])
+def test_the_colour_term_holds_the_colour_heads_near_their_inputs_only_when_asked(method, tiny_pool_path, tmp_path):
     pool = FacePool(tiny_pool_path)
-    plain = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
+    trainer_class = TRAINERS[method]
+    plain = trainer_class(CONFIGS[method], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
     plain.run(max_steps=2)
     assert "G/colour" not in plain.last_losses
-    held = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "b", settings=_settings(losses={"colour": 2.0}), pool=pool)
+    held = trainer_class(CONFIGS[method], state_dir=tmp_path / "b", settings=_settings(losses={"colour": 2.0}), pool=pool)
     held.run(max_steps=2)
     parts = {k: held.last_losses[f"G/{k}"] for k in ("fake", "au", "cyc", "mask", "tv", "colour")}
-    weights = {**GANimationTrainer.default_losses, "fake": 1.0, "colour": 2.0}
+    weights = {**trainer_class.default_losses, "fake": 1.0, "colour": 2.0}
     assert parts["colour"] > 0 and held.last_losses["G/total"] == pytest.approx(sum(weights[k] * v for k, v in parts.items()), rel=1e-4)
     card = held.export(tmp_path / "g.pt").with_suffix(".md").read_text()
     assert "added to the paper's losses (`colour`)" in card and '"colour": 2.0' in card
