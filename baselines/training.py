@@ -468,7 +468,8 @@ class GANTrainer:
         """Start a new training from an exported bundle of this method and config (the bundled
         file, say, when ``state.pt`` is lost): its generator, and its critic when the bundle has one
         (``extra["critic"]``); optimisers start fresh. The step count, training time and schedule go
-        on from the bundle's (a new phase, marked ``init_from``, starts at its step). Returns the
+        on from the bundle's (a new phase, marked ``init_from``, starts at its step, and goes on with the bundle's learning-rate
+        decay if it was written in one). Returns the
         bundle's metadata (its ``validations``, if any, let the validator go on too).
 
         A bundle of another image size (config otherwise the same but for :data:`SIZE_FIELDS`)
@@ -496,9 +497,12 @@ class GANTrainer:
         self.elapsed = float(metadata.get("train_seconds_at_step", metadata.get("train_seconds", 0.0)))
         of_size = f" of a {theirs.get('image_size')} px bundle" if other_size else ""
         description = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}{of_size}, step {self.step})"
+        previous = metadata.get("schedule", [])
         phase = {**self._phase(self.step), "init_from": description}
+        if previous:  # a bundle written in its decay goes on decaying to the same end (until 2026-12-08 it restarted at full rates)
+            phase = self._continued_phase(previous[-1], phase)
         committed = committed_source(path)  # so that the model card's command can fetch this very file
-        self.schedule = [*metadata.get("schedule", []), {**phase, "source": committed} if committed else phase]
+        self.schedule = [*previous, {**phase, "source": committed} if committed else phase]
         return metadata
 
     # ------------------------------------------------------------------ export

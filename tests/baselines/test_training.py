@@ -426,6 +426,25 @@ def test_a_setting_changed_during_a_decay_goes_on_with_the_decay_at_its_slope(ti
     assert "--upsample-blur" in calls[-1] and "--decay-until 10" in calls[-1]
 
 
+def test_a_training_started_from_a_bundle_written_in_its_decay_goes_on_decaying(tiny_pool_path, tmp_path):
+    # a new machine starts from the bundle: until 2026-12-08 the new phase dropped the decay and the
+    # run trained on at full rates past the decay's end (StarGAN, steps 7,500-9,300)
+    from baselines.train_cli import reproduce
+
+    pool = FacePool(tiny_pool_path)
+    bundle = _decaying_run(pool, tmp_path / "a", 2, 10, 4).export(tmp_path / "g.pt")
+    fresh = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "b", settings=_settings(), pool=pool)
+    fresh.init_from(bundle)
+    assert fresh.decay_end == 10 and fresh.schedule[-1]["decay_start"] == 2 and "init_from" in fresh.schedule[-1]
+    fresh.run(max_steps=6)
+    assert fresh.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4 * (10 - 5) / 8)  # on the old slope, not back at 1e-4
+    assert "--decay-until 10" in reproduce("ganimation", 1, 1, 16, 4, fresh.schedule, 6).split(" && ")[-1]
+    plain = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "c", settings=_settings(), pool=pool)
+    plain.init_from(TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "d", settings=_settings(),
+                                           pool=pool).export(tmp_path / "plain.pt"))  # fmt: skip
+    assert plain.decay_end is None  # no decay in the bundle: none after it
+
+
 def test_decay_on_plateau_starts_a_decay_over_half_the_steps_and_stops_at_its_end(tiny_pool_path, tmp_path):
     pool = FacePool(tiny_pool_path)
     trainer = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "a", settings=_settings(), pool=pool)
