@@ -44,7 +44,9 @@ Choices the paper leaves open (ours):
     7. Losses per step (weights as GANimation's defaults scaled to this data): WGAN-GP on the
        whole image with one critic (no separate local discriminators), AU regression (MSE) to
        the step's target, attention mean + total variation on all four attention maps; after
-       the ``K`` forward steps, ``K`` backward steps to the source AUs and an L1 cycle loss.
+       the ``K`` forward steps, ``K`` backward steps to the source AUs and an L1 cycle loss. Not
+       the paper's, off by default: GANimation's colour term on every branch (``--loss colour=λ``,
+       :class:`CascadeEFGANTrainer`).
 """
 
 from __future__ import annotations
