@@ -44,6 +44,15 @@ def phase_flags(phase: dict) -> str:
             + "".join(f" --loss {k}={v:g}" for k, v in phase.get("losses", {}).items()))
 
 
+def dropped_decay(schedule: list[dict], index: int) -> bool:
+    """Whether phase ``index`` began from a bundle at full rates although the phase before it was in a
+    learning-rate decay: what every ``--init-from`` did until 2026-12-08 (StarGAN's restart at step
+    7,500), and what ``--no-decay`` does now."""
+    phase = schedule[index]
+    return (bool(phase.get("init_from")) and index > 0 and phase.get("decay_end") is None
+            and schedule[index - 1].get("decay_end") is not None)  # fmt: skip
+
+
 def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, size: int = 64, conv_dim: int = 32,
               schedule: list[dict] | None = None, final_step: int | None = None) -> str:  # fmt: skip
     """The command(s) that train ``method`` as it was trained: one ``aufx train`` call for
@@ -66,7 +75,7 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, si
     fetched = [i for i, phase in enumerate(schedule) if phase.get("init_from") and phase.get("source")]
     first = fetched[-1] if fetched else 0
     calls, state_dir = [], ""
-    for phase, end, tail in list(zip(schedule, ends, tails, strict=True))[first:]:
+    for index, phase, end, tail in list(zip(range(len(schedule)), schedule, ends, tails, strict=True))[first:]:
         start = ""
         if phase.get("init_from"):
             folder = f"~/.cache/aufx/reproduce/{method}-{phase['from_step']}"
@@ -82,6 +91,7 @@ def reproduce(method: str, minutes: float = BUDGET_MINUTES, threads: int = 2, si
             f"{phase_flags(phase)}"
             f"{f' --critic-warmup {warmup}' if warmup > 0 else ''}"
             f"{' --decay-until ' + str(phase['decay_end']) if phase.get('decay_end') is not None else ''}"
+            f"{' --no-decay' if dropped_decay(schedule, index) else ''}"
             f" --budget-minutes 100000 --max-steps {end} {tail}"
         )
     return " && ".join(calls)
@@ -151,6 +161,9 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--critic-warmup", type=int, default=None,
                             help="train only the critic for this many steps first (default: 200 after --init-from "
                                  "a bundle without a critic, else 0)")  # fmt: skip
+        parser.add_argument("--no-decay", action="store_true",
+                            help="with --init-from: train at the full rates even where the bundle was written in a "
+                                 "learning-rate decay (which a start from it otherwise goes on with)")
         parser.add_argument("--decay-until", type=int, default=None,
                             help="decay both learning rates linearly from now to 0 at this step")
         parser.add_argument("--patience", type=int, default=6, help="validations without improvement (with --until-converged)")
@@ -308,6 +321,8 @@ def run(args: argparse.Namespace) -> int:
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
                              checkpoint_seconds=args.checkpoint_minutes * 60, n_critic=args.n_critic,
                              lr_g=args.lr_g, lr_d=args.lr_d, bf16=args.bf16, g_ema=args.g_ema)  # fmt: skip
+    if args.no_decay and not args.init_from:
+        raise ValueError("--no-decay needs --init-from (it says how a start from a bundle treats the bundle's decay)")
     if args.critic_warmup is not None and args.critic_warmup < 0:
         raise ValueError(f"--critic-warmup must be >= 0, got {args.critic_warmup}")
     if args.decay_on_plateau and not args.until_converged:
@@ -325,7 +340,7 @@ def run(args: argparse.Namespace) -> int:
     if trainer.load_state():
         print(f"resumed {trainer.state_path} at step {trainer.step}")
     elif args.init_from:
-        bundle_metadata = trainer.init_from(args.init_from)
+        bundle_metadata = trainer.init_from(args.init_from, keep_decay=not args.no_decay)
         print(f"started from {args.init_from}: {trainer.schedule[-1]['init_from']}")
         if args.critic_warmup is None and "and critic" not in trainer.schedule[-1]["init_from"]:
             args.critic_warmup = DEFAULT_CRITIC_WARMUP

@@ -464,12 +464,12 @@ class GANTrainer:
             return saved_schedule
         return saved_schedule + [self._continued_phase(last, current)]
 
-    def init_from(self, path: str | os.PathLike) -> dict:
+    def init_from(self, path: str | os.PathLike, keep_decay: bool = True) -> dict:
         """Start a new training from an exported bundle of this method and config (the bundled
         file, say, when ``state.pt`` is lost): its generator, and its critic when the bundle has one
         (``extra["critic"]``); optimisers start fresh. The step count, training time and schedule go
         on from the bundle's (a new phase, marked ``init_from``, starts at its step, and goes on with the bundle's learning-rate
-        decay if it was written in one). Returns the
+        decay if it was written in one, unless ``keep_decay`` is False). Returns the
         bundle's metadata (its ``validations``, if any, let the validator go on too).
 
         A bundle of another image size (config otherwise the same but for :data:`SIZE_FIELDS`)
@@ -499,7 +499,7 @@ class GANTrainer:
         description = f"{Path(path).name} (generator{' and critic' if critic is not None else ''}{of_size}, step {self.step})"
         previous = metadata.get("schedule", [])
         phase = {**self._phase(self.step), "init_from": description}
-        if previous:  # a bundle written in its decay goes on decaying to the same end (until 2026-12-08 it restarted at full rates)
+        if previous and keep_decay:  # a bundle written in its decay goes on decaying to the same end (until 2026-12-08 it restarted at full rates)
             phase = self._continued_phase(previous[-1], phase)
         committed = committed_source(path)  # so that the model card's command can fetch this very file
         self.schedule = [*previous, {**phase, "source": committed} if committed else phase]

@@ -426,7 +426,7 @@ def test_a_setting_changed_during_a_decay_goes_on_with_the_decay_at_its_slope(ti
     assert "--upsample-blur" in calls[-1] and "--decay-until 10" in calls[-1]
 
 
-def test_a_training_started_from_a_bundle_written_in_its_decay_goes_on_decaying(tiny_pool_path, tmp_path):
+def test_a_training_started_from_a_bundle_written_in_its_decay_goes_on_decaying(tiny_pool_path, tmp_path, capsys):
     # a new machine starts from the bundle: until 2026-12-08 the new phase dropped the decay and the
     # run trained on at full rates past the decay's end (StarGAN, steps 7,500-9,300)
     from baselines.train_cli import reproduce
@@ -443,6 +443,16 @@ def test_a_training_started_from_a_bundle_written_in_its_decay_goes_on_decaying(
     plain.init_from(TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "d", settings=_settings(),
                                            pool=pool).export(tmp_path / "plain.pt"))  # fmt: skip
     assert plain.decay_end is None  # no decay in the bundle: none after it
+    dropped = TRAINERS["ganimation"](CONFIGS["ganimation"], state_dir=tmp_path / "e", settings=_settings(), pool=pool)
+    dropped.init_from(bundle, keep_decay=False)  # --no-decay: what every start from a bundle did until 2026-12-08
+    assert dropped.decay_end is None
+    dropped.run(max_steps=5)
+    assert dropped.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4)
+    calls = reproduce("ganimation", 1, 1, 16, 4, dropped.schedule, 5).split(" && ")
+    assert calls[-1].count("--no-decay") == 1 and "--decay-until" not in calls[-1]  # the card reproduces it
+    assert "--no-decay" not in reproduce("ganimation", 1, 1, 16, 4, fresh.schedule, 6)
+    assert main(["train", "ganimation", "--no-decay", "--state-dir", str(tmp_path / "f"), "--budget-minutes", "0"]) == 2
+    assert "--no-decay needs --init-from" in capsys.readouterr().err
 
 
 def test_decay_on_plateau_starts_a_decay_over_half_the_steps_and_stops_at_its_end(tiny_pool_path, tmp_path):
