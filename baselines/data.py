@@ -8,6 +8,12 @@ at a base intensity ~ U(1.5, 5) plus N(0, 0.4) per AU, clipped to [0.3, 5]; neut
 The other half follow SynthFACS's own AU distribution (``labels`` = -1), which covers single
 AUs and pairs. StarGAN trains on the labelled half; GANimation and Cascade EF-GAN on all faces
 with their ground-truth AU vectors (the stand-in for OpenFace annotations).
+
+A second, optional pool (:func:`build_generated_pool`, an aufx addition since 2026-12-08) holds
+faces of the bundled generator — the kind of face the comparison, the stimuli and the demo edit —
+labelled as the papers label their training photographs: by an automatic AU detector (the bundled
+analyzer, where they used OpenFace). A trainer with ``generated_share`` > 0 draws that share of
+each batch from it (:class:`MixedPool`).
 """
 
 from __future__ import annotations
@@ -38,6 +44,11 @@ def sample_emotion_aus(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np
     return aus, labels.astype(np.int64)
 
 
+#: First generator seed of the generated pool: apart from the comparison's and the studies' seeds
+#: (0..N-1) and from the validation's generated faces (``baselines.validation.GENERATED_SEED``).
+GENERATED_POOL_SEED = 1_000_000
+
+
 def pool_path(data_dir: str | os.PathLike, n: int, size: int, seed: int) -> Path:
     return Path(data_dir).expanduser() / f"pool_s{size}_n{n}_seed{seed}.npz"
 
@@ -64,6 +75,45 @@ def build_pool(data_dir: str | os.PathLike, n: int, size: int, seed: int = 0, ch
         images[start : start + chunk] = (out.images * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     tmp = path.with_name(path.stem + ".tmp.npz")
     np.savez(tmp, images=images, aus=aus, labels=labels, identity=identity)
+    os.replace(tmp, path)
+    return path
+
+
+def generated_pool_path(data_dir: str | os.PathLike, n: int, size: int, model: str) -> Path:
+    return Path(data_dir).expanduser() / f"generated_{model}_s{size}_n{n}_seed{GENERATED_POOL_SEED}.npz"
+
+
+def build_generated_pool(data_dir: str | os.PathLike, n: int, size: int, model: str = "synthfacs128",
+                         chunk: int = 64) -> Path:  # fmt: skip
+    """Generate the pool of ``n`` faces of the generator ``model`` (seeds from
+    :data:`GENERATED_POOL_SEED`, ψ = 1), resized to ``size`` px (area) when its resolution differs,
+    labelled by the bundled analyzer's AU estimates (clamped to 0–5; ``labels`` -1), if not on disk
+    yet; return its path. Shows progress."""
+    import torch.nn.functional as F
+    from tqdm import tqdm
+
+    from aufx.edit.analyzer import analyze, load_analyzer
+    from aufx.gan.loaders import load_generator
+    from aufx.gan.seeds import seed_latents
+
+    path = generated_pool_path(data_dir, n, size, model)
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    generator, analyzer = load_generator(model).generator, load_analyzer("synthfacs")
+    images = np.empty((n, size, size, 3), dtype=np.uint8)
+    aus = np.empty((n, N_AUS), dtype=np.float32)
+    with torch.no_grad():
+        for start in tqdm(range(0, n, chunk), desc=f"generated pool ({model}, {n} faces)", unit="chunk"):
+            seeds = range(GENERATED_POOL_SEED + start, GENERATED_POOL_SEED + min(n, start + chunk))
+            faces = generator(seed_latents(generator.z_dim, seeds)).clamp(-1, 1)
+            if faces.shape[-1] != size:
+                faces = F.interpolate(faces, size=(size, size), mode="area")
+            stored = (faces * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+            images[start : start + len(seeds)] = stored.permute(0, 2, 3, 1).numpy()
+            aus[start : start + len(seeds)] = analyze(analyzer, (stored.float() - 127.5) / 127.5).aus.float().clamp(0, 5).numpy()
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, images=images, aus=aus, labels=np.full(n, -1, dtype=np.int64))
     os.replace(tmp, path)
     return path
 
@@ -104,3 +154,24 @@ class FacePool:
         idx = torch.from_numpy(rng.integers(0, len(self), size=batch))
         images = (self.images[idx].permute(0, 3, 1, 2).float() - 127.5) / 127.5
         return Batch(images=images, aus=self.aus[idx].clone(), labels=self.labels[idx].clone())
+
+
+class MixedPool:
+    """Batches whose faces come from ``generated`` with probability ``share``, else from ``renders``
+    (two :class:`FacePool` of one size); the same interface as :class:`FacePool`."""
+
+    def __init__(self, renders: FacePool, generated: FacePool, share: float) -> None:
+        if not 0.0 < share < 1.0:
+            raise ValueError(f"generated share (--generated-share) must be in (0, 1) for a mixed pool, got {share}")
+        if renders.size != generated.size:
+            raise ValueError(f"{generated.path}: faces of {generated.size} px where {renders.path} has {renders.size} px")
+        self.renders, self.generated, self.share = renders, generated, share
+        self.size = renders.size
+
+    def __len__(self) -> int:
+        return len(self.renders) + len(self.generated)
+
+    def batch(self, batch: int, rng: np.random.Generator) -> Batch:
+        n_generated = int(rng.binomial(batch, self.share))
+        parts = [pool.batch(k, rng) for pool, k in ((self.renders, batch - n_generated), (self.generated, n_generated)) if k]
+        return Batch(*(torch.cat([getattr(p, name) for p in parts]) for name in ("images", "aus", "labels")))

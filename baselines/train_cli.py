@@ -37,11 +37,12 @@ METHODS = tuple(TRAINERS)
 
 def phase_flags(phase: dict) -> str:
     """The switches a schedule phase records besides its rates and n_critic: `` --bf16``,
-    `` --g-ema β``, `` --upsample-blur``, `` --restart-ema`` and `` --loss name=value`` when the phase used them (the
+    `` --g-ema β``, `` --upsample-blur``, `` --restart-ema``, `` --loss name=value`` and `` --generated-share s`` when the phase used them (the
     reproduce commands' shared part)."""
     return ((" --bf16" if phase.get("bf16") else "") + (f" --g-ema {phase['g_ema']:g}" if phase.get("g_ema") else "")
             + (" --upsample-blur" if phase.get("upsample_blur") else "") + (" --restart-ema" if phase.get("ema_restart") else "")
-            + "".join(f" --loss {k}={v:g}" for k, v in phase.get("losses", {}).items()))
+            + "".join(f" --loss {k}={v:g}" for k, v in phase.get("losses", {}).items())
+            + (f" --generated-share {phase['generated_share']:g}" if phase.get("generated_share") else ""))
 
 
 def dropped_decay(schedule: list[dict], index: int) -> bool:
@@ -140,6 +141,11 @@ def add_parser(train_subparsers: argparse._SubParsersAction) -> None:
                             help="set one loss weight (repeatable; the names are the method's, e.g. StarGAN's rec, cls "
                                  "and id: the identity term, 0 by default, an aufx addition); a changed weight starts a "
                                  "schedule phase, and the model card lists it")  # fmt: skip
+        parser.add_argument("--generated-share", type=float, default=0.0,
+                            help="draw this share of each batch from faces of the bundled generator labelled by the "
+                                 "bundled analyzer (baselines/data.py; an aufx addition: the comparison and the stimuli "
+                                 "edit generated faces; 0: renders only, as the papers; a schedule phase)")  # fmt: skip
+        parser.add_argument("--generated-faces", type=int, default=4000, help="faces in the generated pool")
         parser.add_argument("--restart-ema", action="store_true",
                             help="with --g-ema: restart the weights' average at the generator's weights on resuming "
                                  "(a schedule phase; done by itself when --upsample-blur changes)")  # fmt: skip
@@ -218,7 +224,8 @@ def make_validator(args: argparse.Namespace, trainer: Any) -> Any:
     adapter = adapter_class(args.method)(trainer.config)
     inputs = standard_inputs(trainer.config.image_size, args.val_faces, emotion=adapter.conditioning == Conditioning.EMOTION)
     return Validator(adapter, trainer.state_dir, inputs["vset"], inputs["analyzer"], inputs["classifier"],
-                     Plateau(args.patience, args.min_delta), inputs["emotion_set"], args.validate_last_every)  # fmt: skip
+                     Plateau(args.patience, args.min_delta), inputs["emotion_set"], args.validate_last_every,
+                     inputs["generated_set"])  # fmt: skip
 
 
 def export(args: argparse.Namespace, trainer: Any, validator: Any) -> None:
@@ -320,7 +327,10 @@ def run(args: argparse.Namespace) -> int:
     trainer_cls = trainer_class(args.method)
     settings = TrainSettings(batch=args.batch, seed=args.seed, pool_faces=args.pool_faces, threads=args.threads,
                              checkpoint_seconds=args.checkpoint_minutes * 60, n_critic=args.n_critic,
-                             lr_g=args.lr_g, lr_d=args.lr_d, bf16=args.bf16, g_ema=args.g_ema)  # fmt: skip
+                             lr_g=args.lr_g, lr_d=args.lr_d, bf16=args.bf16, g_ema=args.g_ema,
+                             generated_share=args.generated_share, generated_faces=args.generated_faces)  # fmt: skip
+    if not 0.0 <= args.generated_share < 1.0:
+        raise ValueError(f"--generated-share must be in [0, 1), got {args.generated_share}")
     if args.no_decay and not args.init_from:
         raise ValueError("--no-decay needs --init-from (it says how a start from a bundle treats the bundle's decay)")
     if args.critic_warmup is not None and args.critic_warmup < 0:

@@ -39,7 +39,14 @@ from torch import nn
 
 from aufx.files import atomic_write, save_torch
 from baselines.checkpoints import read_torch_file, save_bundle
-from baselines.data import DEFAULT_DATA_DIR, Batch, FacePool, build_pool
+from baselines.data import (
+    DEFAULT_DATA_DIR,
+    Batch,
+    FacePool,
+    MixedPool,
+    build_generated_pool,
+    build_pool,
+)
 from baselines.provenance import committed_source
 
 DEFAULT_STATE_ROOT = "~/.cache/aufx/baselines"
@@ -52,7 +59,7 @@ SIZE_FIELDS = ("image_size", "d_repeat_num")
 #: and rename none, so the saved weights load (``upsample_blur``: a fixed blur after the up-convs).
 SWITCHABLE_FIELDS = ("upsample_blur",)
 #: The schedule-phase entries whose change on resuming starts a new phase.
-PHASE_SWITCHES = ("n_critic", "lr_g", "lr_d", "bf16", "g_ema", "upsample_blur", "losses")
+PHASE_SWITCHES = ("n_critic", "lr_g", "lr_d", "bf16", "g_ema", "upsample_blur", "losses", "generated_share")
 
 
 def with_defaults(config_type: type, saved: dict) -> dict:
@@ -85,6 +92,11 @@ class TrainSettings:
     #: the authors' setting). With one, validations, ``best_G.pt`` and exports use the average, not
     #: the last weights (Yazıcı et al., ICLR 2019: averaging smooths a GAN's oscillation).
     g_ema: float = 0.0
+    #: Share of each batch drawn from faces of the bundled generator labelled by the analyzer
+    #: (:func:`baselines.data.build_generated_pool`, ``generated_faces`` of them; 0: renders only,
+    #: the papers' single training set). An aufx addition: the comparison edits generated faces.
+    generated_share: float = 0.0
+    generated_faces: int = 4000
 
 
 def native_bf16() -> bool:
@@ -166,6 +178,8 @@ class GANTrainer:
         phase = {"from_step": from_step, "n_critic": s.n_critic, "lr_g": s.lr_g, "lr_d": s.lr_d, "bf16": s.bf16, "g_ema": s.g_ema}
         if getattr(self.config, "upsample_blur", False):  # recorded only when on (older phases lack the key)
             phase["upsample_blur"] = True
+        if s.generated_share > 0:  # recorded only when on (older phases lack the key)
+            phase["generated_share"] = s.generated_share
         changed = self.changed_losses
         if changed:  # recorded only when a weight differs from the method's default (older phases lack the key)
             phase["losses"] = changed
@@ -221,11 +235,19 @@ class GANTrainer:
 
     # ------------------------------------------------------------------ data
     @property
-    def pool(self) -> FacePool:
+    def pool(self) -> FacePool | MixedPool:
+        """The render pool, mixed with the generated pool when ``settings.generated_share`` > 0."""
         if self._pool is None:
-            size = self.config.image_size
-            path = build_pool(self.settings.data_dir, self.settings.pool_faces, size, seed=self.settings.seed)
-            self._pool = FacePool(path, labelled_only=self.labelled_only)
+            s, size = self.settings, self.config.image_size
+            if s.generated_share > 0 and self.labelled_only:
+                raise ValueError(f"{type(self).__name__} trains on RaFD-class faces only; generated faces have no class "
+                                 f"(--generated-share must be 0, got {s.generated_share})")  # fmt: skip
+            renders = FacePool(build_pool(s.data_dir, s.pool_faces, size, seed=s.seed), labelled_only=self.labelled_only)
+            if s.generated_share > 0:
+                generated = FacePool(build_generated_pool(s.data_dir, s.generated_faces, size))
+                self._pool = MixedPool(renders, generated, s.generated_share)
+            else:
+                self._pool = renders
         return self._pool
 
     # ------------------------------------------------------------------ one step
@@ -586,7 +608,9 @@ def model_card(method: str, config: dict, metadata: dict) -> str:
     lines = [
         f"# {method} — aufx baseline weights", "",
         f"- training data: SynthFACS render pool ({metadata['settings']['pool_faces']} faces at "
-        f"{config['image_size']} px, seed {metadata['settings']['seed']}; see baselines/data.py)",
+        f"{config['image_size']} px, seed {metadata['settings']['seed']}; see baselines/data.py)"
+        + ("; with faces of the bundled generator labelled by the bundled analyzer, in the phases the schedule names"
+           if any(p.get("generated_share") for p in metadata.get("schedule", [])) else ""),
         f"- steps: {metadata['steps']} (critic updates; generator every {metadata['settings']['n_critic']}), "
         f"images seen: {metadata['images_seen']}",
         *schedule_lines(metadata.get("schedule", []), metadata["steps"]),
@@ -644,6 +668,7 @@ def schedule_lines(schedule: list[dict[str, float]], steps: int) -> list[str]:
         + (f", weights averaged (EMA decay {phase['g_ema']:g} per generator step)" if phase.get("g_ema") else "")
         + (", up-convs blurred (upsample_blur)" if phase.get("upsample_blur") else "")
         + (", loss weights " + ", ".join(f"{k} {v:g}" for k, v in phase["losses"].items()) if phase.get("losses") else "")
+        + (f", {phase['generated_share']:.0%} of each batch from the generated pool" if phase.get("generated_share") else "")
         + (", the weights' average restarted at the phase's start" if phase.get("ema_restart") else "")
         for phase, end in zip(schedule, ends, strict=True)
     ]

@@ -37,6 +37,15 @@ Measures (:func:`validate`, lower is better unless said):
   step 6,750 on every validation measure but AU error and emotions, read FD 0.154 / 0.216 (AU /
   emotion edits) against 0.112 / 0.135: colour blotches where its checkerboard had been, which
   neither ``ideal_l1`` nor ``noise_ratio`` weighs much;
+* ``fd_generated`` (with an analyzer; since 2026-12-08 01:40 UTC): ``fd`` on 64 faces of the
+  bundled generator (:func:`generated_set`: held-out seeds, ψ = 1, true scenes known), the kind of
+  face the comparison, the stimuli and the demo edit. Added when GANimation's step 9,900, better
+  than its step 8,400 on ``fd`` (0.221 vs 0.234), read FD 3.2× / 2.4× the best on the
+  comparison's 200 generated faces where 8,400 read 2.8× / 2.1×: a method trained on renders meets
+  a shift on generated faces. On 64 generated faces of seeds 600,000+ the four GANimation bundles
+  of 2026-12-07 (steps 6,750, 7,950, 8,400, 9,900) read 0.253, 0.290, 0.259, 0.275 — the
+  comparison's order (AU-edit FD 0.112, 0.154, 0.136, 0.153) — where ``fd`` on the renders read
+  0.214, 0.257, 0.234, 0.221;
 * ``high_freq_ratio`` (reported, not in the stopping rule; 1 is best): the outputs' share of
   spectral energy above half the Nyquist frequency over the ideal outputs'
   (:func:`aufx.metrics.high_frequency_ratio`): > 1 noise or checkerboard, < 1 blur, and the two
@@ -68,15 +77,19 @@ import numpy as np
 import torch
 
 from aufx.aus import AU_INDEX, EMOTION_PROTOTYPES, N_AUS, RAFD_EMOTIONS, RAFD_TO_PROTOTYPE
+from aufx.defaults import DEFAULT_MODEL
 from aufx.files import save_torch
 
 #: Seed of the held-out faces (the training pool is seeded from 0 upwards).
 VALIDATION_SEED = 424_242
+#: Seed of the held-out *generated* faces (:func:`generated_set`; the comparison edits the
+#: generator's seeds 0..N-1, the demo and the example studies small seeds too).
+GENERATED_SEED = 600_000
 #: Intensity of the prototype AUs of an emotion target (the stimuli pipeline's default).
 EMOTION_INTENSITY = 3.0
 #: The measures of :func:`validate`, each with whether higher is better.
 HIGHER_IS_BETTER = {"ideal_l1": False, "au_error": False, "emotion_accuracy": True, "noise_ratio": False,
-                    "au_raise": True, "fd": False}
+                    "au_raise": True, "fd": False, "fd_generated": False}
 #: The AUs raised one at a time for ``au_raise`` (the comparison's, benchmarks/bench_baselines_quality.py) and by how much.
 RAISE_AUS = ("AU01", "AU04", "AU06", "AU12", "AU15", "AU20", "AU25", "AU26")
 RAISE_CHANGE = 2.0
@@ -108,6 +121,39 @@ def emotion_aus(label: int, intensity: float = EMOTION_INTENSITY) -> np.ndarray:
     return aus
 
 
+def _targets(n: int, seed: int, source_aus: np.ndarray, emotion: bool, keep_source_aus: bool,
+             label: str | None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(target AUs ``[n, 16]``, RaFD labels ``[n]``, -1 for AU-vector targets) of the held-out
+    sources whose true AUs are ``source_aus``: see :func:`validation_set`."""
+    from aufx.synthfacs import sample_params
+
+    rng = np.random.default_rng(seed)
+    if not emotion:
+        return sample_params(n, seed=seed + 1).aus[rng.permutation(n)], np.full(n, -1)
+    expressive = [i for i, name in enumerate(RAFD_EMOTIONS) if RAFD_TO_PROTOTYPE[name]]
+    if label is not None and label not in [RAFD_EMOTIONS[i] for i in expressive]:
+        raise ValueError(f"label must be a RaFD class with prototype AUs "
+                         f"({', '.join(RAFD_EMOTIONS[i] for i in expressive)}), got {label!r}")  # fmt: skip
+    turns = expressive if label is None else [RAFD_EMOTIONS.index(label)]
+    labels = np.array([turns[i % len(turns)] for i in range(n)])
+    target = np.stack([emotion_aus(int(c)) for c in labels])
+    if keep_source_aus:
+        target = np.where(target > 0, target, source_aus).astype(np.float32)
+    return target, labels
+
+
+def _with_targets(images: torch.Tensor, identity: np.ndarray, source_aus: np.ndarray, size: int, seed: int,
+                  emotion: bool, keep_source_aus: bool, label: str | None) -> ValidationSet:  # fmt: skip
+    """The :class:`ValidationSet` of sources ``images`` ``[n, 3, size, size]`` whose true scene is
+    (``identity``, ``source_aus``): targets by :func:`_targets`, ideal outputs rendered."""
+    from aufx.synthfacs import render
+
+    target, labels = _targets(len(images), seed, source_aus, emotion, keep_source_aus, label)
+    ideal = render(target, identity, size=size, with_parts=False).images
+    return ValidationSet(images, ideal, torch.as_tensor(target, dtype=torch.float32), torch.as_tensor(labels),
+                         torch.as_tensor(source_aus, dtype=torch.float32))  # fmt: skip
+
+
 def validation_set(size: int, n: int = 64, emotion: bool = False, seed: int = VALIDATION_SEED,
                    keep_source_aus: bool = False, label: str | None = None) -> ValidationSet:  # fmt: skip
     """``n`` held-out sources at ``size`` px with targets and ideal outputs (see the module docstring).
@@ -119,32 +165,44 @@ def validation_set(size: int, n: int = 64, emotion: bool = False, seed: int = VA
     from aufx.synthfacs import render, sample_params
 
     sources = sample_params(n, seed=seed)
-    rng = np.random.default_rng(seed)
-    if emotion:
-        expressive = [i for i, name in enumerate(RAFD_EMOTIONS) if RAFD_TO_PROTOTYPE[name]]
-        if label is not None and label not in [RAFD_EMOTIONS[i] for i in expressive]:
-            raise ValueError(f"label must be a RaFD class with prototype AUs "
-                             f"({', '.join(RAFD_EMOTIONS[i] for i in expressive)}), got {label!r}")  # fmt: skip
-        turns = expressive if label is None else [RAFD_EMOTIONS.index(label)]
-        labels = np.array([turns[i % len(turns)] for i in range(n)])
-        target = np.stack([emotion_aus(int(c)) for c in labels])
-        if keep_source_aus:
-            prototype = target > 0
-            target = np.where(prototype, target, sources.aus).astype(np.float32)
-    else:
-        labels = np.full(n, -1)
-        target = sample_params(n, seed=seed + 1).aus[rng.permutation(n)]
     images = render(sources.aus, sources.identity, size=size, with_parts=False).images
-    ideal = render(target, sources.identity, size=size, with_parts=False).images
-    return ValidationSet(images, ideal, torch.as_tensor(target, dtype=torch.float32), torch.as_tensor(labels),
-                         torch.as_tensor(sources.aus, dtype=torch.float32))  # fmt: skip
+    return _with_targets(images, sources.identity, sources.aus, size, seed, emotion, keep_source_aus, label)
+
+
+def generated_set(size: int, n: int = 64, emotion: bool = False, seed: int = GENERATED_SEED,
+                  model: str = DEFAULT_MODEL) -> ValidationSet:  # fmt: skip
+    """Like :func:`validation_set`, but the sources are faces of the distilled generator ``model``
+    (seeds ``seed``..``seed + n - 1``, ψ = 1, so that each face's true AUs and identity are known:
+    :func:`aufx.synthfacs.latent.true_scenes`), resized to ``size`` px (area) when the generator's
+    resolution differs: the kind of face the comparison, the stimuli and the demo edit. The ideal
+    outputs are renders of the true identity with the targets (targets drawn as ``validation_set``'s
+    from ``seed``)."""
+    import torch.nn.functional as F
+
+    from aufx.gan.loaders import load_generator
+    from aufx.gan.seeds import seed_latents
+    from aufx.synthfacs.latent import true_scenes
+
+    loaded = load_generator(model)
+    z = seed_latents(loaded.generator.z_dim, range(seed, seed + n))
+    scenes = true_scenes(loaded.metadata, z.numpy(), 1.0)
+    if scenes is None:
+        raise ValueError(f"generated_set: generator {model!r} was not distilled from the SynthFACS scene map, "
+                         f"so its faces have no true AUs to validate against")  # fmt: skip
+    with torch.no_grad():
+        images = torch.cat([loaded.generator(z[i : i + 16]) for i in range(0, n, 16)]).clamp(-1, 1)
+    if images.shape[-1] != size:
+        images = F.interpolate(images, size=(size, size), mode="area")
+    return _with_targets(images, scenes.identity, scenes.aus, size, seed, emotion, False, None)
 
 
 def standard_inputs(size: int, n: int = 64, emotion: bool = False) -> dict[str, Any]:
     """What ``aufx train --until-converged`` validates with at ``size`` px: ``vset`` (``n`` faces;
     RaFD-class targets when ``emotion``), ``emotion_set`` (the pipeline's emotion edits, for the
     AU-conditioned methods; ``None`` when ``emotion``), the bundled ``analyzer`` and the emotion
-    ``classifier`` (:func:`baselines.emotion_classifier.cached_emotion_classifier`)."""
+    ``classifier`` (:func:`baselines.emotion_classifier.cached_emotion_classifier`) and
+    ``generated_set`` (:func:`generated_set`: ``n`` faces of the bundled generator with ``vset``'s
+    kind of target)."""
     from aufx.edit.analyzer import analyzer_path, load_analyzer
     from baselines.emotion_classifier import cached_emotion_classifier
 
@@ -152,6 +210,7 @@ def standard_inputs(size: int, n: int = 64, emotion: bool = False) -> dict[str, 
     classifier = cached_emotion_classifier(analyzer, analyzer_path("synthfacs"), seed=1000, size=size)["model"]
     return {"vset": validation_set(size, n=n, emotion=emotion),
             "emotion_set": None if emotion else validation_set(size, n=n, emotion=True, keep_source_aus=True),
+            "generated_set": generated_set(size, n=n, emotion=emotion),
             "analyzer": analyzer, "classifier": classifier}  # fmt: skip
 
 
@@ -246,13 +305,15 @@ def _accuracy(aus: torch.Tensor, labels: torch.Tensor, classifier: Any) -> float
 @torch.no_grad()
 def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier: Any = None,
              batch: int = 16, emotion_set: ValidationSet | None = None,
-             raise_aus: tuple[str, ...] = RAISE_AUS) -> dict[str, float]:  # fmt: skip
+             raise_aus: tuple[str, ...] = RAISE_AUS, generated_set: ValidationSet | None = None) -> dict[str, float]:  # fmt: skip
     """Measures of ``adapter`` (a :class:`baselines.base.Baseline`) on ``vset``; ``au_error`` needs
     ``analyzer``, ``emotion_accuracy`` also needs ``classifier`` (a fitted sklearn pipeline) and,
     for an AU-vector ``vset``, ``emotion_set`` (a ``validation_set(..., emotion=True)``): the
     AU-conditioned method is then given that set's AU vectors (with ``keep_source_aus``, the
     stimuli pipeline's emotion edits). For an AU-vector ``vset`` with ``analyzer``, ``au_raise`` and
-    ``aus_raised`` (:func:`au_raise` of ``raise_aus`` on its sources; ``()``: not measured)."""
+    ``aus_raised`` (:func:`au_raise` of ``raise_aus`` on its sources; ``()``: not measured). With
+    ``analyzer`` and ``generated_set`` (a :func:`generated_set` with ``vset``'s kind of target),
+    ``fd_generated``: the FD to the ideal renders of the edits of those generated faces."""
     emotion = bool((vset.labels >= 0).any())
     out = edit_all(adapter, vset, emotion, batch)
     from aufx.metrics import high_frequency_ratio, noise_ratio
@@ -268,6 +329,9 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
         aus = analyze(analyzer, out).aus.float()
         result["au_error"] = float((aus - vset.target_aus).abs().mean())
         result["fd"] = _fd_to_ideal(analyzer, out, vset.ideal, batch)
+        if generated_set is not None:
+            generated_out = edit_all(adapter, generated_set, emotion, batch)
+            result["fd_generated"] = _fd_to_ideal(analyzer, generated_out, generated_set.ideal, batch)
         if emotion and classifier is not None:
             result["emotion_accuracy"] = _accuracy(aus, vset.labels, classifier)
         elif classifier is not None and emotion_set is not None:
@@ -387,10 +451,10 @@ class Validator:
 
     def __init__(self, adapter: Any, state_dir: str | Path, vset: ValidationSet, analyzer: Any = None,
                  classifier: Any = None, plateau: Plateau | None = None, emotion_set: ValidationSet | None = None,
-                 last_weights_every: int = 1) -> None:  # fmt: skip
+                 last_weights_every: int = 1, generated_set: ValidationSet | None = None) -> None:  # fmt: skip
         if last_weights_every < 0:
             raise ValueError(f"last_weights_every (--validate-last-every) must be >= 0, got {last_weights_every}")
-        self.adapter, self.vset, self.emotion_set = adapter, vset, emotion_set
+        self.adapter, self.vset, self.emotion_set, self.generated_set = adapter, vset, emotion_set, generated_set
         self.analyzer, self.classifier = analyzer, classifier
         self.plateau = plateau or Plateau()
         self.state_dir = Path(state_dir)
@@ -405,7 +469,8 @@ class Validator:
 
     def measure(self, adapter: Any) -> dict[str, float]:
         """:func:`validate` of ``adapter`` on this validator's sets, analyzer and classifier."""
-        return validate(adapter, self.vset, self.analyzer, self.classifier, emotion_set=self.emotion_set)
+        return validate(adapter, self.vset, self.analyzer, self.classifier, emotion_set=self.emotion_set,
+                        generated_set=self.generated_set)
 
     def _keep_best(self, trainer: Any, line: dict[str, float]) -> None:
         """Write the trainer's generator, its config and its validation ``line`` as ``best_G.pt`` (atomically)."""

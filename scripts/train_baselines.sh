@@ -30,15 +30,21 @@ BLURRED="ganimation cascade-efgan"  # runs with --upsample-blur (baselines/nets.
 
 LOSSES="stargan:id=5 ganimation:colour=1 cascade-efgan:colour=1"  # method:name=value loss weights set away from the papers' (from 2026-12-07 19:20 / 19:25 / 22:45 UTC: docs/baselines.md)
 
+GENERATED="ganimation:0.5"  # method:share of each batch from the generated pool (faces of the bundled generator labelled by the analyzer; from 2026-12-08 01:50 UTC: docs/baselines.md)
+
 blurred() { case " $BLURRED " in *" $1 "*) return 0 ;; esac; return 1; }
 loss_flags() {  # the --loss switches of a run
   local entry; for entry in $LOSSES; do [ "${entry%%:*}" = "$1" ] && printf ' --loss %s' "${entry#*:}"; done; return 0
 }
 
+generated_flags() {  # the --generated-share switch of a run
+  local entry; for entry in $GENERATED; do [ "${entry%%:*}" = "$1" ] && printf ' --generated-share %s' "${entry#*:}"; done; return 0
+}
+
 flags() {  # the flags a run and its export share: they must match the run's state
   local method=$1 width=$2 every=$3 blur=""
   blurred "$method" && blur=" --upsample-blur"
-  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau$blur$(loss_flags "$method")" \
+  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau$blur$(loss_flags "$method")$(generated_flags "$method")" \
        "--validate-every $every --checkpoint-minutes 10 --state-dir $ROOT/${method}128"
 }
 

@@ -33,10 +33,12 @@ def test_the_commands_parse_and_match_the_bundled_weights(tmp_path):
         assert args.init_from == f"baselines/weights/{method}.pt" and args.until_converged and args.budget_minutes > 0
         assert exported.export == args.init_from and exported.export_if_better and exported.keep_notes
         assert exported.budget_minutes == 0 and 0 < args.g_ema < 1
-        shared = ("size", "conv_dim", "validate_every", "state_dir", "n_critic", "bf16", "g_ema", "decay_on_plateau", "upsample_blur", "loss")
+        shared = ("size", "conv_dim", "validate_every", "state_dir", "n_critic", "bf16", "g_ema", "decay_on_plateau", "upsample_blur", "loss",
+                  "generated_share")
         assert {k: getattr(args, k) for k in shared} == {k: getattr(exported, k) for k in shared}
         assert args.state_dir == str(tmp_path / f"{method}128")
         assert args.loss == {"stargan": ["id=5"], "ganimation": ["colour=1"], "cascade-efgan": ["colour=1"]}.get(method, [])  # aufx additions (docs/baselines.md)
+        assert args.generated_share == {"ganimation": 0.5}.get(method, 0.0)  # an aufx addition too
         config = torch.load(ROOT / args.init_from, weights_only=True)["config"]  # the run goes on from this file
         assert (config["image_size"], config.get("g_conv_dim", config.get("conv_dim"))) == (args.size, args.conv_dim)
 

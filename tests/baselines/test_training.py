@@ -274,7 +274,7 @@ def test_cli_until_converged_validates_at_checkpoints_and_exports_the_best(tmp_p
     history = read_history(state / "val.jsonl")
     # a validation after every step's checkpoint; two without a 50 % gain end it at step 3
     assert [h["step"] for h in history] == [1, 2, 3] and "converged at step 3" in out
-    assert {"ideal_l1", "au_error", "emotion_accuracy"} <= set(history[0])
+    assert {"ideal_l1", "au_error", "emotion_accuracy", "fd_generated"} <= set(history[0])
     best = history[best_index(history)]
     assert f"best validated generator: step {best['step']}, ideal_l1 {best['ideal_l1']:.4f}" in out
     card = (tmp_path / "g.md").read_text()  # describes the exported checkpoint, not the last step
@@ -768,3 +768,36 @@ def test_the_colour_term_holds_the_colour_heads_near_their_inputs_only_when_aske
     assert parts["colour"] > 0 and held.last_losses["G/total"] == pytest.approx(sum(weights[k] * v for k, v in parts.items()), rel=1e-4)
     card = held.export(tmp_path / "g.pt").with_suffix(".md").read_text()
     assert "added to the paper's losses (`colour`)" in card and '"colour": 2.0' in card
+
+
+def test_a_generated_share_is_a_schedule_phase_on_the_card_and_in_the_command(tiny_pool_path, tmp_path, monkeypatch):
+    import baselines.training as training
+    from baselines.train_cli import reproduce
+
+    def tiny_generated_pool(data_dir, n, size, model="synthfacs128", chunk=64):  # type: ignore[no-untyped-def]
+        path = Path(data_dir).expanduser() / "generated.npz"  # no generator in the loop: faces of ones, AUs of 5
+        np.savez(path, images=np.full((n, size, size, 3), 255, np.uint8), aus=np.full((n, 16), 5.0, np.float32),
+                 labels=np.full(n, -1, np.int64))  # fmt: skip
+        return path
+
+    monkeypatch.setattr(training, "build_generated_pool", tiny_generated_pool)
+    data = str(Path(tiny_pool_path).parent)
+    first = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s", settings=_settings(data_dir=data, pool_faces=24))
+    first.run(max_steps=2)
+    mixed = GANimationTrainer(CONFIGS["ganimation"], state_dir=tmp_path / "s",
+                              settings=_settings(data_dir=data, pool_faces=24, generated_share=0.5, generated_faces=6))  # fmt: skip
+    assert mixed.load_state() and [p.get("generated_share") for p in mixed.schedule] == [None, 0.5]
+    assert len(mixed.pool) == 30 and (mixed.pool.batch(64, np.random.default_rng(0)).aus == 5.0).all(dim=1).any()
+    mixed.run(max_steps=4)
+    card = mixed.export(tmp_path / "g.pt").with_suffix(".md").read_text()
+    assert "steps 2–4:" in card and "50% of each batch from the generated pool" in card
+    assert "labelled by the bundled analyzer" in card
+    calls = reproduce("ganimation", 1, 1, 16, 4, mixed.schedule, 4).split(" && ")
+    assert "--generated-share" not in calls[0] and "--generated-share 0.5" in calls[1]
+    with pytest.raises(ValueError, match="RaFD-class faces only.*--generated-share must be 0, got 0.5"):
+        _ = StarGANTrainer(CONFIGS["stargan"], state_dir=tmp_path / "t", settings=_settings(data_dir=data, generated_share=0.5)).pool
+
+
+def test_the_cli_refuses_a_generated_share_outside_0_1(tmp_path, capsys):
+    assert main(["train", "ganimation", "--state-dir", str(tmp_path), "--generated-share", "1"]) == 2
+    assert "--generated-share must be in [0, 1), got 1.0" in capsys.readouterr().err

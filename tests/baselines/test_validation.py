@@ -440,3 +440,45 @@ def test_a_measure_added_during_training_makes_the_next_validation_the_kept_one(
     """``fd`` came after ``best_G.pt`` was written: the first validation with it is the only candidate."""
     history = [{"ideal_l1": 0.01, "noise_ratio": 1.0}, {"ideal_l1": 0.02, "noise_ratio": 1.0, "fd": 0.3}]
     assert best_index(history) == 1
+
+
+def test_the_generated_set_edits_the_bundled_generators_faces_towards_renders_of_their_true_scenes():
+    from aufx.synthfacs import render
+    from baselines.validation import generated_set
+
+    gset = generated_set(size=32, n=4)
+    assert gset.images.shape == gset.ideal.shape == (4, 3, 32, 32) and (gset.labels == -1).all()
+    # each source is the generator's drawing of its true scene: near the render of that scene,
+    # far from the render of another face's scene
+    truth = render(gset.source_aus.numpy(), _true_identity(4), size=32, with_parts=False).images
+    own = (gset.images - truth).abs().mean(dim=(1, 2, 3))
+    other = (gset.images - truth.roll(1, dims=0)).abs().mean(dim=(1, 2, 3))
+    assert (own < 0.08).all() and (own < other / 2).all()
+    # the targets are drawn as the render set's are, from the set's own seed: not the sources' AUs
+    assert not torch.allclose(gset.target_aus, gset.source_aus)
+    emotions = generated_set(size=32, n=7, emotion=True)
+    assert len(set(emotions.labels.tolist())) == 7  # the seven expressive classes take turns
+
+
+def _true_identity(n: int) -> np.ndarray:
+    """The true identities of the generated set's first ``n`` faces (seeds GENERATED_SEED..)."""
+    from aufx.gan.loaders import load_generator
+    from aufx.gan.seeds import seed_latents
+    from aufx.synthfacs.latent import true_scenes
+    from baselines.validation import GENERATED_SEED
+
+    loaded = load_generator("synthfacs128")
+    return true_scenes(loaded.metadata, seed_latents(loaded.generator.z_dim, range(GENERATED_SEED, GENERATED_SEED + n)).numpy()).identity
+
+
+def test_fd_generated_measures_the_edits_of_the_generated_faces():
+    from aufx.edit.analyzer import load_analyzer
+    from baselines.validation import generated_set
+
+    analyzer = load_analyzer("synthfacs")
+    vset, gset = validation_set(size=32, n=6), generated_set(size=32, n=6)
+    assert "fd_generated" not in validate(Replay(vset.ideal), vset, analyzer=analyzer, raise_aus=())
+    ideal = validate(Replay(torch.cat([vset.ideal, gset.ideal])), vset, analyzer=analyzer, raise_aus=(), generated_set=gset)
+    unedited = validate(Replay(torch.cat([vset.ideal, gset.images])), vset, analyzer=analyzer, raise_aus=(), generated_set=gset)
+    assert ideal["fd"] == pytest.approx(unedited["fd"])  # the render set's edits are the same in both
+    assert ideal["fd_generated"] < 1e-3 < unedited["fd_generated"]
