@@ -110,6 +110,9 @@ class ValidationSet:
     target_aus: torch.Tensor
     labels: torch.Tensor
     source_aus: torch.Tensor | None = None
+    #: The analyzer's pooled features of ``ideal``, per analyzer (``id``): computed at the first
+    #: validation, reused by the later ones (the ideal renders do not change).
+    ideal_features: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 def emotion_aus(label: int, intensity: float = EMOTION_INTENSITY) -> np.ndarray:
@@ -274,25 +277,31 @@ def raise_summary(rises: dict[str, tuple[float, float]]) -> tuple[float, int]:
     return float(np.mean([mean for mean, _ in rises.values()])), sum(low > 0 for _, low in rises.values())
 
 
-def _fd_to_ideal(analyzer: Any, outputs: torch.Tensor, ideal: torch.Tensor, batch: int) -> float:
+def _features(analyzer: Any, images: torch.Tensor, batch: int) -> np.ndarray:
+    """``aufx.metrics.realism_features`` of ``images`` ``[N, 3, S, S]``, ``[N, F]`` float64."""
+    from aufx.metrics import realism_features
+
+    return torch.cat([realism_features(analyzer, images[i : i + batch]) for i in range(0, len(images), batch)]).double().numpy()
+
+
+def _fd_to_ideal(analyzer: Any, outputs: torch.Tensor, vset: ValidationSet, batch: int) -> float:
     """The comparison's FD (``aufx.gan.quality.feature_fd`` of ``aufx.metrics.realism_features``)
-    between ``outputs`` and the ``ideal`` renders, both ``[N, 3, S, S]``; on the few validation
+    between ``outputs`` and ``vset``'s ideal renders, both ``[N, 3, S, S]``; on the few validation
     faces it is biased upwards (more than on the comparison's 200) but comparable across the
     checkpoints of one run, which is what the rank sum needs. With fewer faces than features (64
-    against the analyzer's 264) the covariances are singular, as expected: scipy's warning is muted."""
+    against the analyzer's 264) the covariances are singular, as expected: scipy's warning is muted.
+    The ideal renders' features are computed once per set and analyzer (``vset.ideal_features``)."""
     import warnings
 
     from scipy.linalg import LinAlgWarning
 
     from aufx.gan.quality import feature_fd
-    from aufx.metrics import realism_features
 
-    def features(images: torch.Tensor) -> np.ndarray:
-        return torch.cat([realism_features(analyzer, images[i : i + batch]) for i in range(0, len(images), batch)]).double().numpy()
-
+    if id(analyzer) not in vset.ideal_features:
+        vset.ideal_features[id(analyzer)] = _features(analyzer, vset.ideal, batch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LinAlgWarning)
-        return feature_fd(features(outputs), features(ideal))
+        return feature_fd(_features(analyzer, outputs, batch), vset.ideal_features[id(analyzer)])
 
 
 def _accuracy(aus: torch.Tensor, labels: torch.Tensor, classifier: Any) -> float:
@@ -328,10 +337,10 @@ def validate(adapter: Any, vset: ValidationSet, analyzer: Any = None, classifier
 
         aus = analyze(analyzer, out).aus.float()
         result["au_error"] = float((aus - vset.target_aus).abs().mean())
-        result["fd"] = _fd_to_ideal(analyzer, out, vset.ideal, batch)
+        result["fd"] = _fd_to_ideal(analyzer, out, vset, batch)
         if generated_set is not None:
             generated_out = edit_all(adapter, generated_set, emotion, batch)
-            result["fd_generated"] = _fd_to_ideal(analyzer, generated_out, generated_set.ideal, batch)
+            result["fd_generated"] = _fd_to_ideal(analyzer, generated_out, generated_set, batch)
         if emotion and classifier is not None:
             result["emotion_accuracy"] = _accuracy(aus, vset.labels, classifier)
         elif classifier is not None and emotion_set is not None:

@@ -482,3 +482,18 @@ def test_fd_generated_measures_the_edits_of_the_generated_faces():
     unedited = validate(Replay(torch.cat([vset.ideal, gset.images])), vset, analyzer=analyzer, raise_aus=(), generated_set=gset)
     assert ideal["fd"] == pytest.approx(unedited["fd"])  # the render set's edits are the same in both
     assert ideal["fd_generated"] < 1e-3 < unedited["fd_generated"]
+
+
+def test_the_ideal_renders_features_are_computed_once_per_set(monkeypatch):
+    import aufx.metrics
+    from aufx.edit.analyzer import load_analyzer
+
+    analyzer, vset = load_analyzer("synthfacs"), validation_set(size=32, n=4)
+    seen = []
+    real = aufx.metrics.realism_features
+    monkeypatch.setattr(aufx.metrics, "realism_features", lambda a, images: seen.append(images) or real(a, images))
+    first = validate(Replay(vset.images), vset, analyzer=analyzer, raise_aus=())["fd"]
+    assert any(torch.equal(images, vset.ideal) for images in seen)
+    seen.clear()
+    again = validate(Replay(vset.images), vset, analyzer=analyzer, raise_aus=())["fd"]
+    assert again == pytest.approx(first) and not any(torch.equal(images, vset.ideal) for images in seen)
