@@ -110,9 +110,10 @@ class ValidationSet:
     target_aus: torch.Tensor
     labels: torch.Tensor
     source_aus: torch.Tensor | None = None
-    #: The analyzer's pooled features of ``ideal``, per analyzer (``id``): computed at the first
-    #: validation, reused by the later ones (the ideal renders do not change).
-    ideal_features: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: (analyzer, its pooled features of ``ideal``) pairs: computed at the first validation with
+    #: that analyzer, reused by the later ones (the ideal renders do not change). Matched by
+    #: identity; holding the analyzer keeps its ``id`` from being reused by another one.
+    ideal_features: list[tuple[Any, np.ndarray]] = field(default_factory=list, init=False, repr=False, compare=False)
 
 
 def emotion_aus(label: int, intensity: float = EMOTION_INTENSITY) -> np.ndarray:
@@ -297,11 +298,13 @@ def _fd_to_ideal(analyzer: Any, outputs: torch.Tensor, vset: ValidationSet, batc
 
     from aufx.gan.quality import feature_fd
 
-    if id(analyzer) not in vset.ideal_features:
-        vset.ideal_features[id(analyzer)] = _features(analyzer, vset.ideal, batch)
+    ideal = next((features for seen, features in vset.ideal_features if seen is analyzer), None)
+    if ideal is None:
+        ideal = _features(analyzer, vset.ideal, batch)
+        vset.ideal_features.append((analyzer, ideal))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LinAlgWarning)
-        return feature_fd(_features(analyzer, outputs, batch), vset.ideal_features[id(analyzer)])
+        return feature_fd(_features(analyzer, outputs, batch), ideal)
 
 
 def _accuracy(aus: torch.Tensor, labels: torch.Tensor, classifier: Any) -> float:

@@ -47,6 +47,7 @@ METHODS = ("stargan", "ganimation", "cascade-efgan")
 LABELS = {"ideal_l1": "ideal_l1 (lower)", "au_error": "au_error (lower)", "emotion_accuracy": "emotion accuracy (higher)",
           "noise_ratio": "noise where the ideal is flat / source's (lower)",
           "au_raise": "rise of one AU asked for +2 (higher)", "fd": "FD to the ideal renders (lower)",
+          "fd_generated": "FD on generated faces (lower)",
           "high_freq_ratio": "high-frequency energy / ideal's (1 best)"}
 PANELS = (*HIGHER_IS_BETTER, "high_freq_ratio")
 

@@ -38,7 +38,7 @@ def test_the_commands_parse_and_match_the_bundled_weights(tmp_path):
         assert {k: getattr(args, k) for k in shared} == {k: getattr(exported, k) for k in shared}
         assert args.state_dir == str(tmp_path / f"{method}128")
         assert args.loss == {"stargan": ["id=5"], "ganimation": ["colour=1"], "cascade-efgan": ["colour=1"]}.get(method, [])  # aufx additions (docs/baselines.md)
-        assert args.generated_share == {"ganimation": 0.5}.get(method, 0.0)  # an aufx addition too
+        assert args.generated_share == {"ganimation": 0.5, "cascade-efgan": 0.5}.get(method, 0.0)  # an aufx addition too
         config = torch.load(ROOT / args.init_from, weights_only=True)["config"]  # the run goes on from this file
         assert (config["image_size"], config.get("g_conv_dim", config.get("conv_dim"))) == (args.size, args.conv_dim)
 
@@ -50,7 +50,7 @@ def fake_aufx(tmp_path: Path) -> tuple[dict[str, str], Path]:
     fake = tmp_path / "aufx"
     fake.write_text(f"#!{BASH}\ntrap 'echo \"$2 stopped\" >> {log}; exit 0' TERM\nwhile true; do sleep 0.1; done\n")
     fake.chmod(0o755)
-    return {"AUFX": str(fake), "AUFX_BASELINE_STATE": str(tmp_path / "state")}, log
+    return {"AUFX": str(fake), "AUFX_BASELINE_STATE": str(tmp_path / "state"), "AUFX_PAUSED": ""}, log
 
 
 def test_start_status_and_stop_manage_the_runs(tmp_path):
@@ -98,3 +98,16 @@ def test_status_reports_the_last_logged_step_and_a_decay_the_stopping_rule_start
     lines = script("status", env={"AUFX": "aufx", "AUFX_BASELINE_STATE": str(state)}).stdout.splitlines()
     assert "stargan: not running, step 6220, learning rates decaying to 0 by step 9300; last validation: no validation yet" in lines
     assert "ganimation: not running; last validation: no validation yet" in lines  # no log yet: no step, no decay
+
+
+def test_start_without_names_skips_the_paused_runs_and_a_name_starts_one(tmp_path):
+    env, log = fake_aufx(tmp_path)
+    env = {**env, "AUFX_PAUSED": "stargan"}
+    try:
+        started = script("start", env=env)
+        assert started.returncode == 0 and started.stdout.count("started") == 2
+        assert "stargan: paused" in started.stdout
+        assert script("start", "stargan", env=env).stdout.startswith("stargan: started")
+        assert script("status", env=env).stdout.count(": running;") == 3
+    finally:
+        script("stop", env=env)

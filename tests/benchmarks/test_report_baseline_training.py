@@ -73,3 +73,8 @@ def test_write_docs_also_draws_the_best_checkpoints(tmp_path):
                        "--docs-image", str(tmp_path / "curves.png"), "--samples-image", str(tmp_path / "samples.png")])  # fmt: skip
     assert (tmp_path / "samples.png").stat().st_size > 10_000
     assert f"each best checkpoint: `{tmp_path / 'samples.png'}`" in out["markdown"]
+
+
+def test_every_validation_measure_has_a_panel_title():
+    report = load_benchmark("report_baseline_training")
+    assert set(report.PANELS) <= set(report.LABELS)  # a measure added to the validation gets a titled panel
