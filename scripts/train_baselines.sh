@@ -34,7 +34,7 @@ BLURRED="ganimation cascade-efgan"  # runs with --upsample-blur (baselines/nets.
 LOSSES="stargan:id=5 ganimation:colour=1 cascade-efgan:colour=1"  # method:name=value loss weights set away from the papers' (from 2026-12-07 19:20 / 19:25 / 22:45 UTC: docs/baselines.md)
 
 PAUSED=${AUFX_PAUSED-stargan}  # StarGAN paused from 2026-12-08 02:02 UTC: its noise ratio rose 6.52 -> 6.67 over its last 900 steps, and without it the other two run twice as fast
-GENERATED="ganimation:0.5 cascade-efgan:0.5"  # method:share of each batch from the generated pool (faces of the bundled generator labelled by the analyzer; GANimation from 2026-12-08 01:32 UTC, Cascade EF-GAN from 03:35: docs/baselines.md)
+GENERATED="ganimation:0.5 cascade-efgan:0.5"  # method:share of each batch from the generated pool (faces of the bundled generator labelled by the analyzer; GANimation from 2026-12-08 01:32 UTC, Cascade EF-GAN from 03:20: docs/baselines.md)
 
 blurred() { case " $BLURRED " in *" $1 "*) return 0 ;; esac; return 1; }
 loss_flags() {  # the --loss switches of a run
