@@ -497,3 +497,12 @@ def test_the_ideal_renders_features_are_computed_once_per_set(monkeypatch):
     seen.clear()
     again = validate(Replay(vset.images), vset, analyzer=analyzer, raise_aus=())["fd"]
     assert again == pytest.approx(first) and not any(torch.equal(images, vset.ideal) for images in seen)
+
+
+def test_a_generator_without_true_scenes_is_refused_by_name(monkeypatch):
+    import aufx.synthfacs.latent
+    from baselines.validation import generated_set
+
+    monkeypatch.setattr(aufx.synthfacs.latent, "true_scenes", lambda metadata, z, psi=1.0: None)
+    with pytest.raises(ValueError, match="generator 'synthfacs128' was not distilled from the SynthFACS scene map"):
+        generated_set(size=16, n=2)
