@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from aufx.aus import AU_INDEX, EMOTION_PROTOTYPES, N_AUS, RAFD_EMOTIONS, RAFD_TO_PROTOTYPE
+from aufx.defaults import DEFAULT_MODEL
 
 DEFAULT_DATA_DIR = "~/.cache/aufx/baselines/data"
 
@@ -83,7 +84,7 @@ def generated_pool_path(data_dir: str | os.PathLike, n: int, size: int, model: s
     return Path(data_dir).expanduser() / f"generated_{model}_s{size}_n{n}_seed{GENERATED_POOL_SEED}.npz"
 
 
-def build_generated_pool(data_dir: str | os.PathLike, n: int, size: int, model: str = "synthfacs128",
+def build_generated_pool(data_dir: str | os.PathLike, n: int, size: int, model: str = DEFAULT_MODEL,
                          chunk: int = 64) -> Path:  # fmt: skip
     """Generate the pool of ``n`` faces of the generator ``model`` (seeds from
     :data:`GENERATED_POOL_SEED`, ψ = 1), resized to ``size`` px (area) when its resolution differs,

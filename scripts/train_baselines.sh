@@ -36,19 +36,15 @@ LOSSES="stargan:id=5 ganimation:colour=1 cascade-efgan:colour=1"  # method:name=
 PAUSED=${AUFX_PAUSED-stargan}  # StarGAN paused from 2026-12-08 02:02 UTC: its noise ratio rose 6.52 -> 6.67 over its last 900 steps, and without it the other two run twice as fast
 GENERATED="ganimation:0.5 cascade-efgan:0.5"  # method:share of each batch from the generated pool (faces of the bundled generator labelled by the analyzer; GANimation from 2026-12-08 01:32 UTC, Cascade EF-GAN from 03:20: docs/baselines.md)
 
-blurred() { case " $BLURRED " in *" $1 "*) return 0 ;; esac; return 1; }
-loss_flags() {  # the --loss switches of a run
-  local entry; for entry in $LOSSES; do [ "${entry%%:*}" = "$1" ] && printf ' --loss %s' "${entry#*:}"; done; return 0
-}
-
-generated_flags() {  # the --generated-share switch of a run
-  local entry; for entry in $GENERATED; do [ "${entry%%:*}" = "$1" ] && printf ' --generated-share %s' "${entry#*:}"; done; return 0
+listed() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }  # listed LIST NAME: NAME is a word of LIST
+switches() {  # switches LIST METHOD FLAG: FLAG VALUE for each METHOD:VALUE entry of LIST
+  local entry; for entry in $1; do [ "${entry%%:*}" = "$2" ] && printf ' %s %s' "$3" "${entry#*:}"; done; return 0
 }
 
 flags() {  # the flags a run and its export share: they must match the run's state
   local method=$1 width=$2 every=$3 blur=""
-  blurred "$method" && blur=" --upsample-blur"
-  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau$blur$(loss_flags "$method")$(generated_flags "$method")" \
+  listed "$BLURRED" "$method" && blur=" --upsample-blur"
+  echo "--size 128 --conv-dim $width --threads 1 --bf16 --n-critic 5 --g-ema $G_EMA --validate-last-every $LAST_EVERY --until-converged --decay-on-plateau$blur$(switches "$LOSSES" "$method" --loss)$(switches "$GENERATED" "$method" --generated-share)" \
        "--validate-every $every --checkpoint-minutes 10 --state-dir $ROOT/${method}128"
 }
 
@@ -73,7 +69,7 @@ for_each_run() {  # for_each_run <function>: calls it with method, width, valida
 
 start_one() {
   if running "$1"; then echo "$1: running already"; return; fi
-  if [ -z "$ONLY" ] && case " $PAUSED " in *" $1 "*) true ;; *) false ;; esac; then
+  if [ -z "$ONLY" ] && listed "$PAUSED" "$1"; then
     echo "$1: paused (PAUSED in $0; name it to start it)"; return
   fi
   mkdir -p "$ROOT"
